@@ -1,0 +1,97 @@
+"""What parsers know about geography and population while the refresh runs.
+
+Geography and population are loaded first; every other parser receives a `GeoContext` so it
+can turn a publisher's area name into a code, walk LAD -> CSP -> PFA -> region, and look up the
+population for a rate, without reading the geography files again.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# Publishers spell police force areas many ways; these are the equivalences seen in
+# police.uk ("Falls within"), Home Office tables and ONS workbooks.
+_FORCE_NAME_DROP = re.compile(
+    r"\b(police|constabulary|service|force|area|the|of|and|&)\b|[^a-z ]", re.IGNORECASE)
+FORCE_ALIASES = {
+    "london city": "city london",
+    "metropolitan": "metropolitan",
+    "metropolitan london": "metropolitan",
+}
+
+
+def normalise_force_name(name: str) -> str:
+    """Reduce a force name to its distinctive words: 'Avon & Somerset Constabulary' ->
+    'avon somerset', 'London, City of' -> 'city london'."""
+    words = _FORCE_NAME_DROP.sub(" ", str(name).lower().replace("&", " and ")).split()
+    key = " ".join(words)
+    return FORCE_ALIASES.get(key, key)
+
+
+def normalise_area_name(name: str) -> str:
+    """Case, punctuation and 'City of' insensitive key for LAD / CSP names."""
+    text = str(name).lower().replace("&", "and")
+    text = re.sub(r",\s*(city|county) of$", "", text)
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return " ".join(text.split())
+
+
+@dataclass
+class GeoContext:
+    """Areas, links and population as loaded so far in this refresh."""
+
+    areas: pd.DataFrame  # area_code, area_name, area_type, valid_from, valid_to, vintage
+    links: pd.DataFrame  # child_code, parent_code, child_type, parent_type, valid_from, valid_to, vintage
+    population: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["area_code", "year", "age_band", "sex", "persons", "source_id"]))
+
+    def codes(self, area_type: str) -> set[str]:
+        return set(self.areas.loc[self.areas["area_type"] == area_type, "area_code"])
+
+    def name_of(self, code: str) -> str | None:
+        hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
+        return None if hit.empty else str(hit.iloc[0])
+
+    def pfa_code(self, name: str) -> str | None:
+        """PFA code for a force name as any publisher writes it; None if not an E&W territorial
+        force (e.g. British Transport Police, Action Fraud)."""
+        pfas = self.areas[self.areas["area_type"] == "pfa"]
+        keys = {normalise_force_name(n): c for c, n in zip(pfas["area_code"], pfas["area_name"])}
+        return keys.get(normalise_force_name(name))
+
+    def area_code_by_name(self, name: str, area_type: str) -> str | None:
+        sub = self.areas[self.areas["area_type"] == area_type]
+        keys = {normalise_area_name(n): c for c, n in zip(sub["area_code"], sub["area_name"])}
+        return keys.get(normalise_area_name(name))
+
+    def parents(self, code: str, parent_type: str) -> list[str]:
+        """Parent codes of `code` at `parent_type`, walking links upward (all vintages)."""
+        frontier, seen, found = {code}, set(), set()
+        while frontier:
+            rows = self.links[self.links["child_code"].isin(frontier)]
+            seen |= frontier
+            found |= set(rows.loc[rows["parent_type"] == parent_type, "parent_code"])
+            frontier = set(rows["parent_code"]) - seen
+        return sorted(found)
+
+    def children(self, code: str, child_type: str) -> list[str]:
+        frontier, seen, found = {code}, set(), set()
+        while frontier:
+            rows = self.links[self.links["parent_code"].isin(frontier)]
+            seen |= frontier
+            found |= set(rows.loc[rows["child_type"] == child_type, "child_code"])
+            frontier = set(rows["child_code"]) - seen
+        return sorted(found)
+
+    def population_for(self, area_code: str, year: int, age_band: str = "all",
+                       sex: str = "persons") -> tuple[float | None, int | None]:
+        """(persons, year used): the matching mid-year, else the nearest year present."""
+        pop = self.population
+        sub = pop[(pop["area_code"] == area_code) & (pop["age_band"] == age_band)
+                  & (pop["sex"] == sex)]
+        if sub.empty:
+            return None, None
+        nearest = sub.iloc[(sub["year"].astype(int) - year).abs().argsort().iloc[0]]
+        return float(nearest["persons"]), int(nearest["year"])

@@ -1,0 +1,118 @@
+"""The one period parser: every publisher's period label -> (start, end, label, kind).
+
+Periods are stored as start/end dates plus the publisher's label (methods.md) so monthly,
+quarterly, annual, rolling and pooled series can sit side by side and be compared honestly.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
+MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_name) if m})
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    label: str
+    kind: str  # month, quarter, financial_year, calendar_year, year_ending, pooled, ...
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _full_year(two_or_four: str, century_from: int) -> int:
+    value = int(two_or_four)
+    if len(two_or_four) == 2:
+        value += (century_from // 100) * 100
+        if value < century_from:
+            value += 100
+    return value
+
+
+def month(label: str) -> Period:
+    """`YYYY-MM` (police.uk)."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})", label.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(f"not a YYYY-MM month: {label!r}")
+    y, mo = int(m.group(1)), int(m.group(2))
+    return Period(date(y, mo, 1), _month_end(y, mo), label.strip(), "month")
+
+
+def financial_year(start_year: int) -> Period:
+    return Period(date(start_year, 4, 1), date(start_year + 1, 3, 31),
+                  f"{start_year}/{str(start_year + 1)[-2:]}", "financial_year")
+
+
+def financial_quarter(start_year: int, quarter: int) -> Period:
+    """Financial quarter: Q1 = April-June."""
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError(f"quarter must be 1-4, got {quarter}")
+    first_month = 4 + 3 * (quarter - 1)
+    y = start_year + (first_month - 1) // 12
+    mo = (first_month - 1) % 12 + 1
+    end_mo = mo + 2
+    return Period(date(y, mo, 1), _month_end(y, end_mo),
+                  f"{start_year}/{str(start_year + 1)[-2:]} Q{quarter}", "quarter")
+
+
+def parse_period(label: str) -> Period:
+    """Parse any period label the project's publishers use; raise ValueError otherwise."""
+    text = re.sub(r"\s+", " ", str(label)).strip()
+    low = text.lower()
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
+        if int(m.group(2)) <= 12 and not (int(m.group(2)) == int(m.group(1)[2:]) + 1):
+            return month(text)
+    # Financial year 2018/19, 2018-19, 2018/2019, FY 2018/19
+    if m := re.fullmatch(r"(?:fy )?(\d{4})\s*[/-]\s*(\d{2}|\d{4})", low):
+        start = int(m.group(1))
+        end = _full_year(m.group(2), start)
+        if end == start + 1:
+            return Period(date(start, 4, 1), date(end, 3, 31), text, "financial_year")
+    # Financial quarter: 2018/19 Q1
+    if m := re.fullmatch(r"(\d{4})\s*[/-]\s*(\d{2}|\d{4}) q([1-4])", low):
+        p = financial_quarter(int(m.group(1)), int(m.group(3)))
+        return Period(p.start, p.end, text, "quarter")
+    # Pooled financial years: 2020/21 - 22/23
+    if m := re.fullmatch(r"(\d{4})/(\d{2}) - (\d{2})/(\d{2})", low):
+        start = int(m.group(1))
+        end = _full_year(m.group(4), start)
+        return Period(date(start, 4, 1), date(end, 3, 31), text, "pooled_financial_years")
+    # Pooled calendar years: 2020 - 22
+    if m := re.fullmatch(r"(\d{4}) ?- ?(\d{2}|\d{4})", low):
+        start = int(m.group(1))
+        end = _full_year(m.group(2), start)
+        if end > start:
+            return Period(date(start, 1, 1), date(end, 12, 31), text, "pooled_calendar_years")
+    # Calendar year
+    if re.fullmatch(r"\d{4}", low):
+        y = int(low)
+        return Period(date(y, 1, 1), date(y, 12, 31), text, "calendar_year")
+    # Year ending March 2019, YE Mar 2019, 12 months to March 2019
+    if m := re.fullmatch(r"(?:year ending|ye|12 months to|12 months ending) ([a-z]+) (\d{4})", low):
+        mo = MONTHS.get(m.group(1)[:3]) if m.group(1)[:3] in MONTHS else None
+        if mo:
+            y = int(m.group(2))
+            end = _month_end(y, mo)
+            start_mo = mo % 12 + 1
+            start = date(y - 1 if mo != 12 else y, start_mo, 1)
+            return Period(start, end, text, "year_ending")
+    # Apr 2010 to Mar 2011 (ONS tables)
+    if m := re.fullmatch(r"([a-z]+) (\d{4}) to ([a-z]+) (\d{4})", low):
+        m1, m2 = MONTHS.get(m.group(1)[:3]), MONTHS.get(m.group(3)[:3])
+        if m1 and m2:
+            return Period(date(int(m.group(2)), m1, 1), _month_end(int(m.group(4)), m2), text,
+                          "year_ending" if (int(m.group(4)) * 12 + m2) - (int(m.group(2)) * 12 + m1) == 11
+                          else "range")
+    # Month name and year: March 2019
+    if m := re.fullmatch(r"([a-z]+) (\d{4})", low):
+        mo = MONTHS.get(m.group(1)[:3])
+        if mo:
+            y = int(m.group(2))
+            return Period(date(y, mo, 1), _month_end(y, mo), text, "month")
+    raise ValueError(f"unrecognised period label: {label!r}")

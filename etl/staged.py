@@ -1,0 +1,137 @@
+"""The staged-table contract every parser returns, and the pandera schemas that guard it.
+
+Each parser (one per publication, in `etl/parsers/`) turns a raw file into the same tidy shape
+(a `Staged` bundle), so the build step never needs to know where a number came from beyond the
+columns here. Checks that are about one publication's layout live beside its parser; the
+checks here are the ones every observation must pass wherever it came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.pandas as pa
+
+from etl.codes import AREA_CODE_PATTERNS
+from etl.errors import SourceError
+
+FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment", "context")
+QUALITIES = ("official", "modelled", "synthetic", "local")
+POLARITIES = ("higher_is_worse", "higher_is_better", "none")
+GEOGRAPHY_LEVELS = tuple(AREA_CODE_PATTERNS) + ("site",)
+
+ANY_AREA = "|".join(f"(?:{p.strip('^$')})" for k, p in AREA_CODE_PATTERNS.items() if k != "lsoa")
+
+OBSERVATION_COLUMNS = [
+    "indicator_id", "area_code", "period_start", "period_end", "period_label", "period_type",
+    "count", "denominator", "value", "lower_ci", "upper_ci", "suppressed_reason",
+    "quality", "source_id", "note",
+]
+INDICATOR_COLUMNS = [
+    "indicator_id", "family", "title", "unit", "polarity", "definition", "geography_level",
+    "method", "is_health_source", "series", "basis", "break_note",
+]
+
+observation_schema = pa.DataFrameSchema(
+    {
+        "indicator_id": pa.Column(str, nullable=False),
+        "area_code": pa.Column(str, pa.Check.str_matches(f"^(?:{ANY_AREA})$"), nullable=False),
+        "period_start": pa.Column("datetime64[us]", nullable=False, coerce=True),
+        "period_end": pa.Column("datetime64[us]", nullable=False, coerce=True),
+        "period_label": pa.Column(str, nullable=False),
+        "period_type": pa.Column(str, nullable=False),
+        "count": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "denominator": pa.Column(float, pa.Check.ge(0), nullable=True, coerce=True),
+        "value": pa.Column(float, nullable=True, coerce=True),
+        "lower_ci": pa.Column(float, nullable=True, coerce=True),
+        "upper_ci": pa.Column(float, nullable=True, coerce=True),
+        "suppressed_reason": pa.Column(str, nullable=True),
+        "quality": pa.Column(str, pa.Check.isin(QUALITIES), nullable=False),
+        "source_id": pa.Column(str, nullable=False),
+        "note": pa.Column(str, nullable=True),
+    },
+    checks=[pa.Check(lambda d: d["period_end"] >= d["period_start"], error="period ends before it starts")],
+    unique=["indicator_id", "area_code", "period_start", "period_end", "source_id"],
+    strict=True,
+    ordered=False,
+)
+
+indicator_schema = pa.DataFrameSchema(
+    {
+        "indicator_id": pa.Column(str, unique=True),
+        "family": pa.Column(str, pa.Check.isin(FAMILIES)),
+        "title": pa.Column(str),
+        "unit": pa.Column(str),
+        "polarity": pa.Column(str, pa.Check.isin(POLARITIES)),
+        "definition": pa.Column(str),
+        "geography_level": pa.Column(str, pa.Check.isin(GEOGRAPHY_LEVELS)),
+        "method": pa.Column(str, nullable=True),
+        "is_health_source": pa.Column(bool, coerce=True),
+        "series": pa.Column(str, nullable=True),
+        "basis": pa.Column(str, nullable=True),
+        "break_note": pa.Column(str, nullable=True),
+    },
+    strict=True,
+)
+
+
+@dataclass
+class Staged:
+    """What one parser hands to the build: observations, the indicators they measure, and any
+    extra tidy tables (coverage, unresolved records, ISTV breakdowns) keyed by table name."""
+
+    source_id: str
+    observations: pd.DataFrame = field(default_factory=lambda: empty_observations())
+    indicators: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INDICATOR_COLUMNS))
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: list[dict] = field(default_factory=list)  # one dict per file read: name, sha256, rows, period
+
+
+def empty_observations() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in OBSERVATION_COLUMNS})
+
+
+def finish_observations(df: pd.DataFrame, *, source_id: str, file: str = "") -> pd.DataFrame:
+    """Fill optional columns, order them, and validate against the shared schema.
+
+    A schema failure becomes a `SourceError` naming the first failing row and column, so the
+    data officer sees where the problem is rather than a pandera dump.
+    """
+    out = df.copy()
+    for col in OBSERVATION_COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    out = out[OBSERVATION_COLUMNS].reset_index(drop=True)
+    for col in ("indicator_id", "area_code", "period_label", "period_type", "quality", "source_id"):
+        out[col] = out[col].astype(str)
+    for col in ("suppressed_reason", "note"):
+        out[col] = out[col].astype("object").where(out[col].notna(), None)
+    try:
+        return observation_schema.validate(out, lazy=False)
+    except pa.errors.SchemaError as exc:
+        raise _schema_error(exc, source_id, file) from None
+
+
+def finish_indicators(df: pd.DataFrame, *, source_id: str) -> pd.DataFrame:
+    out = df.copy()
+    for col in INDICATOR_COLUMNS:
+        if col not in out.columns:
+            out[col] = False if col == "is_health_source" else None
+    out = out[INDICATOR_COLUMNS].reset_index(drop=True)
+    try:
+        return indicator_schema.validate(out)
+    except pa.errors.SchemaError as exc:
+        raise _schema_error(exc, source_id, "indicator definitions") from None
+
+
+def _schema_error(exc: pa.errors.SchemaError, source_id: str, file: str) -> SourceError:
+    row = None
+    cases = getattr(exc, "failure_cases", None)
+    if isinstance(cases, pd.DataFrame) and "index" in cases and len(cases):
+        idx = cases["index"].iloc[0]
+        row = int(idx) if pd.notna(idx) else None
+    column = getattr(getattr(exc, "schema", None), "name", None)
+    check = getattr(exc, "check", None)
+    detail = f"failed check {check}" if check is not None else str(exc).splitlines()[0]
+    return SourceError(f"staged data {detail}", source_id=source_id, file=file, row=row,
+                       column=column if isinstance(column, str) else None)
