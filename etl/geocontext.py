@@ -87,11 +87,23 @@ class GeoContext:
 
     def population_for(self, area_code: str, year: int, age_band: str = "all",
                        sex: str = "persons") -> tuple[float | None, int | None]:
-        """(persons, year used): the matching mid-year, else the nearest year present."""
-        pop = self.population
-        sub = pop[(pop["area_code"] == area_code) & (pop["age_band"] == age_band)
-                  & (pop["sex"] == sex)]
-        if sub.empty:
+        """(persons, year used): the matching mid-year, else the nearest year present (the
+        earlier one on a tie)."""
+        index = self._population_index()
+        years = index.get((area_code, age_band, sex))
+        if not years:
             return None, None
-        nearest = sub.iloc[(sub["year"].astype(int) - year).abs().argsort().iloc[0]]
-        return float(nearest["persons"]), int(nearest["year"])
+        used = min(years, key=lambda y: (abs(y - year), y))
+        return years[used], used
+
+    def _population_index(self) -> dict[tuple[str, str, str], dict[int, float]]:
+        # Built once per population table: parsers ask for thousands of area-years.
+        if getattr(self, "_pop_index_for", None) is not self.population:
+            index: dict[tuple[str, str, str], dict[int, float]] = {}
+            pop = self.population
+            for code, band, sex, year, persons in zip(pop["area_code"], pop["age_band"], pop["sex"],
+                                                      pop["year"], pop["persons"]):
+                index.setdefault((code, band, sex), {})[int(year)] = float(persons)
+            self._pop_index = index
+            self._pop_index_for = self.population
+        return self._pop_index

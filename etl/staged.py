@@ -85,6 +85,7 @@ class Staged:
     indicators: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=INDICATOR_COLUMNS))
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[dict] = field(default_factory=list)  # one dict per file read: name, sha256, rows, period
+    stats: dict = field(default_factory=dict)  # counts worth reporting in the refresh output
 
 
 def empty_observations() -> pd.DataFrame:

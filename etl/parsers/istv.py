@@ -1,0 +1,458 @@
+"""Parser for ISTV assault-attendance extracts in the project's layout (docs/istv_layout.md).
+
+Information Sharing to Tackle Violence (ISB 1594) obliges type 01 emergency departments to
+share a minimum data set about assault attendances with their Community Safety Partnership at
+least monthly, but prescribes no file layout or code lists (formats.md). This module defines
+the layout a CSP lead drops into `istv/*.csv`, validates it row by row (every problem is a
+`SourceError` naming file, row and column), maps raw assault methods to our vocabulary through
+an editable table (`data/istv_assault_method_map.csv`), and aggregates to
+
+* observations `istv_assault_attendances` and `istv_knife_sharp_attendances`: count per CSP
+  per month and a monthly rate per 100,000 residents;
+* the staged table `istv_counts` (csp_code, month, dimension, category, count, quality,
+  source_id) behind the A&E page's weapon, time-of-day and day-of-week charts;
+* the staged table `istv_data_checks` (source_id, file, check, rows, detail): duplicates
+  removed, assault-after-arrival flags, unmapped methods - counted, never silent.
+
+Disclosure control is NOT applied here: counts are exact, and the indicators carry
+`is_health_source = True` so that `methods/disclosure.py` suppresses them at display.
+
+Row numbers are file line numbers (header = line 1). Imports: standard library, pandas,
+pandera and the shared `etl` contract modules.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from etl.codes import AREA_CODE_PATTERNS
+from etl.errors import SourceError
+from etl.geocontext import GeoContext
+from etl.manifest import PROJECT_ROOT
+from etl.periods import month as month_period
+from etl.staged import (
+    Staged,
+    empty_observations,
+    finish_indicators,
+    finish_observations,
+)
+from etl.synthetic.sidecar import SYNTHETIC, quality_for, sha256_of
+
+LAYOUT_COLUMNS = [
+    "reporting_period_start", "reporting_period_end", "ed_site_code", "ed_site_name", "csp_code",
+    "arrival_datetime", "assault_datetime", "assault_location_type",
+    "assault_location_description", "assault_method", "assault_method_other", "age_band", "sex",
+]
+AGE_BANDS = ("0-9", "10-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "unknown")
+SEXES = ("male", "female", "other", "unknown")
+METHOD_CATEGORIES = ("knife_sharp", "blunt_object", "firearm", "body_part", "other", "unknown")
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+HOURS = tuple(f"{h:02d}" for h in range(24))
+UNKNOWN = "unknown"
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "weapon": METHOD_CATEGORIES,
+    "hour": HOURS + (UNKNOWN,),
+    "dow": DAYS + (UNKNOWN,),
+    "month": ("all",),
+    "hour_dow": tuple(f"{d} {h}" for d in DAYS for h in HOURS) + (UNKNOWN,),
+}
+METHOD_MAP_PATH = PROJECT_ROOT / "data" / "istv_assault_method_map.csv"
+ATTENDANCES = "istv_assault_attendances"
+KNIFE_SHARP = "istv_knife_sharp_attendances"
+COUNT_COLUMNS = ["csp_code", "month", "dimension", "category", "count", "quality", "source_id"]
+CHECK_COLUMNS = ["source_id", "file", "check", "rows", "detail"]
+# A row with all of these blank is a nil return: "no assault attendances for this CSP in this
+# reporting period" - it makes the months count as zero rather than missing.
+ATTENDANCE_FIELDS = ["arrival_datetime", "assault_datetime", "assault_location_type",
+                     "assault_location_description", "assault_method", "assault_method_other",
+                     "age_band", "sex"]
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_DATETIME = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?"
+
+# The contract for parsed attendance rows, checked after the row-by-row validation below (which
+# gives the data officer a precise message); this guards the aggregation against regressions.
+attendance_schema = pa.DataFrameSchema(
+    {
+        "reporting_period_start": pa.Column("datetime64[us]", nullable=False),
+        "reporting_period_end": pa.Column("datetime64[us]", nullable=False),
+        "ed_site_code": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "csp_code": pa.Column(str, pa.Check.str_matches(AREA_CODE_PATTERNS["csp"])),
+        "arrival_datetime": pa.Column("datetime64[us]", nullable=False),
+        "assault_datetime": pa.Column("datetime64[us]", nullable=True),
+        "method_category": pa.Column(str, pa.Check.isin(METHOD_CATEGORIES)),
+        "age_band": pa.Column(str, pa.Check.isin(AGE_BANDS)),
+        "sex": pa.Column(str, pa.Check.isin(SEXES)),
+        "assault_after_arrival": pa.Column(bool),
+    },
+    checks=[
+        pa.Check(lambda d: d["reporting_period_end"] >= d["reporting_period_start"],
+                 error="reporting period ends before it starts"),
+        pa.Check(lambda d: (d["arrival_datetime"] >= d["reporting_period_start"])
+                 & (d["arrival_datetime"] < d["reporting_period_end"] + pd.Timedelta(days=1)),
+                 error="arrival outside the reporting period"),
+    ],
+    strict=False,
+)
+
+
+def parse(paths: list[Path], source, geo: GeoContext, method_map: Path | None = None) -> Staged:
+    """Validate every extract, de-duplicate across them and aggregate (see module docstring)."""
+    map_path = Path(method_map or source.extra.get("method_map") or METHOD_MAP_PATH)
+    mapping = load_method_map(map_path, source.id)
+    csp_codes = geo.codes("csp")
+    staged = Staged(source_id=source.id)
+    frames, periods, checks, qualities = [], [], [], set()
+    for path in paths:
+        quality = quality_for(path, source.id, source.quality)
+        qualities.add(quality)
+        rows, covered = read_extract(path, source.id, csp_codes, mapping)
+        periods.append(covered)
+        rows["quality"] = quality
+        rows["_file"] = path.name
+        frames.append(rows)
+        checks.extend(_row_checks(rows, source.id, path.name))
+        months = sorted(set(rows["month"].dt.strftime("%Y-%m")))
+        staged.files.append({"name": path.name, "sha256": sha256_of(path), "rows": len(rows),
+                             "period": f"{months[0]} .. {months[-1]}" if months else ""})
+    if SYNTHETIC in qualities and len(qualities) > 1:
+        raise SourceError("synthetic and real ISTV extracts in one refresh: remove the "
+                          "generated files (or the real ones) so counts are not mixed",
+                          source_id=source.id, file=", ".join(p.name for p in paths))
+    quality = qualities.pop() if qualities else source.quality
+    rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows()
+    rows, removed = _deduplicate(rows)
+    if removed:
+        checks.append({"source_id": source.id, "file": "all files", "check": "duplicate_rows_removed",
+                       "rows": removed, "detail": "identical rows in every layout column; the "
+                       "first copy kept (overlapping extracts)"})
+    coverage = _coverage(pd.concat(periods, ignore_index=True) if periods else _empty_rows())
+    counts = istv_counts(rows, coverage, quality=quality, source_id=source.id)
+    staged.tables["istv_counts"] = counts
+    staged.tables["istv_data_checks"] = pd.DataFrame(checks, columns=CHECK_COLUMNS).astype(
+        {"rows": "int64"})
+    observations = monthly_observations(counts, geo, quality=quality, source_id=source.id)
+    # finish_observations rejects an empty frame (pandera dtype check on all-null text
+    # columns); a header-only extract legitimately has no observations.
+    staged.observations = empty_observations() if observations.empty else finish_observations(
+        observations, source_id=source.id, file=", ".join(p.name for p in paths))
+    staged.indicators = finish_indicators(indicator_definitions(source.family),
+                                          source_id=source.id)
+    return staged
+
+
+def load_method_map(path: Path, source_id: str = "") -> dict[str, str]:
+    """raw value (case-folded, trimmed) -> category, from the partnership-editable table."""
+    try:
+        table = pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SourceError(f"cannot read the assault method map ({exc})", source_id=source_id,
+                          file=str(path)) from None
+    for column in ("raw_value", "category"):
+        if column not in table.columns:
+            raise SourceError(f"missing column {column!r}", source_id=source_id, file=str(path),
+                              row=1, column=column)
+    mapping: dict[str, str] = {}
+    for i, (raw, category) in enumerate(zip(table["raw_value"], table["category"]), start=2):
+        key, category = _key(raw), str(category).strip()
+        if category not in METHOD_CATEGORIES:
+            raise SourceError(f"category {category!r} is not one of {', '.join(METHOD_CATEGORIES)}",
+                              source_id=source_id, file=str(path), row=i, column="category")
+        if key in mapping and mapping[key] != category:
+            raise SourceError(f"raw value {raw!r} is mapped twice, to different categories",
+                              source_id=source_id, file=str(path), row=i, column="raw_value")
+        mapping[key] = category
+    return mapping
+
+
+def _key(raw: object) -> str:
+    return re.sub(r"\s+", " ", str(raw)).strip().casefold()
+
+
+def read_extract(path: Path, source_id: str, csp_codes: set[str],
+                 mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One extract as typed, validated attendance rows (plus `_row`, `month`, derived fields)
+    and the (csp_code, reporting period) pairs it reports on, nil returns included."""
+    text = _decode(path, source_id)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    if not any(header):
+        raise SourceError("empty file", source_id=source_id, file=str(path))
+    for column in LAYOUT_COLUMNS:
+        if column not in header:
+            raise SourceError(f"missing column {column!r} (docs/istv_layout.md)",
+                              source_id=source_id, file=str(path), row=1, column=column)
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise SourceError(f"column {repeated[0]!r} appears twice", source_id=source_id,
+                          file=str(path), row=1, column=repeated[0])
+    records, lines = [], []
+    for record in reader:
+        if not any(field.strip() for field in record):
+            continue
+        if len(record) != len(header):
+            raise SourceError(f"row has {len(record)} fields, the header has {len(header)} "
+                              "(truncated or damaged row)", source_id=source_id,
+                              file=str(path), row=reader.line_num)
+        records.append([field.strip() for field in record])
+        lines.append(reader.line_num)
+    raw = pd.DataFrame(records, columns=header, dtype="string")[LAYOUT_COLUMNS] if records \
+        else pd.DataFrame({c: pd.Series(dtype="string") for c in LAYOUT_COLUMNS})
+    raw["_row"] = pd.Series(lines, dtype="int64")
+    return _validate(raw, path, source_id, csp_codes, mapping)
+
+
+def _decode(path: Path, source_id: str) -> str:
+    data = path.read_bytes()
+    if not data.strip():
+        raise SourceError("empty file", source_id=source_id, file=str(path))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"not UTF-8 text (byte {exc.start}); save the extract as CSV UTF-8",
+                          source_id=source_id, file=str(path),
+                          row=data[:exc.start].count(b"\n") + 1) from None
+
+
+def _fail(raw: pd.DataFrame, mask: pd.Series, column: str, message: str, path: Path,
+          source_id: str) -> SourceError:
+    first = raw.loc[mask].iloc[0]
+    return SourceError(f"{message}: {first[column]!r}", source_id=source_id, file=str(path),
+                       row=int(first["_row"]), column=column)
+
+
+def _parse_times(raw: pd.DataFrame, column: str, pattern: str, fmt_name: str, path: Path,
+                 source_id: str, *, required: bool) -> pd.Series:
+    text = raw[column].fillna("")
+    blank = text == ""
+    if required and blank.any():
+        raise _fail(raw, blank, column, "value required", path, source_id)
+    shaped = text.str.fullmatch(pattern).astype(bool)
+    parsed = pd.to_datetime(text.where(shaped & ~blank).str.replace("T", " ", regex=False),
+                            errors="coerce", format="mixed").astype("datetime64[us]")
+    bad = ~blank & parsed.isna()
+    if bad.any():
+        raise _fail(raw, bad, column, f"not a {fmt_name}", path, source_id)
+    return parsed
+
+
+def _validate(raw: pd.DataFrame, path: Path, source_id: str, csp_codes: set[str],
+              mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Row-by-row checks, each failing with the first offending row and column.
+
+    Returns (attendance rows, reporting periods per CSP). Nil-return rows (period, site and
+    CSP filled, every attendance field blank) only contribute their reporting period.
+    """
+    start = _parse_times(raw, "reporting_period_start", _DATE, "date (YYYY-MM-DD)", path,
+                         source_id, required=True)
+    end = _parse_times(raw, "reporting_period_end", _DATE, "date (YYYY-MM-DD)", path,
+                       source_id, required=True)
+    not_month_start = start.dt.day != 1
+    if not_month_start.any():
+        raise _fail(raw, not_month_start, "reporting_period_start",
+                    "reporting periods must start on the first day of a month", path, source_id)
+    not_month_end = (end + pd.Timedelta(days=1)).dt.day != 1
+    if not_month_end.any():
+        raise _fail(raw, not_month_end, "reporting_period_end",
+                    "reporting periods must end on the last day of a month", path, source_id)
+    if (end < start).any():
+        raise _fail(raw, end < start, "reporting_period_end", "ends before the reporting "
+                    "period starts", path, source_id)
+    if (raw["ed_site_code"].fillna("") == "").any():
+        raise _fail(raw, raw["ed_site_code"].fillna("") == "", "ed_site_code", "value required",
+                    path, source_id)
+    csp = raw["csp_code"].fillna("")
+    malformed = ~csp.str.fullmatch(AREA_CODE_PATTERNS["csp"].strip("^$")).astype(bool)
+    if malformed.any():
+        raise _fail(raw, malformed, "csp_code", "not a CSP code (E22/W14 + 6 digits)", path,
+                    source_id)
+    unknown_csp = ~csp.isin(csp_codes)
+    if unknown_csp.any():
+        raise _fail(raw, unknown_csp, "csp_code", "not a Community Safety Partnership in the "
+                    "geography lookup", path, source_id)
+    periods = pd.DataFrame({"csp_code": csp.astype(str), "reporting_period_start": start,
+                            "reporting_period_end": end})
+    nil = (raw[ATTENDANCE_FIELDS].fillna("") == "").all(axis=1)
+    raw, start, end = raw.loc[~nil], start.loc[~nil], end.loc[~nil]
+    arrival = _parse_times(raw, "arrival_datetime", _DATETIME, "date and time "
+                           "(YYYY-MM-DD HH:MM)", path, source_id, required=True)
+    assault = _parse_times(raw, "assault_datetime", _DATETIME, "date and time "
+                           "(YYYY-MM-DD HH:MM)", path, source_id, required=False)
+    outside = (arrival < start) | (arrival >= end + pd.Timedelta(days=1))
+    if outside.any():
+        raise _fail(raw, outside, "arrival_datetime", "arrival outside the row's reporting "
+                    "period", path, source_id)
+    age = raw["age_band"].fillna("").str.lower()
+    if (~age.isin(AGE_BANDS)).any():
+        raise _fail(raw, ~age.isin(AGE_BANDS), "age_band",
+                    f"age band not one of {', '.join(AGE_BANDS)}", path, source_id)
+    sex = raw["sex"].fillna("").str.lower()
+    if (~sex.isin(SEXES)).any():
+        raise _fail(raw, ~sex.isin(SEXES), "sex", f"sex not one of {', '.join(SEXES)}", path,
+                    source_id)
+    method_key = raw["assault_method"].fillna("").map(_key)
+    category = method_key.map(lambda k: mapping.get(k, UNKNOWN)).astype("string")
+    rows = raw.assign(
+        reporting_period_start=start, reporting_period_end=end, arrival_datetime=arrival,
+        assault_datetime=assault, age_band=age, sex=sex, method_category=category,
+        method_blank=method_key == "",
+        method_unmapped=(method_key != "") & ~method_key.isin(set(mapping)),
+        assault_after_arrival=(assault > arrival).fillna(False).astype(bool),
+        month=arrival.dt.to_period("M").dt.to_timestamp().astype("datetime64[us]"),
+    )
+    try:
+        attendance_schema.validate(rows)
+    except pa.errors.SchemaError as exc:
+        raise SourceError(f"attendance rows failed a check: {str(exc).splitlines()[0]}",
+                          source_id=source_id, file=str(path)) from None
+    return rows, periods
+
+
+def _row_checks(rows: pd.DataFrame, source_id: str, file: str) -> list[dict]:
+    """Counts for the data officer: rows kept but flagged, and values mapped to 'unknown'."""
+    out = []
+    unmapped = rows.loc[rows["method_unmapped"], "assault_method"]
+    flagged = {
+        "assault_after_arrival": (int(rows["assault_after_arrival"].sum()),
+                                  ("assault time later than arrival: kept in totals, timing "
+                                   "counted as unknown")),
+        "assault_time_missing": (int(rows["assault_datetime"].isna().sum()),
+                                 "no assault time: timing counted as unknown"),
+        "method_blank": (int(rows["method_blank"].sum()), "no assault method: counted as unknown"),
+        "method_unmapped": (len(unmapped), ("raw values not in the method map, counted as "
+                                            "unknown: ")
+                            + ", ".join(sorted(set(unmapped.astype(str))))),
+    }
+    for check, (n, detail) in flagged.items():
+        if n:
+            out.append({"source_id": source_id, "file": file, "check": check, "rows": n,
+                        "detail": detail})
+    return out
+
+
+def _deduplicate(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop exact repeats (all layout columns equal), keeping the first.
+
+    Chosen over failing because monthly extracts are re-sent and overlap; the layout has no
+    attendance identifier, so two different attendances identical to the minute in every field
+    would also be merged - rare, and counted in `istv_data_checks`.
+    """
+    repeat = rows.duplicated(LAYOUT_COLUMNS, keep="first")
+    return rows.loc[~repeat].reset_index(drop=True), int(repeat.sum())
+
+
+def _empty_rows() -> pd.DataFrame:
+    return pd.DataFrame({"csp_code": pd.Series(dtype="string"),
+                         "month": pd.Series(dtype="datetime64[us]"),
+                         "reporting_period_start": pd.Series(dtype="datetime64[us]"),
+                         "reporting_period_end": pd.Series(dtype="datetime64[us]")})
+
+
+def _coverage(periods: pd.DataFrame) -> pd.DataFrame:
+    """Every (CSP, month) an extract reports on, so a month with no attendances is a zero,
+    not a gap. A CSP is covered only for the reporting periods of rows (attendances or nil
+    returns) that name it."""
+    spans = periods[["csp_code", "reporting_period_start", "reporting_period_end"]].drop_duplicates()
+    cells = set()
+    for csp, start, end in spans.itertuples(index=False):
+        for month in pd.period_range(start, end, freq="M"):
+            cells.add((str(csp), month.to_timestamp()))
+    cover = pd.DataFrame(sorted(cells), columns=["csp_code", "month"])
+    cover["month"] = cover["month"].astype("datetime64[us]")
+    return cover
+
+
+def _timing(rows: pd.DataFrame) -> pd.DataFrame:
+    """Hour and weekday of the assault; unknown when missing or later than arrival."""
+    usable = rows["assault_datetime"].where(~rows["assault_after_arrival"])
+    hour = usable.dt.hour.map(lambda h: UNKNOWN if pd.isna(h) else f"{int(h):02d}")
+    dow = usable.dt.day_of_week.map(lambda d: UNKNOWN if pd.isna(d) else DAYS[int(d)])
+    hour_dow = (dow + " " + hour).where((hour != UNKNOWN) & (dow != UNKNOWN), UNKNOWN)
+    return pd.DataFrame({"hour": hour, "dow": dow, "hour_dow": hour_dow,
+                         "weapon": rows["method_category"], "month": "all"}, index=rows.index)
+
+
+def istv_counts(rows: pd.DataFrame, coverage: pd.DataFrame, *, quality: str,
+                source_id: str) -> pd.DataFrame:
+    """Complete grid of counts: every covered (CSP, month) x every category of every dimension,
+    zeros included, so a missing cell never stands for zero."""
+    timing = _timing(rows) if len(rows) else pd.DataFrame(columns=list(DIMENSIONS))
+    pieces = []
+    for dimension, categories in DIMENSIONS.items():
+        observed = pd.DataFrame({"csp_code": rows["csp_code"].astype(str),
+                                 "month": rows["month"],
+                                 "category": timing[dimension].astype(str)})
+        tally = observed.groupby(["csp_code", "month", "category"]).size().rename("count")
+        grid = coverage.merge(pd.DataFrame({"category": list(categories)}), how="cross")
+        grid = grid.merge(tally.reset_index(), on=["csp_code", "month", "category"], how="left")
+        grid["dimension"] = dimension
+        pieces.append(grid)
+    counts = pd.concat(pieces, ignore_index=True)
+    counts["count"] = counts["count"].fillna(0).astype("int64")
+    counts["quality"] = quality
+    counts["source_id"] = source_id
+    counts["month"] = counts["month"].astype("datetime64[us]")
+    return counts[COUNT_COLUMNS].sort_values(["csp_code", "month", "dimension", "category"],
+                                              ignore_index=True)
+
+
+def monthly_observations(counts: pd.DataFrame, geo: GeoContext, *, quality: str,
+                         source_id: str) -> pd.DataFrame:
+    """Count and monthly rate per 100,000 residents for all attendances and knife/sharp ones."""
+    total = counts[counts["dimension"] == "month"].set_index(["csp_code", "month"])["count"]
+    knife = counts[(counts["dimension"] == "weapon") & (counts["category"] == "knife_sharp")]
+    knife = knife.set_index(["csp_code", "month"])["count"]
+    records = []
+    populations: dict[tuple[str, int], tuple[float | None, int | None]] = {}
+    for indicator_id, series in ((ATTENDANCES, total), (KNIFE_SHARP, knife)):
+        for (csp, month), n in series.items():
+            year = int(month.year)
+            if (csp, year) not in populations:
+                populations[(csp, year)] = geo.population_for(csp, year)
+            persons, used = populations[(csp, year)]
+            period = month_period(f"{month:%Y-%m}")
+            if persons:
+                value = float(n) / persons * 100_000
+                note = (f"monthly rate per 100,000 residents (not annualised); population: "
+                        f"ONS mid-year {used} estimate for the CSP"
+                        + (f", nearest year available to {year}" if used != year else ""))
+            else:
+                value, note = None, "no population estimate for this CSP: rate not calculated"
+            records.append({
+                "indicator_id": indicator_id, "area_code": csp,
+                "period_start": pd.Timestamp(period.start), "period_end": pd.Timestamp(period.end),
+                "period_label": period.label, "period_type": period.kind, "count": float(n),
+                "denominator": persons, "value": value, "quality": quality,
+                "source_id": source_id, "note": note,
+            })
+    obs = pd.DataFrame(records, columns=["indicator_id", "area_code", "period_start",
+                                         "period_end", "period_label", "period_type", "count",
+                                         "denominator", "value", "quality", "source_id", "note"])
+    return obs
+
+
+def indicator_definitions(family: str) -> pd.DataFrame:
+    common = {"family": family, "unit": "per 100,000 (monthly)", "polarity": "higher_is_worse",
+              "geography_level": "csp", "is_health_source": True, "series": "istv",
+              "basis": "crude rate", "break_note": None,
+              "method": "Count of assault attendances by month of arrival; rate = count / ONS "
+                        "mid-year population of the CSP (nearest year available) x 100,000. "
+                        "Exact counts: disclosure control is applied at display."}
+    return pd.DataFrame([
+        {**common, "indicator_id": ATTENDANCES,
+         "title": "Emergency department attendances for assault (ISTV)",
+         "definition": "Attendances at type 01 emergency departments for assault, as shared "
+                       "with the Community Safety Partnership under ISTV (ISB 1594), per month "
+                       "of arrival, per 100,000 residents of the CSP."},
+        {**common, "indicator_id": KNIFE_SHARP,
+         "title": "Emergency department attendances for assault with a knife or sharp object "
+                  "(ISTV)",
+         "definition": "ISTV assault attendances whose assault method maps to knife_sharp in "
+                       "data/istv_assault_method_map.csv, per month of arrival, per 100,000 "
+                       "residents of the CSP."},
+    ])

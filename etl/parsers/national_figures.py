@@ -1,0 +1,588 @@
+"""Published national figures (national/national_figures.csv) -> national observations.
+
+Why this module exists: most families have no real local file in the mirror, but each has real
+national numbers quoted by parliamentary answers, the Commons Library, ONS/OHID releases and the
+press. Every row of the file becomes one observation (none is dropped, deduplicated or averaged),
+with the page that published it as lineage, so a reader can check each number at its source.
+
+Rules, each enforced here rather than assumed:
+
+* Geography: the `geography` label is mapped by `GEOGRAPHY_CODES`; coverage qualifiers
+  ("excl. GMP", "excl. Devon & Cornwall") are part of the *basis*, not the area. Rows published
+  for the UK (county lines, NRM) are stored at England & Wales (K04000001) because
+  `etl.codes` declares no UK code; the basis label says "UK" and the note says why.
+* Basis: one indicator per (series, basis). The basis comes from the explicit table
+  `data/national_series_map.csv` (series, geography, unit, source_url_contains -> basis,
+  basis_label). Rules are tried in file order and the first match wins, so a rule that names a
+  publication (`source_url_contains`) must come before the `*` rule for the same unit. A row that
+  matches no rule is an error naming the row: a new unit or publication needs a decision, not a
+  guess.
+* Period: `parse_period` (etl.periods) after `normalise_period_label`, which turns the file's
+  labels ("2025 Q3" + "year ending September 2025", "2019 report (CSEW 2017/18 data)", "quarter
+  (Jul-Sep 2020)") into labels the one period parser understands. Where the label and
+  `period_type` both give a period they must agree.
+* Value: must appear among the numbers in the row's quote ("5,069", "27,000", "1.2 million",
+  "46%"). The NDTMS rows quote a table row whose cells were run together; their note says
+  "concatenated ... (N-digit values)", so the digit run is cut into N-digit cells first. A
+  published range ("800-1100") is stored as value = missing, lower_ci/upper_ci = the range ends
+  (a publisher's range, not a confidence interval; the note says so), and both ends must be in
+  the quote.
+* Revisions: rows with the same indicator, area and period are kept, all of them. The latest
+  vintage is current: when every row in the group has a date in its `source_title` (e.g.
+  "(PQ answered 30 Jan 2020)", "(Guardian, 18 Jul 2019)", "(Feb 2019)") they are ordered by
+  that date, otherwise by their order in the file (later row = later vintage). The current row
+  keeps source_id `national_figures`; the others get `national_figures#rev1` (the one just
+  before current), `#rev2`, ... so the observation key stays unique. Each differing older value
+  is one row of the `revisions` table; an older row with the same value is kept but is not a
+  revision.
+* Series breaks: `BASIS_BREAKS` lists where one basis replaces another (NDQIS knife counting,
+  combined drug+alcohol treatment totals); they become the `series_breaks` table.
+
+Extra staged tables: `national_sources` (one row per file row: lineage and vintage),
+`revisions`, `series_breaks`. May import etl.* and pandas only.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from etl.codes import ENGLAND, ENGLAND_AND_WALES
+from etl.errors import SourceError
+from etl.periods import MONTHS, Period, parse_period
+from etl.staged import Staged, finish_indicators, finish_observations
+
+SOURCE_ID = "national_figures"
+SERIES_MAP_PATH = Path(__file__).resolve().parents[2] / "data" / "national_series_map.csv"
+COLUMNS = ["series", "geography", "period", "period_type", "value", "unit", "note",
+           "source_title", "source_url", "quote"]
+MAP_COLUMNS = ["series", "geography", "unit", "source_url_contains", "basis", "basis_label"]
+
+# Publisher geography label -> area code. Coverage qualifiers live in the basis.
+GEOGRAPHY_CODES: dict[str, str] = {
+    "England": ENGLAND,
+    "England and Wales": ENGLAND_AND_WALES,
+    "England and Wales (excl. GMP)": ENGLAND_AND_WALES,
+    "England and Wales (incl. GMP)": ENGLAND_AND_WALES,
+    "England and Wales (excl. Devon & Cornwall)": ENGLAND_AND_WALES,
+    "England and Wales (excl. Devon & Cornwall and GMP)": ENGLAND_AND_WALES,
+    # No UK code in etl.codes: UK-wide figures are stored at the E&W national level and say so.
+    "UK": ENGLAND_AND_WALES,
+}
+UK_NOTE = ("Published for the United Kingdom; stored at the England and Wales national level "
+           "because the project has no UK area code.")
+
+# Point estimates whose label states no data period. Each entry says why.
+POINT_ESTIMATE_PERIODS: dict[str, tuple[str, str]] = {
+    "2019 report": ("2017/18", (
+        "figure from the Children's Commissioner's Keeping kids safe (Feb 2019), whose "
+        "estimates use CSEW 2017/18 data (as the file's own '2019 report (CSEW 2017/18 data)' "
+        "row states)")),
+}
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """What is true of a series whatever its basis."""
+
+    family: str
+    title: str
+    unit: str
+    polarity: str
+    definition: str
+    is_health_source: bool = False
+
+
+SERIES: dict[str, SeriesInfo] = {
+    "police_recorded_knife_offences": SeriesInfo(
+        "knife_crime", "Police recorded offences involving a knife or sharp instrument",
+        "offences", "higher_is_worse",
+        "Selected offences involving a knife or sharp instrument recorded by the police (ONS "
+        "crime statistics), national total."),
+    "hes_admissions_assault_sharp_object": SeriesInfo(
+        "ae_assault", "Hospital admissions for assault by a sharp object", "admissions",
+        "higher_is_worse",
+        "Hospital Episode Statistics (HES), England, external cause assault by a sharp object "
+        "(ICD-10 X99).", is_health_source=True),
+    "homicides_knife_sharp_instrument": SeriesInfo(
+        "knife_crime", "Homicides using a knife or sharp instrument", "homicides",
+        "higher_is_worse", "Homicides (murder, manslaughter, infanticide) where the method of "
+        "killing was a knife or sharp instrument."),
+    "adult_drug_alcohol_treatment": SeriesInfo(
+        "drug_treatment", "Adults in drug and alcohol treatment", "adults", "none",
+        "Adults in contact with structured drug and alcohol treatment services in England "
+        "(NDTMS)."),
+    "adult_drug_alcohol_treatment_opiates": SeriesInfo(
+        "drug_treatment", "Adults in treatment for opiates", "adults", "none",
+        "Adults in contact with structured treatment in the opiate substance group (NDTMS)."),
+    "adult_drug_alcohol_treatment_entering": SeriesInfo(
+        "drug_treatment", "Adults entering drug and alcohol treatment", "adults", "none",
+        "Adults starting treatment in the year (NDTMS)."),
+    "adult_drug_alcohol_treatment_alcohol_only": SeriesInfo(
+        "drug_treatment", "Adults in treatment for alcohol only", "adults", "none",
+        "Adults in treatment in the alcohol-only substance group (NDTMS)."),
+    "adult_drug_alcohol_treatment_non_opiate_only": SeriesInfo(
+        "drug_treatment", "Adults in treatment for non-opiates only", "adults", "none",
+        "Adults in treatment in the non-opiate-only substance group (NDTMS)."),
+    "adult_drug_alcohol_treatment_non_opiate_and_alcohol": SeriesInfo(
+        "drug_treatment", "Adults in treatment for non-opiates and alcohol", "adults", "none",
+        "Adults in treatment in the non-opiate and alcohol substance group (NDTMS)."),
+    "adult_drug_alcohol_treatment_drug_only": SeriesInfo(
+        "drug_treatment", "Adults in drug treatment (drugs only)", "adults", "none",
+        "Adults in contact with drug treatment, excluding alcohol-only clients (NTA / PHE)."),
+    "adult_drug_alcohol_treatment_drug_only_successful_completions": SeriesInfo(
+        "drug_treatment", "Adults completing drug treatment free of dependence (drugs only)",
+        "adults", "higher_is_better",
+        "Adults leaving drug treatment having completed it free of dependence (NTA)."),
+    "adult_drug_alcohol_treatment_successful_completion_pct": SeriesInfo(
+        "drug_treatment", "Successful completion of drug and alcohol treatment", "percent",
+        "higher_is_better",
+        "Percentage of adults leaving treatment who completed it free of dependence (NDTMS)."),
+    "childrens_commissioner_gang_estimates": SeriesInfo(
+        "gangs", "Children's Commissioner gang estimates", "children", "higher_is_worse",
+        "National estimates published by the Children's Commissioner for England (Keeping "
+        "kids safe, 2019) from ONS analysis of the Crime Survey for England and Wales."),
+    "county_lines": SeriesInfo(
+        "context", "County lines", "lines", "none",
+        "National Crime Agency / National County Lines Coordination Centre assessments of the "
+        "number of county lines."),
+    "county_lines_nrm_referrals": SeriesInfo(
+        "context", "National Referral Mechanism referrals flagged as county lines", "referrals",
+        "none", "Modern slavery National Referral Mechanism referrals flagged as county lines "
+        "(Home Office). More referrals can mean better identification, so no polarity."),
+    "county_lines_nrm_referrals_male_children": SeriesInfo(
+        "context", "NRM county lines referrals for male children", "referrals", "none",
+        "National Referral Mechanism county lines referrals for male children (Home Office)."),
+    "county_lines_child_criminal_exploitation": SeriesInfo(
+        "context", "Children identified as at risk of or involved in child criminal "
+        "exploitation", "children", "none",
+        "Home Office County Lines Programme count; described by the Home Office as likely a "
+        "significant underestimate."),
+    "county_lines_missing_children": SeriesInfo(
+        "context", "Children missing due to county lines", "children", "higher_is_worse",
+        "Children estimated to have gone missing specifically due to county lines (NPCC)."),
+}
+
+
+@dataclass(frozen=True)
+class BasisBreak:
+    """One basis replacing another (indicator ids): recorded as data, shown on charts."""
+
+    old_indicator: str
+    new_indicator: str
+    area_code: str
+    break_date: date
+    description: str
+
+
+_NDQIS = ("ONS moved offences involving a knife or sharp instrument to the National Data "
+          "Quality Improvement Service (NDQIS) method from the year ending March 2021 in most "
+          "forces; figures on the two counting bases are not comparable.")
+BASIS_BREAKS: list[BasisBreak] = [
+    BasisBreak("police_recorded_knife_offences__ew_all_forces_pre_ndqis",
+               "police_recorded_knife_offences__ew_all_forces_ndqis",
+               ENGLAND_AND_WALES, date(2020, 4, 1), _NDQIS),
+    BasisBreak("police_recorded_knife_offences__ew_excl_gmp_pre_ndqis",
+               "police_recorded_knife_offences__ew_excl_gmp_ndqis",
+               ENGLAND_AND_WALES, date(2020, 4, 1), _NDQIS),
+    BasisBreak("adult_drug_alcohol_treatment_drug_only__nta_drugs_only",
+               "adult_drug_alcohol_treatment__ndtms", ENGLAND, date(2014, 4, 1),
+               "From 2014/15 PHE reports combined drug and alcohol treatment totals; the "
+               "earlier NTA drugs-only count (excluding alcohol-only clients) is not "
+               "comparable."),
+]
+
+
+def indicator_id(series: str, basis: str) -> str:
+    return f"{series}__{basis}"
+
+
+# ---------------------------------------------------------------------------------- reading
+
+def read_national_file(path: Path, source_id: str = SOURCE_ID) -> pd.DataFrame:
+    """The file as text, one row per figure, with `line` = its line number (header = line 1).
+
+    An unreadable, empty or column-short file is a `SourceError` naming the file and column.
+    """
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise SourceError("file is empty", source_id=source_id, file=path.name) from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SourceError(f"cannot read: {exc}", source_id=source_id, file=path.name) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in COLUMNS:
+        if col not in df.columns:
+            raise SourceError("required column is missing", source_id=source_id,
+                              file=path.name, column=col)
+    if df.empty:
+        raise SourceError("file has a header but no data rows", source_id=source_id,
+                          file=path.name)
+    df = df[COLUMNS].copy()
+    for col in COLUMNS:
+        df[col] = df[col].astype(str).str.strip()
+    df["line"] = range(2, len(df) + 2)
+    df["file"] = path.name
+    return df.reset_index(drop=True)
+
+
+def load_series_map(path: Path = SERIES_MAP_PATH) -> pd.DataFrame:
+    """The basis mapping table, checked: all columns, one label per (series, basis)."""
+    try:
+        rules = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"cannot read series map: {exc}", file=path.name) from None
+    for col in MAP_COLUMNS:
+        if col not in rules.columns:
+            raise SourceError("series map lacks a column", file=path.name, column=col)
+    labels = rules.groupby(["series", "basis"])["basis_label"].nunique()
+    if (labels > 1).any():
+        s, b = labels[labels > 1].index[0]
+        raise SourceError(f"basis {b!r} of series {s!r} has more than one basis_label",
+                          file=path.name)
+    unknown = sorted(set(rules["series"]) - set(SERIES))
+    if unknown:
+        raise SourceError(f"series map names series with no metadata: {unknown}",
+                          file=path.name, column="series")
+    return rules
+
+
+def match_basis(row: pd.Series, rules: pd.DataFrame) -> pd.Series | None:
+    """First rule (in table order) matching the row's series, geography, unit and source URL."""
+    hit = rules[(rules["series"] == row["series"]) & (rules["geography"] == row["geography"])
+                & ((rules["unit"] == row["unit"]) | (rules["unit"] == "*"))]
+    for _, rule in hit.iterrows():
+        needle = rule["source_url_contains"]
+        if needle in ("", "*") or needle.lower() in row["source_url"].lower():
+            return rule
+    return None
+
+
+# ---------------------------------------------------------------------------------- periods
+
+_YEAR_ENDING = re.compile(r"^year ending ([A-Za-z]+) (\d{4})", re.IGNORECASE)
+_CALENDAR = re.compile(r"^calendar year (\d{4})", re.IGNORECASE)
+_QUARTER = re.compile(r"^quarter \(([A-Za-z]{3})-([A-Za-z]{3}) (\d{4})\)$", re.IGNORECASE)
+_CSEW_DATA = re.compile(r"\(CSEW (\d{4}/\d{2}) data\)")
+_LEADING = re.compile(r"^(\d{4}(?:/\d{2})?) \(")
+
+
+def normalise_period_label(period: str, period_type: str) -> tuple[str, str | None]:
+    """(label `parse_period` understands, reason when it differs from the file's label).
+
+    `period_type` is preferred when it names a period ("year ending September 2025",
+    "calendar year 2024 (...)", "quarter (Jul-Sep 2020)"), because the file's `period` for those
+    rows is a shorthand ("2025 Q3") the one parser rightly rejects. Raises ValueError otherwise.
+    """
+    ptype = period_type.strip()
+    if m := _YEAR_ENDING.match(ptype):
+        return f"year ending {m.group(1)} {m.group(2)}", None
+    if m := _CALENDAR.match(ptype):
+        return m.group(1), None
+    if m := _QUARTER.match(ptype):
+        return f"{m.group(1)} {m.group(3)} to {m.group(2)} {m.group(3)}", None
+    if ptype.startswith("financial_year") or ptype == "calendar_year":
+        return period, None
+    if ptype == "point estimate":
+        if m := _CSEW_DATA.search(period):
+            return m.group(1), "data period of the survey the estimate uses (CSEW)"
+        if m := _LEADING.match(period):
+            return m.group(1), "period given before the publisher's qualifier"
+        if period in POINT_ESTIMATE_PERIODS:
+            label, why = POINT_ESTIMATE_PERIODS[period]
+            return label, why
+    raise ValueError(f"period {period!r} with period_type {period_type!r} is not handled")
+
+
+def row_period(period: str, period_type: str) -> tuple[Period, str | None]:
+    """Parse one row's period; the file's label and period_type must not contradict."""
+    label, why = normalise_period_label(period, period_type)
+    parsed = parse_period(label)
+    if label != period:
+        try:
+            own = parse_period(period)
+        except ValueError:
+            own = None
+        if own is not None and (own.start, own.end) != (parsed.start, parsed.end):
+            raise ValueError(f"period {period!r} contradicts period_type {period_type!r}")
+    return parsed, why
+
+
+# ----------------------------------------------------------------------------------- values
+
+_RANGE = re.compile(r"^(\d[\d,]*(?:\.\d+)?)\s*-\s*(\d[\d,]*(?:\.\d+)?)$")
+_NUMBER = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(\s*(?:million|m\b|bn|billion))?",
+                     re.IGNORECASE)
+_CONCAT_WIDTH = re.compile(r"concatenated.*?\((\d+)-digit values\)", re.IGNORECASE)
+
+
+def parse_value(text: str) -> tuple[float | None, float | None, float | None]:
+    """(value, lower, upper): a number, or a published range stored as its two ends."""
+    raw = text.replace("\u2013", "-").strip()
+    if m := _RANGE.match(raw):
+        lo, hi = (float(g.replace(",", "")) for g in m.groups())
+        if lo > hi:
+            raise ValueError(f"range {text!r} runs backwards")
+        return None, lo, hi
+    try:
+        return float(raw.replace(",", "")), None, None
+    except ValueError:
+        raise ValueError(f"value {text!r} is not a number or a range") from None
+
+
+def quote_numbers(quote: str, note: str = "") -> list[float]:
+    """Every number written in the quote: '5,069', '27,000', '1.2 million', '46%' -> 46.
+
+    When the note says the quote is a table row with cells run together ("concatenated ...
+    (5-digit values)"), long digit runs are also cut into cells of that width.
+    """
+    found: list[float] = []
+    for m in _NUMBER.finditer(quote):
+        number = float(m.group(1).replace(",", "") + (f".{m.group(2)}" if m.group(2) else ""))
+        scale = (m.group(3) or "").strip().lower()
+        if scale in ("million", "m"):
+            number *= 1_000_000
+        elif scale in ("bn", "billion"):
+            number *= 1_000_000_000
+        found.append(number)
+    if w := _CONCAT_WIDTH.search(note):
+        width = int(w.group(1))
+        for run in re.findall(r"\d+", quote):
+            if len(run) > width and len(run) % width == 0:
+                found.extend(float(run[i:i + width]) for i in range(0, len(run), width))
+    return found
+
+
+def value_in_quote(value: float | None, lower: float | None, upper: float | None,
+                   quote: str, note: str) -> bool:
+    numbers = quote_numbers(quote, note)
+    wanted = [v for v in (value, lower, upper) if v is not None]
+    return bool(wanted) and all(any(abs(v - n) < 1e-9 for n in numbers) for v in wanted)
+
+
+# ---------------------------------------------------------------------------------- vintage
+
+_MONTH_NAMES = "|".join(sorted({m for m in MONTHS if len(m) == 3}))
+_FULL_DATE = re.compile(rf"\b(\d{{1,2}}) ({_MONTH_NAMES})[a-z]* (\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"(?<!YE )(?<!ending )\b({_MONTH_NAMES})[a-z]* (\d{{4}})\b",
+                         re.IGNORECASE)
+_YEAR_IN_PARENS = re.compile(r"[(,;]\s*(\d{4})\)")
+
+
+def vintage_date(source_title: str) -> date | None:
+    """Publication date stated in a source title, else None.
+
+    Full dates ("30 Jan 2020") first; then month-year ("Feb 2019", taken as the 1st), skipping
+    data periods written "YE Mar 2017"; then a bare year closing the parentheses ("(..., 2024)",
+    taken as 1 January). Only text inside parentheses counts for the last two, because titles
+    also carry data years ("statistics 2018 to 2019").
+    """
+    if m := _FULL_DATE.search(source_title):
+        return date(int(m.group(3)), MONTHS[m.group(2).lower()[:3]], int(m.group(1)))
+    inside = " ".join(re.findall(r"\(([^()]*)\)", source_title))
+    if m := _MONTH_YEAR.search(inside):
+        return date(int(m.group(2)), MONTHS[m.group(1).lower()[:3]], 1)
+    if m := _YEAR_IN_PARENS.search(source_title):
+        return date(int(m.group(1)), 1, 1)
+    return None
+
+
+def rank_vintages(group: pd.DataFrame) -> pd.Series:
+    """1 = current (latest vintage), 2 = the one before, ... for rows sharing a key."""
+    dates = group["vintage_date"]
+    if dates.notna().all():
+        order = group.assign(_d=pd.to_datetime(dates)).sort_values(["_d", "order"]).index
+    else:
+        order = group.sort_values("order").index
+    ranks = pd.Series(range(len(order), 0, -1), index=order)
+    return ranks.reindex(group.index)
+
+
+# ------------------------------------------------------------------------------------ parse
+
+def _fail(msg: str, row: pd.Series, column: str | None, source_id: str) -> SourceError:
+    return SourceError(msg, source_id=source_id, file=row["file"], row=int(row["line"]),
+                       column=column)
+
+
+def interpret_rows(df: pd.DataFrame, rules: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    """Add area, basis, period, value and vintage to every row; any doubt is a SourceError."""
+    out = []
+    for _, row in df.iterrows():
+        if row["series"] not in SERIES:
+            raise _fail(f"unknown series {row['series']!r}", row, "series", source_id)
+        if row["geography"] not in GEOGRAPHY_CODES:
+            raise _fail(f"unmapped geography {row['geography']!r}", row, "geography", source_id)
+        rule = match_basis(row, rules)
+        if rule is None:
+            raise _fail(f"no basis in {SERIES_MAP_PATH.name} for series {row['series']!r}, "
+                        f"geography {row['geography']!r}, unit {row['unit']!r}", row, "unit",
+                        source_id)
+        try:
+            period, why = row_period(row["period"], row["period_type"])
+        except ValueError as exc:
+            raise _fail(str(exc), row, "period", source_id) from None
+        try:
+            value, lower, upper = parse_value(row["value"])
+        except ValueError as exc:
+            raise _fail(str(exc), row, "value", source_id) from None
+        if not value_in_quote(value, lower, upper, row["quote"], row["note"]):
+            raise _fail(f"value {row['value']} is not among the numbers in the quote",
+                        row, "quote", source_id)
+        notes = [f"Source: {row['source_title']} ({row['source_url']})."]
+        if row["geography"] == "UK":
+            notes.append(UK_NOTE)
+        if lower is not None:
+            notes.append(f"Published as a range {row['value']}; lower_ci/upper_ci hold the "
+                         "range ends (not a confidence interval).")
+        if why:
+            notes.append(f"Published period '{row['period']}' read as {period.label}: {why}.")
+        if row["note"]:
+            notes.append(row["note"])
+        out.append({
+            **row.to_dict(),
+            "indicator_id": indicator_id(row["series"], rule["basis"]),
+            "basis": rule["basis"], "basis_label": rule["basis_label"],
+            "area_code": GEOGRAPHY_CODES[row["geography"]],
+            "period_start": pd.Timestamp(period.start), "period_end": pd.Timestamp(period.end),
+            "period_label": period.label, "period_kind": period.kind,
+            "num_value": value, "lower": lower, "upper": upper,
+            "vintage_date": vintage_date(row["source_title"]),
+            "obs_note": " ".join(notes),
+        })
+    return pd.DataFrame(out)
+
+
+def assign_vintages(rows: pd.DataFrame, source_id: str) -> pd.DataFrame:
+    """Rank rows sharing indicator, area and period; the current one keeps the plain source_id."""
+    rows = rows.copy()
+    rows["order"] = range(len(rows))
+    key = ["indicator_id", "area_code", "period_start", "period_end"]
+    rows["vintage_rank"] = 1
+    for _, group in rows.groupby(key, sort=False):
+        rows.loc[group.index, "vintage_rank"] = rank_vintages(group)
+    rows["is_current"] = rows["vintage_rank"] == 1
+    rows["obs_source_id"] = [source_id if r == 1 else f"{source_id}#rev{r - 1}"
+                             for r in rows["vintage_rank"]]
+    return rows
+
+
+def _same(a: object, b: object) -> bool:
+    return (pd.isna(a) and pd.isna(b)) or a == b
+
+
+def revisions_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per older vintage whose number differs from the current one."""
+    key = ["indicator_id", "area_code", "period_start", "period_end"]
+    current = rows[rows["is_current"]].set_index(key)
+    out = []
+    for _, old in rows[~rows["is_current"]].iterrows():
+        cur = current.loc[tuple(old[k] for k in key)]
+        if all(_same(cur[c], old[c]) for c in ("num_value", "lower", "upper")):
+            continue
+        out.append({"indicator_id": old["indicator_id"], "area_code": old["area_code"],
+                    "period_label": cur["period_label"], "value_current": cur["num_value"],
+                    "value_previous": old["num_value"], "source_current": cur["source_title"],
+                    "source_previous": old["source_title"]})
+    return pd.DataFrame(out, columns=["indicator_id", "area_code", "period_label",
+                                      "value_current", "value_previous", "source_current",
+                                      "source_previous"])
+
+
+def series_breaks_table(indicator_ids: set[str]) -> pd.DataFrame:
+    """Breaks whose replacing indicator is present; a break naming an unknown id is a bug."""
+    out = []
+    for b in BASIS_BREAKS:
+        if b.new_indicator not in indicator_ids and b.old_indicator not in indicator_ids:
+            continue
+        out.append({"indicator_id": b.new_indicator, "area_code": b.area_code,
+                    "break_date": pd.Timestamp(b.break_date),
+                    "description": f"{b.new_indicator} replaces {b.old_indicator}. "
+                                   f"{b.description}"})
+    return pd.DataFrame(out, columns=["indicator_id", "area_code", "break_date", "description"])
+
+
+def indicators_table(rows: pd.DataFrame, breaks: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for ind, group in rows.groupby("indicator_id", sort=True):
+        first = group.iloc[0]
+        info = SERIES[first["series"]]
+        codes = set(group["area_code"])
+        if len(codes) != 1:
+            raise SourceError(f"indicator {ind} mixes areas {sorted(codes)}", source_id=SOURCE_ID)
+        level = "country" if codes == {ENGLAND} else "national"
+        brk = [d for b, d in zip(breaks["indicator_id"], breaks["description"])
+               if b == ind] + [f"Replaced by {b.new_indicator} from {b.break_date:%d %b %Y}."
+                               for b in BASIS_BREAKS if b.old_indicator == ind]
+        out.append({
+            "indicator_id": ind, "family": info.family,
+            "title": f"{info.title} ({first['basis_label']})", "unit": info.unit,
+            "polarity": info.polarity,
+            "definition": f"{info.definition} Basis: {first['basis_label']}. National figures "
+                          "as published on the page cited with each value; where a later "
+                          "publication revised a figure, the latest is current and earlier "
+                          "ones are kept as revisions.",
+            "geography_level": level,
+            "method": "published national figure as quoted (national_figures.csv)",
+            "is_health_source": info.is_health_source, "series": first["series"],
+            "basis": first["basis_label"],
+            "break_note": " ".join(brk) if brk else None,
+        })
+    return pd.DataFrame(out)
+
+
+def _file_record(path: Path, rows: pd.DataFrame) -> dict:
+    sub = rows[rows["file"] == path.name]
+    return {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "rows": len(sub),
+            "period": f"{sub['period_start'].min():%Y-%m-%d}.."
+                      f"{sub['period_end'].max():%Y-%m-%d}"}
+
+
+def parse(paths: list[Path], source, geo=None) -> Staged:
+    """Every row of the national figures file(s) -> observations, indicators, lineage tables."""
+    source_id = getattr(source, "id", SOURCE_ID)
+    if not paths:
+        raise SourceError("no national figures file found", source_id=source_id)
+    raw = pd.concat([read_national_file(Path(p), source_id) for p in paths], ignore_index=True)
+    rules = load_series_map()
+    rows = assign_vintages(interpret_rows(raw, rules, source_id), source_id)
+
+    count = rows["num_value"].where(rows["series"].map(lambda s: SERIES[s].unit != "percent"))
+    obs = pd.DataFrame({
+        "indicator_id": rows["indicator_id"], "area_code": rows["area_code"],
+        "period_start": rows["period_start"], "period_end": rows["period_end"],
+        "period_label": rows["period_label"], "period_type": rows["period_kind"],
+        "count": count, "denominator": None, "value": rows["num_value"],
+        "lower_ci": rows["lower"], "upper_ci": rows["upper"], "suppressed_reason": None,
+        "quality": "official", "source_id": rows["obs_source_id"], "note": rows["obs_note"],
+    })
+    observations = finish_observations(obs, source_id=source_id,
+                                       file=", ".join(Path(p).name for p in paths))
+    # No row is dropped: one observation per file row, current or not.
+    assert len(observations) == len(raw), (len(observations), len(raw))
+
+    revisions = revisions_table(rows)
+    breaks = series_breaks_table(set(rows["indicator_id"]))
+    indicators = finish_indicators(indicators_table(rows, breaks), source_id=source_id)
+    sources = pd.DataFrame({
+        "indicator_id": rows["indicator_id"], "area_code": rows["area_code"],
+        "period_start": rows["period_start"], "period_end": rows["period_end"],
+        "value": rows["num_value"], "source_title": rows["source_title"],
+        "source_url": rows["source_url"], "quote": rows["quote"],
+        "vintage_rank": rows["vintage_rank"].astype(int), "is_current": rows["is_current"],
+        "source_id": rows["obs_source_id"], "file_line": rows["line"].astype(int),
+    })
+    return Staged(
+        source_id=source_id, observations=observations, indicators=indicators,
+        tables={"national_sources": sources, "revisions": revisions,
+                "series_breaks": breaks},
+        files=[_file_record(Path(p), rows) for p in paths],
+        stats={"rows_in": len(raw), "observations": len(observations),
+               "current": int(rows["is_current"].sum()), "revisions": len(revisions),
+               "indicators": len(indicators)},
+    )

@@ -1,0 +1,231 @@
+"""Parser for the knife table of the ONS "Police Force Area data tables" (`ons_pfa_knife_table`).
+
+ONS publishes one workbook per quarterly edition; the knife table (likely `Table P6`) gives
+police recorded offences involving a knife or sharp instrument by force area, for rolling
+years such as `Apr 2010 to Mar 2011`. Its layout is only "likely" (docs/formats.md), so this
+parser finds things by content and fails loudly, naming the file and sheet, when it cannot:
+
+* the sheet: the `Table P<n>` sheet whose title rows mention a knife (names may carry trailing
+  spaces), else `Table P6`;
+* the header: the first row whose first cell is `Area Code`;
+* the columns: `Area Code`, `Area Name` and one count column per period label; columns that
+  are not a bare period label (percentages, % change, rates) are skipped, which is how the
+  alternating count / percentage layout is handled.
+
+`[note N]` markers and line breaks are stripped from headers and names; suppression markers
+become a missing count plus a reason (etl.suppression). Rows whose code is not a force area,
+region, country or England & Wales code (e.g. a non-territorial force) are kept out of the
+observations and listed in the `ons_knife_unmatched_rows` table instead.
+Row numbers in errors are 1-based spreadsheet rows.
+Imports: pandas, python_calamine, etl.*. Never streamlit.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+
+from etl.codes import area_type_of
+from etl.errors import SourceError
+from etl.geocontext import GeoContext
+from etl.parsers.knife_pfa_quarterly import PopulationLookup, add_rates, mid_year_for
+from etl.periods import Period, parse_period
+from etl.staged import Staged, finish_indicators, finish_observations
+from etl.suppression import parse_count
+
+INDICATOR_ID = "knife_offences_ons_rolling_year"
+KEPT_LEVELS = ("pfa", "region", "country", "national")
+FALLBACK_SHEET = "table p6"
+SKIP_WORDS = re.compile(r"%|percent|change|rate|per 1,?000|proportion", re.IGNORECASE)
+
+
+def clean(text: object) -> str:
+    """Strip `[note N]` markers, line breaks and repeated spaces from a header or name."""
+    if text is None:
+        return ""
+    if isinstance(text, float) and text.is_integer():
+        text = int(text)
+    out = re.sub(r"\[\s*note\s*[\w ,]*\]", " ", str(text), flags=re.IGNORECASE)
+    return " ".join(out.split())
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the text a reader would see (numbers without a spurious `.0`)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def find_knife_sheet(wb: CalamineWorkbook, file: str, source_id: str) -> str:
+    """The knife table's sheet name as stored (trailing spaces and all)."""
+    tables = [n for n in wb.sheet_names if re.fullmatch(r"table\s*p\d+[a-z]?", n.strip().lower())]
+    mentions = []
+    for name in tables:
+        rows = wb.get_sheet_by_name(name).iter_rows()
+        head = []
+        for _, row in zip(range(6), rows):
+            head.extend(clean(c).lower() for c in row if isinstance(c, str))
+        if any("knife" in h for h in head):
+            mentions.append(name)
+    if len(mentions) == 1:
+        return mentions[0]
+    fallback = [n for n in (mentions or tables) if n.strip().lower() == FALLBACK_SHEET]
+    if fallback:
+        return fallback[0]
+    raise SourceError(
+        f"no single knife table found (sheets {wb.sheet_names}; sheets mentioning a knife: "
+        f"{mentions or 'none'})", source_id=source_id, file=file)
+
+
+def _period_of(header: str) -> Period | None:
+    """A count column's period, or None for anything else (percentages, blanks, notes)."""
+    if not header or SKIP_WORDS.search(header):
+        return None
+    try:
+        return parse_period(header)
+    except ValueError:
+        return None
+
+
+def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
+               ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(long counts, unmatched rows, sheet name) from the workbook's knife table."""
+    file = path.name
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError) as exc:
+        raise SourceError(f"cannot open workbook: {exc}", source_id=source_id, file=file) from None
+    sheet = find_knife_sheet(wb, file, source_id)
+    where = f"{file} (sheet {sheet.strip()!r})"
+
+    def err(message: str, row: int | None = None, column: str | None = None) -> SourceError:
+        return SourceError(message, source_id=source_id, file=where, row=row, column=column)
+
+    rows = wb.get_sheet_by_name(sheet).iter_rows()
+    header: list[str] | None = None
+    header_row = 0
+    for n, row in enumerate(rows, start=1):
+        if row and clean(row[0]).lower() == "area code":
+            header, header_row = [clean(c) for c in row], n
+            break
+    if header is None:
+        raise err("header row not found: no row whose first cell is 'Area Code'")
+    lower = [h.lower() for h in header]
+    if "area name" not in lower:
+        raise err(f"expected column 'Area Name' not found in header {header}", header_row,
+                  "Area Name")
+    name_col = lower.index("area name")
+    periods: dict[int, Period] = {}
+    for i, h in enumerate(header):
+        p = _period_of(h)
+        if p is None:
+            continue
+        if p.kind not in ("year_ending", "financial_year"):
+            raise err(f"period column {h!r} is not a 12-month period", header_row, h)
+        if any(q.start == p.start and q.end == p.end for q in periods.values()):
+            raise err(f"period {h!r} appears twice among the count columns", header_row, h)
+        periods[i] = p
+    if not periods:
+        raise err(f"no period columns (like 'Apr 2010 to Mar 2011') in header {header}",
+                  header_row)
+
+    records, unmatched = [], []
+    for n, row in enumerate(rows, start=header_row + 1):
+        cells = [_cell_text(c) for c in row]
+        code = clean(cells[0]) if cells else ""
+        name = clean(cells[name_col]) if len(cells) > name_col else ""
+        if not code and not name:
+            continue
+        level = area_type_of(code)
+        if level not in KEPT_LEVELS:
+            unmatched.append({"file": file, "sheet": sheet.strip(), "row": n, "area_code": code,
+                              "area_name": name})
+            continue
+        for i, p in periods.items():
+            records.append({"row": n, "area_code": code, "area_name": name, "level": level,
+                            "column": header[i], "raw": cells[i] if i < len(cells) else "",
+                            "period_start": pd.Timestamp(p.start),
+                            "period_end": pd.Timestamp(p.end), "period_label": p.label,
+                            "period_type": p.kind, "mid_year": mid_year_for(p)})
+    if not records:
+        raise err("no data rows with a force area, region, country or England & Wales code",
+                  header_row + 1)
+    long = pd.DataFrame.from_records(records)
+    numbers, reason, bad = parse_count(long["raw"])
+    if bad.any():
+        r = long[bad.to_numpy()].iloc[0]
+        raise err(f"not a count: {r['raw']!r}", int(r["row"]), str(r["column"]))
+    negative = numbers < 0
+    if negative.fillna(False).any():
+        r = long[negative.fillna(False).to_numpy()].iloc[0]
+        raise err(f"negative count {r['raw']!r}", int(r["row"]), str(r["column"]))
+    long["count"] = numbers.astype("float64")
+    long["suppressed_reason"] = reason.astype("object")
+    dup = long.duplicated(["area_code", "period_start", "period_end"])
+    if dup.any():
+        r = long[dup].iloc[0]
+        raise err(f"area {r['area_code']} appears twice", int(r["row"]), "Area Code")
+    unmatched_df = pd.DataFrame(unmatched,
+                                columns=["file", "sheet", "row", "area_code", "area_name"])
+    return long, unmatched_df, sheet
+
+
+def indicators(source_id: str) -> pd.DataFrame:
+    return finish_indicators(pd.DataFrame([{
+        "indicator_id": INDICATOR_ID, "family": "knife_crime",
+        "title": "Offences involving a knife or sharp instrument (ONS, rolling year)",
+        "unit": "offences per 100,000 population", "polarity": "higher_is_worse",
+        "definition": (
+            "Police recorded selected offences involving a knife or sharp instrument, per rolling "
+            "12 months, as published by ONS in the Police Force Area data tables (knife table). "
+            "Value: crude rate per 100,000 residents using the ONS mid-year population falling "
+            "in the period (nearest year when absent, stated in the note); the count is as "
+            "published. ONS footnotes (e.g. on Greater Manchester) are not carried here."),
+        "geography_level": "pfa", "method": "crude rate per 100,000",
+        "is_health_source": False, "series": "knife_ons_pfa_tables",
+        "basis": "ONS Police Force Area data tables, latest edition (revised; NDQIS where used)",
+        "break_note": "Counting changed with NDQIS from year ending March 2021 in most forces.",
+    }]), source_id=source_id)
+
+
+def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_table",
+               quality: str = "official") -> Staged:
+    path = Path(path)
+    long, unmatched, sheet = read_table(path, source_id)
+    pops = PopulationLookup(geo)
+    denominators, notes = [], []
+    for code, year, count in zip(long["area_code"], long["mid_year"], long["count"]):
+        pop, note = pops.total([code], int(year)) if pd.notna(count) else (None, None)
+        denominators.append(pop)
+        notes.append(note)
+    long["denominator"] = denominators
+    long["note"] = notes
+    long = add_rates(long)
+    no_pop = long["count"].notna() & long["denominator"].isna()
+    long.loc[no_pop, "suppressed_reason"] = "no population for rate"
+    long["indicator_id"] = INDICATOR_ID
+    long["quality"] = quality
+    long["source_id"] = source_id
+    observations = finish_observations(long, source_id=source_id, file=path.name)
+    return Staged(
+        source_id=source_id, observations=observations, indicators=indicators(source_id),
+        tables={"ons_knife_unmatched_rows": unmatched},
+        files=[{"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "rows": int(long["row"].nunique()), "sheet": sheet.strip(),
+                "period": f"{long['period_label'].iloc[0]} to {long['period_label'].iloc[-1]}"}],
+    )
+
+
+def parse(paths: list[Path], source, geo: GeoContext) -> Staged:
+    """Parser interface. Each edition revises the whole series, so exactly one workbook is
+    expected: with several, which one is current cannot be told from the file names alone."""
+    if len(paths) != 1:
+        raise SourceError(f"expected one workbook, found {len(paths)}: "
+                          f"{', '.join(Path(p).name for p in paths) or 'none'}",
+                          source_id=source.id)
+    return parse_file(Path(paths[0]), geo, source.id, source.quality)

@@ -1,0 +1,558 @@
+"""police.uk street-level crime files -> monthly counts per LAD, CSP, force, region and E&W.
+
+Why it is built this way:
+- DuckDB reads the (gzip) CSVs and aggregates to LSOA x crime type inside one SQL query, so
+  millions of records never become Python objects. Each file is read by its own `read_csv` in a
+  UNION ALL: DuckDB 2.0 given a list of files with an explicit schema silently read only some of
+  them (seen here), so every file's row count is also checked to be present.
+- Aggregates are kept per file with the file's sha256, so a refresh that adds a month reuses the
+  earlier months' aggregates from the live warehouse and only reads the new files.
+- Records are placed LSOA -> LAD -> CSP -> force by the LSOA name (`<LAD name> 043A`, LAD names
+  of the LSOA's publication) and both lookup vintages. An LSOA code seen anywhere with a
+  pre-2019 district name lets later records in a split unitary authority (named after the new
+  LAD) reach their old CSP. What cannot be placed is counted by reason, never dropped.
+- A CSP's count comes from its own force's file: a month without that file is missing, never
+  zero; a file far shorter than the force's usual month is 'partial' and its counts withheld.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from etl.codes import ENGLAND_AND_WALES
+from etl.errors import SourceError
+from etl.geocontext import GeoContext, normalise_area_name
+from etl.manifest import Source
+from etl.periods import month as parse_month
+from etl.staged import Staged, finish_indicators, finish_observations
+from methods.rates import crude_rate_frame
+
+HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+          "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
+CRIME_TYPES = {
+    "Possession of weapons": "police_uk_possession_of_weapons",
+    "Violence and sexual offences": "police_uk_violence_and_sexual_offences",
+    "Robbery": "police_uk_robbery",
+    "Drugs": "police_uk_drugs",
+}
+KNOWN_TYPES = set(CRIME_TYPES) | {
+    "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson",
+    "Other crime", "Other theft", "Public order", "Shoplifting", "Theft from the person",
+    "Vehicle crime", "Violent crime", "Public disorder and weapons"}
+FILE_RE = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z-]+?)-street\.csv(?:\.gz)?$")
+NON_TERRITORIAL = {"btp": "British Transport Police"}
+PARTIAL_SHARE = 0.5  # a month with under half the force's median records is 'partial'
+LSOA_NAME_RE = re.compile(r"^(.*) (\d{3}[A-Z])$")
+
+
+@dataclass(frozen=True)
+class StreetFile:
+    month: str
+    force: str
+    path: Path  # the .csv/.csv.gz, or the .zip archive holding `member`
+    member: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.path.name}!{self.member}" if self.member else self.path.name
+
+
+def discover(paths: list[Path]) -> list[StreetFile]:
+    """Street files among `paths` (.csv, .csv.gz, or monthly .zip archives). When archives
+    overlap, the (month, force) from the archive listed last wins."""
+    found: dict[tuple[str, str], StreetFile] = {}
+    for path in sorted(paths):
+        if path.suffix == ".zip":
+            try:
+                members = zipfile.ZipFile(path).namelist()
+            except zipfile.BadZipFile:
+                raise SourceError("not a zip archive", source_id="police_uk_street",
+                                  file=path.name) from None
+            for m in members:
+                if hit := FILE_RE.search(m):
+                    found[(hit.group(1), hit.group(2))] = StreetFile(hit.group(1), hit.group(2), path, m)
+        elif hit := FILE_RE.search(path.name):
+            found[(hit.group(1), hit.group(2))] = StreetFile(hit.group(1), hit.group(2), path)
+    return sorted(found.values(), key=lambda f: (f.month, f.force))
+
+
+def file_sha256(f: StreetFile) -> str:
+    h = hashlib.sha256()
+    if f.member:
+        with zipfile.ZipFile(f.path) as z, z.open(f.member) as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    else:
+        with open(f.path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def check_header(f: StreetFile, local: Path) -> None:
+    """The first line must be the published header; name the first column that differs."""
+    try:
+        with _open_text(local) as fh:
+            first = fh.readline()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise SourceError(f"cannot read file ({exc})", source_id="police_uk_street", file=f.name) from None
+    except UnicodeDecodeError:
+        raise SourceError("not UTF-8 text", source_id="police_uk_street", file=f.name, row=1) from None
+    if not first.strip():
+        raise SourceError("file is empty (no header row)", source_id="police_uk_street", file=f.name, row=1)
+    got = next(csv.reader([first.lstrip("\ufeff")]))
+    for i, expected in enumerate(HEADER):
+        if i >= len(got) or got[i].strip() != expected:
+            raise SourceError(f"expected column {expected!r} at position {i + 1}, found "
+                              f"{got[i] if i < len(got) else 'nothing'!r} (not a police.uk street file?)",
+                              source_id="police_uk_street", file=f.name, row=1, column=expected)
+
+
+def diagnose(f: StreetFile, local: Path) -> SourceError:
+    """Find the row and column of a file DuckDB could not read, with Python's csv module."""
+    try:
+        with _open_text(local) as fh:
+            reader = csv.reader(fh)
+            next(reader, None)
+            row = 1
+            for row_no, rec in enumerate(reader, start=2):
+                row = row_no
+                if len(rec) != len(HEADER):
+                    return SourceError(f"row has {len(rec)} fields, expected {len(HEADER)} "
+                                       "(truncated or malformed file)", source_id="police_uk_street",
+                                       file=f.name, row=row_no, column=HEADER[min(len(rec), len(HEADER) - 1)])
+    except (EOFError, OSError, gzip.BadGzipFile) as exc:
+        return SourceError(f"file ends early or is corrupt after row {row} ({exc})",
+                           source_id="police_uk_street", file=f.name, row=row)
+    except UnicodeDecodeError:
+        return SourceError(f"not UTF-8 text after row {row}", source_id="police_uk_street",
+                           file=f.name, row=row + 1)
+    except csv.Error as exc:
+        return SourceError(f"malformed CSV ({exc})", source_id="police_uk_street", file=f.name, row=row + 1)
+    return SourceError("DuckDB could not read this file", source_id="police_uk_street", file=f.name)
+
+
+def _locate_value(f: StreetFile, local: Path, column: str, bad: str) -> int | None:
+    idx = HEADER.index(column)
+    with _open_text(local) as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row_no, rec in enumerate(reader, start=2):
+            if len(rec) > idx and rec[idx] == bad:
+                return row_no
+    return None
+
+
+def aggregate_files(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(lsoa_counts, file_totals) for the given files, read by DuckDB in one query.
+
+    lsoa_counts: file_key, lsoa_code, lsoa_name, crime_type, n (the four crime types only);
+    file_totals: file_key, rows, rows_selected, rows_no_lsoa, bad_month, bad_type, bad_lsoa.
+    """
+    if not files:
+        return (pd.DataFrame(columns=["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]),
+                pd.DataFrame(columns=["file_key", "rows"]))
+    cols = {c: "VARCHAR" for c in HEADER}
+    parts = []
+    for i, (f, local) in enumerate(files):
+        parts.append(
+            f"SELECT {i} AS k, \"Month\" AS month, \"LSOA code\" AS lsoa_code, \"LSOA name\" AS lsoa_name, "
+            f"\"Crime type\" AS crime_type FROM read_csv({_sql_str(str(local))}, columns=$cols, "
+            "header=true, delim=',', quote='\"', escape='\"', strict_mode=true)")
+    union = " UNION ALL ".join(parts)
+    selected = ", ".join(_sql_str(t) for t in CRIME_TYPES)
+    known = ", ".join(_sql_str(t) for t in KNOWN_TYPES)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pu_rows_agg AS SELECT k, month, lsoa_code, lsoa_name, "
+                f"crime_type, count(*) AS n FROM ({union}) GROUP BY ALL", {"cols": cols})
+    counts = con.execute(f"SELECT k, lsoa_code, lsoa_name, crime_type, n FROM pu_rows_agg "
+                         f"WHERE crime_type IN ({selected})").df()
+    totals = _totals(con, selected, known)
+    con.execute("DROP TABLE pu_rows_agg")
+    keys = {i: f"{f.month}/{f.force}" for i, (f, _) in enumerate(files)}
+    counts["file_key"] = counts.pop("k").map(keys)
+    totals["file_key"] = totals.pop("k").map(keys)
+    return counts, totals
+
+
+def _totals(con: duckdb.DuckDBPyConnection, selected: str, known: str) -> pd.DataFrame:
+    return con.execute(f"""
+        SELECT k, sum(n)::BIGINT AS rows,
+               coalesce(sum(n) FILTER (WHERE crime_type IN ({selected})), 0)::BIGINT AS rows_selected,
+               coalesce(sum(n) FILTER (WHERE lsoa_code IS NULL), 0)::BIGINT AS rows_no_lsoa,
+               list_distinct(list(month)) AS months,
+               any_value(crime_type) FILTER (WHERE crime_type IS NULL OR crime_type NOT IN ({known})) AS bad_type,
+               any_value(lsoa_code) FILTER (WHERE lsoa_code IS NOT NULL
+                   AND NOT regexp_full_match(lsoa_code, '(E01|W01)[0-9]{{6}}')) AS bad_lsoa
+        FROM pu_rows_agg GROUP BY k""").df()
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def resolve_lsoas(lsoas: pd.DataFrame, geo: GeoContext, l17: pd.DataFrame, l21: pd.DataFrame) -> pd.DataFrame:
+    """Place every (lsoa_code, lsoa_name) seen: lad21_code, csp_code, reason (None when placed).
+
+    `l17` / `l21`: the two lookups (lad_code, lad_name, csp_code). An LSOA code's names across
+    all files loaded are pooled, so an old-name sighting resolves a new-name record.
+    """
+    names21 = {normalise_area_name(n): c for c, n in zip(l21["lad_code"], l21["lad_name"])}
+    names17 = {normalise_area_name(n): c for c, n in zip(l17["lad_code"], l17["lad_name"])}
+    csp17 = dict(zip(l17["lad_code"], l17["csp_code"]))
+    csps21 = l21.groupby("lad_code")["csp_code"].apply(lambda s: sorted(set(s))).to_dict()
+    # LAD17 -> LAD21 where the code changed: the one new LAD21 inside the same CSP.
+    lad21_set, lad17_set = set(l21["lad_code"]), set(l17["lad_code"])
+    new21_by_csp = l21[~l21["lad_code"].isin(lad17_set)].groupby("csp_code")["lad_code"].apply(set).to_dict()
+    lad17_to_21 = {}
+    for lad, csp in csp17.items():
+        if lad in lad21_set:
+            lad17_to_21[lad] = lad
+        elif len(new21_by_csp.get(csp, set())) == 1:
+            lad17_to_21[lad] = next(iter(new21_by_csp[csp]))
+
+    df = lsoas[["lsoa_code", "lsoa_name"]].drop_duplicates().copy()
+    base = df["lsoa_name"].fillna("").str.extract(LSOA_NAME_RE)[0].fillna("").map(normalise_area_name)
+    df["lad21_named"] = base.map(names21)
+    df["lad17_named"] = base.map(names17)
+    by_code = df.groupby("lsoa_code").agg(lad21=("lad21_named", "first"), lad17=("lad17_named", "first"))
+    df = df.join(by_code, on="lsoa_code")
+    df["lad17"] = df["lad17_named"].fillna(df["lad17"])
+    df["lad21"] = df["lad21_named"].fillna(df["lad21"])
+    df["lad21"] = df["lad21"].fillna(df["lad17"].map(lad17_to_21))
+
+    def place(r) -> tuple[str | None, str | None]:
+        if pd.isna(r.lsoa_code):
+            return None, "no location (empty LSOA)"
+        if pd.isna(r.lad21) and pd.isna(r.lad17):
+            return None, "LSOA name not matched to any LAD of either lookup"
+        if pd.notna(r.lad21) and len(csps21.get(r.lad21, [])) == 1:
+            return csps21[r.lad21][0], None
+        if pd.notna(r.lad17) and r.lad17 in csp17:
+            return csp17[r.lad17], None
+        return None, "in a unitary LAD split across CSPs; LSOA never seen with a pre-2019 district name"
+
+    placed = [place(r) for r in df.itertuples()]
+    df["csp_code"] = [p[0] for p in placed]
+    df["reason"] = [p[1] for p in placed]
+    return df[["lsoa_code", "lsoa_name", "lad21", "csp_code", "reason"]].rename(columns={"lad21": "lad21_code"})
+
+
+def coverage_grid(totals: pd.DataFrame, counts: pd.DataFrame, pfa_by_slug: dict[str, str | None],
+                  months: list[str]) -> pd.DataFrame:
+    """Force x month: present / partial / missing, with rows and the force's typical month.
+
+    'partial' when the file's records, or its records of one of the four crime types, fall
+    under half of that force's median month (judged once a force has 3+ months loaded and the
+    type's median is 100+): e.g. Dyfed-Powys 2024, Kent's short late-2018 files.
+    """
+    rows = []
+    t = totals.set_index("file_key")
+    by_type = counts.groupby(["file_key", "crime_type"])["n"].sum()
+    for slug, pfa in sorted(pfa_by_slug.items()):
+        keys = [f"{m}/{slug}" for m in months if f"{m}/{slug}" in t.index]
+        present = [t.loc[k, "rows"] for k in keys]
+        typical = float(np.median(present)) if len(present) >= 3 else None
+        type_typical = {ct: float(np.median([by_type.get((k, ct), 0) for k in keys]))
+                        for ct in CRIME_TYPES} if len(keys) >= 3 else {}
+        for m in months:
+            key = f"{m}/{slug}"
+            if key not in t.index:
+                rows.append((slug, pfa, m, "missing", None, typical, "no file for this force and month"))
+                continue
+            n = int(t.loc[key, "rows"])
+            short = []
+            if typical and n < PARTIAL_SHARE * typical:
+                short.append(f"{n:,} records against a typical {typical:,.0f} for this force")
+            for ct, med in type_typical.items():
+                got = int(by_type.get((key, ct), 0))
+                if med >= 100 and got < PARTIAL_SHARE * med:
+                    short.append(f"{ct}: {got:,} against a typical {med:,.0f}")
+            rows.append((slug, pfa, m, "partial" if short else "present", n, typical, "; ".join(short)))
+    return pd.DataFrame(rows, columns=["force", "pfa_code", "month", "status", "rows", "typical_rows", "note"])
+
+
+def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckdb.DuckDBPyConnection | None = None,
+          lookups: dict[str, pd.DataFrame] | None = None) -> Staged:
+    """All street files -> staged observations, coverage, reconciliation and per-file aggregates.
+
+    `previous`: a read-only connection to the live warehouse; per-file aggregates whose sha256
+    is unchanged are taken from it instead of re-reading the file. `lookups`: the 2017 and 2021
+    LAD -> CSP lookups ({'l17': ..., 'l21': ...}, columns lad_code, lad_name, csp_code).
+    """
+    files = discover(paths)
+    if not files:
+        raise SourceError("no police.uk street files found (expected YYYY-MM/YYYY-MM-<force>-street.csv[.gz] "
+                          "or a monthly .zip archive)", source_id=source.id)
+    con = duckdb.connect()
+    reused_counts, reused_totals, to_read, file_rows = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files:
+            sha = file_sha256(f)
+            file_rows.append({"file_key": f"{f.month}/{f.force}", "month": f.month, "force": f.force,
+                              "file_name": f.name, "sha256": sha})
+            prev = _previous_aggregate(previous, sha)
+            if prev is not None:
+                reused_counts.append(prev[0].assign(file_key=f"{f.month}/{f.force}"))
+                reused_totals.append(prev[1].assign(file_key=f"{f.month}/{f.force}"))
+                continue
+            local = f.path
+            if f.member:
+                local = Path(tmp) / Path(f.member).name
+                with zipfile.ZipFile(f.path) as z:
+                    local.write_bytes(z.read(f.member))
+            check_header(f, local)
+            to_read.append((f, local))
+        try:
+            new_counts, new_totals = aggregate_files(to_read, con)
+        except duckdb.Error:
+            for f, local in to_read:
+                try:
+                    aggregate_files([(f, local)], con)
+                except duckdb.Error:
+                    raise diagnose(f, local).located(source_id=source.id) from None
+            raise
+        _validate_totals(new_totals, to_read, source.id)
+    counts = pd.concat([*reused_counts, new_counts], ignore_index=True)
+    totals = pd.concat([*reused_totals, new_totals], ignore_index=True)
+    files_df = pd.DataFrame(file_rows).merge(totals[["file_key", "rows", "rows_selected", "rows_no_lsoa"]],
+                                             on="file_key", how="left")
+    files_df["reused"] = files_df["file_key"].isin([c["file_key"].iloc[0] for c in reused_counts if len(c)])
+    return build_staged(counts, files_df, source, geo, lookups or {}, n_read=len(to_read))
+
+
+def _previous_aggregate(previous, sha: str):
+    if previous is None:
+        return None
+    try:
+        t = previous.execute("SELECT rows, rows_selected, rows_no_lsoa FROM wh.police_uk_files WHERE sha256 = ?",
+                             [sha]).df()
+        if t.empty:
+            return None
+        c = previous.execute("SELECT c.lsoa_code, c.lsoa_name, c.crime_type, c.n FROM wh.police_uk_lsoa_counts c "
+                             "JOIN wh.police_uk_files f USING (file_key) WHERE f.sha256 = ?", [sha]).df()
+        return c, t.iloc[:1]
+    except duckdb.Error:
+        return None  # an older warehouse without these tables: read the file again
+
+
+def _validate_totals(totals: pd.DataFrame, files: list[tuple[StreetFile, Path]], source_id: str) -> None:
+    by_key = {f"{f.month}/{f.force}": (f, local) for f, local in files}
+    seen = set(totals["file_key"]) if len(totals) else set()
+    for key, (f, local) in by_key.items():
+        if key not in seen:
+            raise SourceError("file has a header but no records", source_id=source_id, file=f.name, row=2)
+    for r in totals.itertuples():
+        f, local = by_key[r.file_key]
+        months = [m for m in r.months if m != f.month]
+        if months:
+            row = _locate_value(f, local, "Month", months[0]) if months[0] is not None else None
+            raise SourceError(f"Month {months[0]!r} in a file for {f.month}", source_id=source_id,
+                              file=f.name, row=row, column="Month")
+        if r.bad_type is not None and not pd.isna(r.bad_type):
+            raise SourceError(f"unknown crime type {r.bad_type!r}", source_id=source_id, file=f.name,
+                              row=_locate_value(f, local, "Crime type", r.bad_type), column="Crime type")
+        if r.bad_lsoa is not None and not pd.isna(r.bad_lsoa):
+            raise SourceError(f"{r.bad_lsoa!r} is not an LSOA code (E01/W01 + 6 digits)", source_id=source_id,
+                              file=f.name, row=_locate_value(f, local, "LSOA code", r.bad_lsoa), column="LSOA code")
+
+
+def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, geo: GeoContext,
+                 lookups: dict[str, pd.DataFrame], n_read: int = 0) -> Staged:
+    months = sorted(files_df["month"].unique())
+    slugs = set(files_df["force"]) | _all_force_slugs(geo)
+    pfa_by_slug = {s: (None if s in NON_TERRITORIAL else geo.pfa_code(s.replace("-", " "))) for s in slugs}
+    unknown = [s for s, c in pfa_by_slug.items() if c is None and s not in NON_TERRITORIAL]
+    if unknown:
+        bad = files_df[files_df["force"].isin(unknown)]
+        raise SourceError(f"force {unknown[0]!r} is not an England & Wales police force",
+                          source_id=source.id, file=bad["file_name"].iloc[0] if len(bad) else "")
+    coverage = coverage_grid(files_df, counts, pfa_by_slug, months)
+    placed = resolve_lsoas(counts, geo, lookups["l17"], lookups["l21"])
+    c = counts.merge(placed, on=["lsoa_code", "lsoa_name"], how="left")
+    c["force"] = c["file_key"].str.split("/").str[1]
+    c["month"] = c["file_key"].str.split("/").str[0]
+    c["force_pfa"] = c["force"].map(pfa_by_slug)
+    csp_pfa = geo.links[geo.links["child_type"] == "csp"].set_index("child_code")["parent_code"].to_dict()
+    c["csp_pfa"] = c["csp_code"].map(csp_pfa)
+    c["outside"] = c["csp_code"].notna() & c["force_pfa"].notna() & (c["csp_pfa"] != c["force_pfa"])
+    c["status"] = np.select(
+        [c["force_pfa"].isna(), c["reason"].notna(), c["outside"]],
+        ["non-territorial force (not placed in CSPs)", c["reason"].fillna(""),
+         "located outside the reporting force's area"], "placed in a CSP")
+    reconciliation = (c.groupby(["month", "force", "crime_type", "status"], as_index=False)["n"].sum())
+
+    status = coverage.set_index(["force", "month"])["status"].to_dict()
+    ok = c[[status.get((f, m)) == "present" for f, m in zip(c["force"], c["month"])]]
+    terr = ok[ok["force_pfa"].notna()]
+    obs = []
+    # CSP: records of the CSP's own force, placed in the CSP
+    inside = terr[terr["status"] == "placed in a CSP"]
+    obs.append(_level_counts(inside, "csp_code", coverage, csp_pfa, geo, "csp", months))
+    # LAD (2021): records of the LAD's force placed in the LAD; split LADs only here
+    lad_pfa = _lad_pfa(geo)
+    lad_in = terr[terr["lad21_code"].notna() & (terr["lad21_code"].map(lad_pfa) == terr["force_pfa"])]
+    obs.append(_level_counts(lad_in, "lad21_code", coverage, lad_pfa, geo, "lad", months))
+    # PFA: everything the force reported, placed or not (the force's own published total)
+    obs.append(_level_counts(terr.assign(pfa=terr["force_pfa"]), "pfa", coverage,
+                             {p: p for p in set(pfa_by_slug.values()) if p}, geo, "pfa", months))
+    pfa_obs = obs[-1]
+    obs.append(_rollup(pfa_obs, geo, coverage, "region"))
+    obs.append(_rollup(pfa_obs, geo, coverage, "national"))
+    observations = pd.concat([o for o in obs if len(o)], ignore_index=True)
+    observations["quality"] = source.quality
+    observations["source_id"] = source.id
+    observations["period_type"] = "month"
+    staged = Staged(source_id=source.id)
+    staged.observations = finish_observations(observations, source_id=source.id)
+    staged.indicators = finish_indicators(_indicators(), source_id=source.id)
+    staged.tables = {
+        "police_uk_coverage": coverage,
+        "police_uk_reconciliation": reconciliation,
+        "police_uk_lsoa_counts": counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]],
+        "police_uk_files": files_df,
+        "police_uk_lsoa_placement": placed,
+    }
+    staged.files = [{"file_name": r.file_name, "sha256": r.sha256, "rows": int(r.rows), "period": r.month,
+                     "reused": bool(r.reused)} for r in files_df.itertuples()]
+    staged.stats = {"files": len(files_df), "files_read": n_read}
+    return staged
+
+
+def _all_force_slugs(geo: GeoContext) -> set[str]:
+    """Slugs of every territorial force, so a force with no file at all shows as missing."""
+    names = geo.areas.loc[geo.areas["area_type"] == "pfa", "area_name"]
+    out = set()
+    for n in names:
+        slug = re.sub(r"[^a-z]+", "-", n.lower().replace("&", "and")).strip("-")
+        slug = {"london-city-of": "city-of-london", "metropolitan-police": "metropolitan"}.get(slug, slug)
+        out.add(slug)
+    return out
+
+
+def _lad_pfa(geo: GeoContext) -> dict[str, str]:
+    links = geo.links
+    lad_csp = links[(links["child_type"] == "lad") & (links["parent_type"] == "csp")]
+    csp_pfa = links[links["child_type"] == "csp"].set_index("child_code")["parent_code"]
+    m = lad_csp.assign(pfa=lad_csp["parent_code"].map(csp_pfa)).drop_duplicates("child_code")
+    return dict(zip(m["child_code"], m["pfa"]))
+
+
+def _level_counts(rows: pd.DataFrame, code_col: str, coverage: pd.DataFrame, area_pfa: dict[str, str],
+                  geo: GeoContext, level: str, months: list[str]) -> pd.DataFrame:
+    """Counts per area x month x crime type, with explicit zeros for areas whose force file is
+    present (a present file with no such record is a true zero) and no row where it is not."""
+    present = coverage[coverage["status"] == "present"][["pfa_code", "month"]].dropna()
+    areas = pd.DataFrame({"area_code": list(area_pfa), "pfa_code": list(area_pfa.values())})
+    grid = areas.merge(present, on="pfa_code").merge(pd.DataFrame({"crime_type": list(CRIME_TYPES)}), how="cross")
+    got = rows.groupby([code_col, "month", "crime_type"], as_index=False)["n"].sum().rename(columns={code_col: "area_code"})
+    out = grid.merge(got, on=["area_code", "month", "crime_type"], how="left")
+    out["count"] = out["n"].fillna(0).astype(float)
+    return _with_rates(out, geo, level)
+
+
+def _with_rates(out: pd.DataFrame, geo: GeoContext, level: str, note: pd.Series | None = None) -> pd.DataFrame:
+    out = out.copy()
+    out["indicator_id"] = out["crime_type"].map(CRIME_TYPES)
+    periods = {m: parse_month(m) for m in out["month"].unique()}
+    out["period_start"] = out["month"].map(lambda m: periods[m].start)
+    out["period_end"] = out["month"].map(lambda m: periods[m].end)
+    out["period_label"] = out["month"]
+    pops = {}
+    for code, m in out[["area_code", "month"]].drop_duplicates().itertuples(index=False):
+        pops[(code, m)] = geo.population_for(code, int(m[:4]))
+    if "denominator" not in out:
+        out["denominator"] = [pops[(a, m)][0] for a, m in zip(out["area_code"], out["month"])]
+        years = [pops[(a, m)][1] for a, m in zip(out["area_code"], out["month"])]
+    else:
+        years = out["pop_year"].tolist()
+    out["value"] = out["count"] / out["denominator"] * 100_000
+    rated = crude_rate_frame(out.assign(denominator=out["denominator"].astype(float)), count_col="count",
+                             pop_col="denominator")
+    out["value"], out["lower_ci"], out["upper_ci"] = rated["value"], rated["lower_ci"], rated["upper_ci"]
+    notes = []
+    for (m, y, d, base) in zip(out["month"], years, out["denominator"],
+                               note if note is not None else [None] * len(out)):
+        parts = [base] if isinstance(base, str) and base else []
+        if y is None or pd.isna(d):
+            parts.append(f"no {level.upper()} population on this geography: rate not computed")
+        elif int(y) != int(m[:4]):
+            parts.append(f"rate uses mid-{int(y)} population (nearest year to {m[:4]} available)")
+        notes.append("; ".join(parts) or None)
+    out["note"] = notes
+    return out[["indicator_id", "area_code", "period_start", "period_end", "period_label", "count",
+                "denominator", "value", "lower_ci", "upper_ci", "note"]]
+
+
+def _rollup(pfa_obs: pd.DataFrame, geo: GeoContext, coverage: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Region or E&W totals from forces whose file is complete for the month; which forces are
+    left out is said in the note and the population is that of the forces included."""
+    links = geo.links
+    if level == "region":
+        parent = links[(links["child_type"] == "pfa") & (links["parent_type"] == "region")]
+        pfa_parent = dict(zip(parent["child_code"], parent["parent_code"]))
+    else:
+        pfa_parent = {c: ENGLAND_AND_WALES for c in geo.codes("pfa")}
+    names = dict(zip(geo.areas["area_code"], geo.areas["area_name"]))
+    df = pfa_obs.assign(parent=pfa_obs["area_code"].map(pfa_parent)).dropna(subset=["parent"])
+    members = pd.Series(pfa_parent).groupby(pd.Series(pfa_parent)).apply(lambda s: set(s.index)).to_dict()
+    pop_year = {}
+    rows = []
+    for (parent, label, ind), g in df.groupby(["parent", "period_label", "indicator_id"]):
+        included = set(g["area_code"])
+        left_out = sorted(names.get(p, p) for p in members[parent] - included)
+        year = int(label[:4])
+        denom, used = 0.0, None
+        for p in included:
+            v, y = geo.population_for(p, year)
+            denom += v or 0
+            used = y
+        pop_year[(parent, label)] = used
+        note = (f"sum of {len(included)} of {len(members[parent])} forces with complete files; "
+                f"excludes {', '.join(left_out)}" if left_out else None)
+        rows.append({"area_code": parent, "month": label, "crime_type": _type_of(ind), "count": g["count"].sum(),
+                     "denominator": denom, "pop_year": used, "note_base": note})
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows)
+    return _with_rates(out, geo, level, note=out["note_base"])
+
+
+def _type_of(indicator_id: str) -> str:
+    return {v: k for k, v in CRIME_TYPES.items()}[indicator_id]
+
+
+def _indicators() -> pd.DataFrame:
+    rows = []
+    for crime_type, ind in CRIME_TYPES.items():
+        rows.append({
+            "indicator_id": ind, "family": "knife_crime",
+            "title": f"{crime_type} (police.uk street-level records)",
+            "unit": "offences in the month; rate per 100,000 residents",
+            "polarity": "higher_is_worse",
+            "definition": (f"Crimes recorded by the police in the category '{crime_type}', as published "
+                           "on data.police.uk, counted by the month of the record and placed by LSOA. "
+                           "CSP and LAD counts use the CSP's own force's file; force counts are everything "
+                           "the force published, placed or not; region and England & Wales add up forces "
+                           "whose file for the month is complete (the note lists any left out). British "
+                           "Transport Police records are not in any area count. Rate = count / ONS mid-year "
+                           "population x 100,000 (95% CI: Byar, exact Poisson below 10)."),
+            "geography_level": "csp", "method": "count and crude rate", "is_health_source": False,
+            "series": "police_uk", "basis": "police.uk street-level", "break_note": None,
+        })
+    return pd.DataFrame(rows)

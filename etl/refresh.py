@@ -1,0 +1,323 @@
+"""The monthly refresh: locate files, parse and validate, build a new warehouse, check, swap.
+
+Nothing here writes to the live warehouse or to a sources folder. A problem anywhere raises
+before `swap_in`, so the live file and its snapshots stay exactly as they were.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import import_module
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from etl import checks
+from etl.changelog import compute_changelog, summarise
+from etl.errors import RefreshError, SourceError
+from etl.geocontext import GeoContext
+from etl.locate import GENERATED_DIR, Located, locate, sha256_file
+from etl.manifest import PROJECT_ROOT, Source, load_manifest
+from etl.parsers.geography import build_geography, read_lookup_2017, read_lookup_2021
+from etl.parsers.population import aggregate_population, parse_population_files
+from etl.staged import Staged
+from etl.warehouse import (SCHEMA_VERSION, new_build_path, open_read_only, refresh_lock, swap_in,
+                           write_tables)
+
+DEFAULT_DB = PROJECT_ROOT / "data" / "warehouse.duckdb"
+REFRESH_LOG = "refresh-log.jsonl"
+GEOGRAPHY_IDS = ("ons_lad_csp_pfa_2017", "lad21_csp_pfa_lookup", "ons_lad_boundaries_2022")
+
+
+def default_db() -> Path:
+    return Path(os.environ.get("SVD_DB") or DEFAULT_DB)
+
+
+def default_sources() -> Path | None:
+    env = os.environ.get("SVD_SOURCES")
+    return Path(env) if env else None
+
+
+def pipeline_version() -> str:
+    """Hash of the ETL code and manifest: a code change rebuilds even when no file changed."""
+    h = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "etl").rglob("*.py")) + sorted((PROJECT_ROOT / "methods").rglob("*.py")) \
+            + sorted((PROJECT_ROOT / "data").glob("*.toml")) + sorted((PROJECT_ROOT / "data").glob("*.csv")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class RefreshResult:
+    status: str  # 'built', 'unchanged'
+    db: Path
+    message: str
+    changelog: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Progress:
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet, self.t0 = quiet, time.monotonic()
+
+    def __call__(self, text: str) -> None:
+        if not self.quiet:
+            print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: bool = False,
+            quiet: bool = False, only_default: bool = True) -> RefreshResult:
+    db = Path(db or default_db())
+    sources_dir = Path(sources_dir) if sources_dir else default_sources()
+    if sources_dir is not None and not sources_dir.is_dir():
+        raise RefreshError(f"sources folder {sources_dir} does not exist")
+    progress = Progress(quiet)
+    started = datetime.now(timezone.utc)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with refresh_lock(db):
+        manifest = load_manifest()
+        located = {s.id: locate(s, sources_dir) for s in manifest}
+        for sid in (*GEOGRAPHY_IDS, "ons_mye_2020", "ons_mye_2021"):
+            if not located[sid].paths:
+                src = located[sid].source
+                raise SourceError(f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'} "
+                                  f"(download it from {src.url})", source_id=sid)
+        fingerprint = _fingerprint(located)
+        version = pipeline_version()
+        previous = _previous_state(db)
+        if not force and previous and previous.get("fingerprint") == fingerprint \
+                and previous.get("pipeline_version") == version:
+            msg = "no source file changed since the live warehouse was built: nothing to do"
+            progress(msg)
+            _log(db, {"started_at": started.isoformat(), "status": "unchanged", "message": msg})
+            return RefreshResult("unchanged", db, msg, seconds=time.monotonic() - progress.t0)
+        build = new_build_path(db)
+        try:
+            result = _build(build, db, manifest, located, sources_dir, progress, started, fingerprint,
+                            version, only_default)
+        except BaseException as exc:
+            build.unlink(missing_ok=True)
+            _log(db, {"started_at": started.isoformat(), "status": "failed", "message": str(exc)})
+            raise
+        swap_in(build, db)
+        progress(f"swapped in {db}")
+        _log(db, {"started_at": started.isoformat(), "status": "built", "message": result.message})
+        return result
+
+
+def _fingerprint(located: dict[str, Located]) -> str:
+    h = hashlib.sha256()
+    for sid in sorted(located):
+        for p in located[sid].paths:
+            st = p.stat()
+            h.update(f"{sid}|{p.name}|{st.st_size}|{sha256_file(p)}".encode())
+    return h.hexdigest()
+
+
+def _previous_state(db: Path) -> dict | None:
+    if not db.exists():
+        return None
+    try:
+        con = open_read_only(db)
+        try:
+            rows = dict(con.execute("SELECT key, value FROM wh.meta").fetchall())
+        finally:
+            con.close()
+        return rows
+    except duckdb.Error:
+        return None
+
+
+def _log(db: Path, entry: dict) -> None:
+    entry["finished_at"] = datetime.now(timezone.utc).isoformat()
+    with open(db.parent / REFRESH_LOG, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
+
+
+def _parser(name: str):
+    return import_module(f"etl.parsers.{name}")
+
+
+def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
+           sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
+           version: str, only_default: bool) -> RefreshResult:
+    by_id = {s.id: s for s in manifest}
+    # 1. population (gives LAD -> region), then geography
+    progress("population: reading ONS mid-year estimate workbooks")
+    pop_files = [(p, sid) for sid in ("ons_mye_2020", "ons_mye_2021") for p in located[sid].paths]
+    pop = parse_population_files(pop_files)
+    progress("geography: lookups and boundaries")
+    p17, p21, pb = (located[s].paths[0] for s in GEOGRAPHY_IDS)
+    geog = build_geography((p17, GEOGRAPHY_IDS[0]), (p21, GEOGRAPHY_IDS[1]), (pb, GEOGRAPHY_IDS[2]), pop.lad_region)
+    population = aggregate_population(pop.rows, geog.links, set(geog.split_lads["csp_code"]))
+    geo = geog.context(population)
+    lookups = {"l17": read_lookup_2017(p17, GEOGRAPHY_IDS[0]), "l21": read_lookup_2021(p21, GEOGRAPHY_IDS[1])}
+
+    previous = open_read_only(live) if live.exists() else None
+    staged: list[Staged] = []
+    source_rows, file_rows = [], []
+    now = datetime.now(timezone.utc)
+    for src in manifest:
+        if src.family in ("geography", "population"):
+            loc = located[src.id]
+            for p in loc.paths:
+                file_rows.append({"source_id": src.id, "file_name": p.name, "sha256": sha256_file(p),
+                                  "rows": None, "period": None, "reused": False})
+            n = {"ons_lad_boundaries_2022": len(geog.boundaries), "ons_mye_2020": int((population["source_id"] == src.id).sum()),
+                 "ons_mye_2021": int((population["source_id"] == src.id).sum())}.get(src.id, len(lookups["l17"] if src.id == GEOGRAPHY_IDS[0] else lookups["l21"]))
+            source_rows.append(_source_row(src, loc, now, n, src.quality))
+            continue
+        loc = located[src.id]
+        paths, quality = loc.paths, src.quality
+        if not paths and src.synthetic:
+            out = GENERATED_DIR / src.id
+            progress(f"{src.id}: no real file; generating synthetic data ({src.synthetic})")
+            from etl.synthetic import generate
+            for old in out.glob("*"):
+                old.unlink()
+            paths, quality = generate(src.synthetic, geo, out), "synthetic"
+            loc = Located(src, paths, "synthetic", "synthetic")
+        if not paths:
+            if src.default and only_default:
+                raise SourceError(f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'}",
+                                  source_id=src.id)
+            progress(f"{src.id}: no file present; not loaded (optional source)")
+            continue
+        progress(f"{src.id}: parsing {len(paths)} file(s)")
+        module = _parser(src.parser)
+        try:
+            if src.parser == "police_uk":
+                st = module.parse(paths, src, geo, previous=previous, lookups=lookups)
+                progress(f"{src.id}: read {st.stats.get('files_read')} of {st.stats.get('files')} files "
+                         "(others unchanged, reused)")
+            else:
+                st = module.parse(paths, src, geo)
+        except SourceError as exc:
+            raise exc.located(source_id=src.id) from None
+        staged.append(st)
+        n_obs = len(st.observations)
+        source_rows.append(_source_row(src, loc, now, n_obs, quality))
+        if st.files:
+            for f in st.files:
+                file_rows.append({"source_id": src.id, "file_name": f.get("file_name") or f.get("name"),
+                                  "sha256": f.get("sha256"), "rows": f.get("rows"), "period": f.get("period"),
+                                  "reused": bool(f.get("reused", False))})
+        else:
+            for p in paths:
+                file_rows.append({"source_id": src.id, "file_name": p.name, "sha256": sha256_file(p),
+                                  "rows": None, "period": None, "reused": False})
+    if previous is not None:
+        previous.close()
+
+    progress("build: assembling tables")
+    observations = pd.concat([s.observations for s in staged if len(s.observations)], ignore_index=True)
+    indicators = pd.concat([s.indicators for s in staged if len(s.indicators)], ignore_index=True)
+    dup = indicators["indicator_id"].duplicated()
+    if dup.any():
+        raise RefreshError(f"indicator {indicators['indicator_id'][dup].iloc[0]} defined by two sources")
+    extra: dict[str, list[pd.DataFrame]] = {}
+    for s in staged:
+        for name, df in s.tables.items():
+            extra.setdefault(name, []).append(df.assign(source_id=s.source_id) if "source_id" not in df else df)
+    tables = {
+        "areas": geog.areas, "area_links": geog.links, "boundaries": geog.boundaries,
+        "csp_groups": geog.split_lads,
+        "population": population[["area_code", "year", "age_band", "sex", "persons", "source_id"]],
+        "indicators": indicators, "observations": observations,
+        "sources": pd.DataFrame(source_rows), "source_files": pd.DataFrame(file_rows),
+    }
+    for name, frames in extra.items():
+        if name in tables:
+            raise RefreshError(f"staged table {name} clashes with a warehouse table")
+        tables[name] = pd.concat(frames, ignore_index=True)
+    tables = {k: _arrow_safe(v) for k, v in tables.items()}
+    write_tables(build, tables)
+
+    progress("build: checks")
+    con = duckdb.connect(str(build))
+    try:
+        problems = checks.run_all(con)
+        if problems:
+            raise RefreshError("warehouse checks failed:\n  - " + "\n  - ".join(problems))
+        if live.exists():
+            con.execute(f"ATTACH '{live}' AS wh (READ_ONLY)")
+        con.execute("ATTACH ':memory:' AS scratch")
+        changelog = _changelog(con, live.exists())
+        message = summarise(changelog)
+        history = _history(con, live.exists())
+        finished = datetime.now(timezone.utc)
+        refresh_id = started.strftime("%Y%m%dT%H%M%SZ")
+        history = pd.concat([history, pd.DataFrame([{
+            "refresh_id": refresh_id, "started_at": started, "finished_at": finished, "status": "built",
+            "message": message, "changelog": json.dumps(changelog, default=str)}])], ignore_index=True)
+        if live.exists():
+            con.execute("DETACH wh")
+        con.register("_h", history)
+        con.execute("CREATE TABLE refreshes AS SELECT * FROM _h")
+        meta = pd.DataFrame([("fingerprint", fingerprint), ("pipeline_version", version),
+                             ("schema_version", str(SCHEMA_VERSION)), ("built_at", finished.isoformat()),
+                             ("refresh_id", refresh_id)], columns=["key", "value"])
+        con.register("_m", meta)
+        con.execute("CREATE TABLE meta AS SELECT * FROM _m")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return RefreshResult("built", live, message, changelog, time.monotonic() - progress.t0)
+
+
+def _changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dict:
+    con.execute("CREATE SCHEMA IF NOT EXISTS new")
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                               "AND schema_name = 'main'").fetchall():
+        con.execute(f'CREATE VIEW new."{name}" AS SELECT * FROM main."{name}"')
+    try:
+        return compute_changelog(con, has_previous)
+    finally:
+        con.execute("DROP SCHEMA new CASCADE")
+
+
+def _history(con: duckdb.DuckDBPyConnection, has_previous: bool) -> pd.DataFrame:
+    cols = ["refresh_id", "started_at", "finished_at", "status", "message", "changelog"]
+    if has_previous:
+        try:
+            return con.execute("SELECT * FROM wh.refreshes ORDER BY started_at").df()[cols]
+        except duckdb.Error:
+            pass
+    return pd.DataFrame(columns=cols)
+
+
+def _source_row(src: Source, loc: Located, now: datetime, rows: int, quality: str) -> dict:
+    names = [p.name for p in loc.paths]
+    h = hashlib.sha256()
+    for p in loc.paths:
+        h.update(sha256_file(p).encode())
+    return {"source_id": src.id, "family": src.family, "publisher": src.publisher, "title": src.title,
+            "url": src.url, "licence": src.licence, "attribution": src.attribution, "format": src.format,
+            "cadence": src.cadence, "file_name": names[0] if len(names) == 1 else f"{len(names)} files",
+            "sha256": h.hexdigest(), "retrieved_at": now, "origin": loc.origin, "rows": rows,
+            "quality": quality}
+
+
+def _arrow_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns of mixed None/str are fine for DuckDB; lists and dicts become JSON text."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            sample = out[col].dropna().head(50)
+            if any(isinstance(v, (list, dict, set, tuple)) for v in sample):
+                out[col] = out[col].map(lambda v: None if v is None else json.dumps(
+                    list(v) if isinstance(v, (set, tuple)) else v, default=str))
+    return out
+
+
+def geo_from_warehouse(con: duckdb.DuckDBPyConnection) -> GeoContext:
+    """A GeoContext from a built warehouse (for tools and tests that start from one)."""
+    return GeoContext(con.execute("SELECT * FROM wh.areas").df(), con.execute("SELECT * FROM wh.area_links").df(),
+                      con.execute("SELECT * FROM wh.population").df())

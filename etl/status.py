@@ -1,0 +1,80 @@
+"""`python -m etl status`: what the live warehouse holds, read-only."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from etl.warehouse import open_read_only, snapshots
+
+
+def status(db: Path) -> dict:
+    if not db.exists():
+        return {"db": str(db), "exists": False,
+                "message": f"no warehouse at {db}: run `python -m etl refresh --sources DIR`"}
+    con = open_read_only(db)
+    try:
+        meta = dict(con.execute("SELECT key, value FROM wh.meta").fetchall())
+        sources = con.execute("""
+            SELECT s.source_id, s.family, s.publisher, s.title, s.quality, s.origin, s.rows, s.file_name,
+                   s.sha256, s.retrieved_at::VARCHAR AS retrieved_at,
+                   count(DISTINCT o.period_label) AS periods, min(o.period_start)::VARCHAR AS first_period,
+                   max(o.period_end)::VARCHAR AS last_period, count(DISTINCT o.area_code) AS areas,
+                   count(DISTINCT o.indicator_id) AS indicators,
+                   list(DISTINCT o.quality) FILTER (WHERE o.quality IS NOT NULL) AS qualities
+            FROM wh.sources s LEFT JOIN wh.observations o
+              ON o.source_id = s.source_id OR o.source_id LIKE s.source_id || '#%'
+            GROUP BY ALL ORDER BY s.family, s.source_id""").df()
+        families = con.execute("""
+            SELECT i.family, count(DISTINCT i.indicator_id) AS indicators, count(*) AS observations,
+                   list(DISTINCT o.quality) AS qualities, min(o.period_start)::VARCHAR AS first_period,
+                   max(o.period_end)::VARCHAR AS last_period, count(DISTINCT o.area_code) AS areas
+            FROM wh.observations o JOIN wh.indicators i USING (indicator_id) GROUP BY 1 ORDER BY 1""").df()
+        try:
+            coverage = con.execute("""SELECT status, count(*) AS force_months FROM wh.police_uk_coverage
+                                      GROUP BY 1 ORDER BY 1""").df().to_dict("records")
+            unresolved = con.execute("""SELECT status, sum(n)::BIGINT AS records FROM wh.police_uk_reconciliation
+                                        GROUP BY 1 ORDER BY 2 DESC""").df().to_dict("records")
+        except Exception:
+            coverage, unresolved = [], []
+        last = con.execute("""SELECT refresh_id, started_at::VARCHAR AS started_at, finished_at::VARCHAR AS finished_at,
+                                     status, message, changelog
+                              FROM wh.refreshes ORDER BY started_at DESC LIMIT 1""").df().to_dict("records")
+    finally:
+        con.close()
+    if last:
+        last[0]["changelog"] = json.loads(last[0]["changelog"] or "{}")
+    return {
+        "db": str(db), "exists": True, "built_at": meta.get("built_at"),
+        "pipeline_version": meta.get("pipeline_version"),
+        "families": _records(families), "sources": _records(sources),
+        "police_uk_coverage": coverage, "police_uk_records_by_placement": unresolved,
+        "last_refresh": last[0] if last else None,
+        "snapshots": [p.name for p in snapshots(db)],
+    }
+
+
+def _records(df) -> list[dict]:
+    out = []
+    for rec in df.to_dict("records"):
+        out.append({k: (list(v) if hasattr(v, "tolist") and not isinstance(v, str) else v) for k, v in rec.items()})
+    return out
+
+
+def render_text(st: dict) -> str:
+    if not st.get("exists"):
+        return st["message"]
+    lines = [f"Warehouse {st['db']} built {st['built_at']}", "", "Families:"]
+    for f in st["families"]:
+        lines.append(f"  {f['family']:<15} {f['indicators']:>3} indicators {f['observations']:>8} values "
+                     f"{f['first_period']} .. {f['last_period']}  quality: {', '.join(map(str, f['qualities']))}")
+    lines += ["", "Sources:"]
+    for s in st["sources"]:
+        lines.append(f"  {s['source_id']:<32} {s['quality']:<9} {s['origin']:<9} rows={s['rows']!s:<7} "
+                     f"periods={s['periods']} {s['first_period'] or ''} .. {s['last_period'] or ''}")
+    if st["police_uk_coverage"]:
+        lines += ["", "police.uk coverage (force x month): " +
+                  ", ".join(f"{c['status']} {c['force_months']}" for c in st["police_uk_coverage"])]
+    if st["last_refresh"]:
+        lines += ["", f"Last refresh {st['last_refresh']['refresh_id']}: {st['last_refresh']['message']}"]
+    lines += ["", f"Snapshots kept for rollback: {', '.join(st['snapshots']) or 'none'}"]
+    return "\n".join(lines)

@@ -1,0 +1,221 @@
+"""Compare an area's interval with a benchmark (England, England & Wales, region, force area).
+
+Why: the convention is "significantly higher / similar / significantly lower" by whether the
+95% interval excludes the benchmark value, then coloured by polarity (is higher worse?).
+Every page, download and summary sentence must get the comparison from here, so a difference
+the intervals do not support is never stated, and every comparison we decline to make carries
+a plain reason.
+
+Imports: pandas only. No I/O.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+POLARITIES = ("higher_is_worse", "higher_is_better", "none")
+NOT_COMPARED = "not compared"
+MIN_COUNT_FOR_RATE = 10
+
+REASON_SYNTHETIC = "synthetic data - for demonstration only"
+REASON_NO_INTERVAL = "no confidence interval"
+REASON_NO_VALUE = "no value"
+REASON_NO_BENCHMARK = "no benchmark value"
+REASON_FEW_EVENTS = "fewer than 10 events"
+REASON_GEOGRAPHY = "the benchmark is for a different geography"
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """Outcome of one comparison.
+
+    significance: 'higher' | 'similar' | 'lower' | 'not compared'
+    rating: 'worse' | 'similar' | 'better' (with polarity), 'higher' | 'similar' | 'lower'
+        (polarity 'none') or 'not compared'
+    reason: why it was not compared (None when it was)
+    phrase: e.g. "significantly higher than England & Wales"
+    """
+
+    significance: str
+    rating: str
+    reason: str | None
+    phrase: str
+    benchmark_name: str
+    benchmark_value: float | None
+    polarity: str = "none"
+
+
+@dataclass(frozen=True)
+class RatingStyle:
+    """How to draw a rating: text label + marker symbol + colour, so colour is never alone."""
+
+    label: str
+    symbol: str
+    colour: str
+
+
+def _missing(x: object) -> bool:
+    if x is None or x is pd.NA:
+        return True
+    try:
+        return math.isnan(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+
+
+def significance_of(lower: float, upper: float, benchmark: float) -> str:
+    """'higher' if the interval lies wholly above the benchmark, 'lower' if wholly below,
+    else 'similar'. An interval touching the benchmark includes it, so that is 'similar'."""
+    if lower > benchmark:
+        return "higher"
+    if upper < benchmark:
+        return "lower"
+    return "similar"
+
+
+def rating_for(significance: str, polarity: str) -> str:
+    """Turn a significance into a rating using the indicator's polarity."""
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+    if significance in ("similar", NOT_COMPARED) or polarity == "none":
+        return significance
+    worse_if = "higher" if polarity == "higher_is_worse" else "lower"
+    return "worse" if significance == worse_if else "better"
+
+
+def compare_with_benchmark(
+    value: float | None,
+    lower: float | None,
+    upper: float | None,
+    benchmark_value: float | None,
+    *,
+    benchmark_name: str = "England & Wales",
+    polarity: str = "none",
+    count: float | None = None,
+    is_rate: bool = True,
+    quality: str | None = "official",
+    benchmark_quality: str | None = "official",
+    same_geography: bool = True,
+) -> BenchmarkResult:
+    """Compare one area's interval with a benchmark value.
+
+    Not compared (with a reason) when: either side is synthetic, the benchmark is flagged as a
+    different geography, the area value, interval or benchmark is missing, or — for rates — the
+    count is below 10 (or unknown), because the convention withholds such rates.
+    """
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+    bench = None if _missing(benchmark_value) else float(benchmark_value)  # type: ignore[arg-type]
+    reason: str | None = None
+    if quality == "synthetic" or benchmark_quality == "synthetic":
+        reason = REASON_SYNTHETIC
+    elif not same_geography:
+        reason = REASON_GEOGRAPHY
+    elif _missing(value):
+        reason = REASON_NO_VALUE
+    elif bench is None:
+        reason = REASON_NO_BENCHMARK
+    elif _missing(lower) or _missing(upper):
+        reason = REASON_NO_INTERVAL
+    elif is_rate and (_missing(count) or float(count) < MIN_COUNT_FOR_RATE):  # type: ignore[arg-type]
+        reason = REASON_FEW_EVENTS
+    if reason is not None:
+        return BenchmarkResult(
+            NOT_COMPARED, NOT_COMPARED, reason,
+            f"not compared with {benchmark_name} ({reason})", benchmark_name, bench, polarity,
+        )
+    sig = significance_of(float(lower), float(upper), bench)  # type: ignore[arg-type]
+    phrase = (
+        f"similar to {benchmark_name}" if sig == "similar"
+        else f"significantly {sig} than {benchmark_name}"
+    )
+    return BenchmarkResult(
+        sig, rating_for(sig, polarity), None, phrase, benchmark_name, bench, polarity
+    )
+
+
+def compare_frame(
+    df: pd.DataFrame,
+    benchmark: float | str,
+    *,
+    benchmark_name: str = "England & Wales",
+    polarity: str = "none",
+    is_rate: bool = True,
+    value_col: str = "value",
+    lower_col: str = "lower_ci",
+    upper_col: str = "upper_ci",
+    count_col: str = "count",
+    quality_col: str | None = "quality",
+    benchmark_quality: str | None = "official",
+) -> pd.DataFrame:
+    """`compare_with_benchmark` for every row; returns a new frame with columns significance,
+    rating, not_compared_reason and comparison_phrase added.
+
+    `benchmark` is a number, or the name of a column holding each row's own benchmark (e.g.
+    its region's value). Rows with no count column are treated as count unknown.
+    """
+    out = df.copy()
+    n = len(out)
+    bench = out[benchmark] if isinstance(benchmark, str) else pd.Series([benchmark] * n, index=out.index)
+    counts = out[count_col] if count_col in out else pd.Series([None] * n, index=out.index)
+    quals = out[quality_col] if quality_col and quality_col in out else pd.Series(["official"] * n, index=out.index)
+    results = [
+        compare_with_benchmark(
+            v, lo, up, b, benchmark_name=benchmark_name, polarity=polarity, count=c,
+            is_rate=is_rate, quality=q, benchmark_quality=benchmark_quality,
+        )
+        for v, lo, up, b, c, q in zip(
+            out[value_col], out[lower_col], out[upper_col], bench, counts, quals, strict=True
+        )
+    ]
+    out["significance"] = [r.significance for r in results]
+    out["rating"] = [r.rating for r in results]
+    out["not_compared_reason"] = pd.Series([r.reason for r in results], index=out.index, dtype=object)
+    out["comparison_phrase"] = [r.phrase for r in results]
+    return out
+
+
+# Okabe-Ito colour-blind-safe palette. Symbols carry direction and labels carry meaning, so
+# colour is a third, redundant channel and never the only one.
+_COLOURS = {
+    "worse": "#D55E00",
+    "better": "#009E73",
+    "similar": "#E69F00",
+    "higher": "#0072B2",
+    "lower": "#56B4E9",
+    "similar_no_polarity": "#999999",
+    NOT_COMPARED: "#FFFFFF",
+}
+_SYMBOLS = {"higher": "▲", "lower": "▼", "similar": "●", NOT_COMPARED: "○"}
+_LABELS = {
+    "higher": "Significantly higher",
+    "lower": "Significantly lower",
+    "similar": "Similar",
+    NOT_COMPARED: "Not compared",
+}
+
+
+def style_for(significance: str, rating: str, polarity: str, reason: str | None = None) -> RatingStyle:
+    """Label, symbol and colour for a comparison given as plain values (e.g. frame columns).
+
+    The symbol follows the significance (▲ higher, ▼ lower, ● similar, ○ not compared) and the
+    label says it in words, with the polarity reading in brackets ("Significantly higher
+    (worse)"). Colours: orange/green/amber with polarity; blues and grey without; white for
+    not compared (draw it with an outline).
+    """
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+    label = _LABELS[significance]
+    if rating in ("worse", "better"):
+        label = f"{label} ({rating})"
+    if significance == NOT_COMPARED and reason:
+        label = f"{label}: {reason}"
+    key = "similar_no_polarity" if (significance == "similar" and polarity == "none") else rating
+    return RatingStyle(label=label, symbol=_SYMBOLS[significance], colour=_COLOURS[key])
+
+
+def rating_style(result: BenchmarkResult) -> RatingStyle:
+    """`style_for` applied to a `BenchmarkResult`."""
+    return style_for(result.significance, result.rating, result.polarity, result.reason)

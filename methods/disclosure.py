@@ -1,0 +1,165 @@
+"""The one disclosure-control rule set, applied by one function to the screen, the CSV
+download and any exported report.
+
+Why one place: if the page and the download suppressed differently, a user could subtract one
+from the other and recover a small health count. Rules (docs/methods.md):
+
+1. Primary: health-source counts of 1-7 are suppressed; count, value and interval become
+   missing, reason 'small count (1-7)'.
+2. Secondary: within a group that also carries its total (e.g. age bands plus 'All ages'),
+   if exactly one member cell is missing (suppressed here or by the publisher) it could be recovered as total minus the rest, so the
+   smallest remaining member is suppressed too, reason 'secondary suppression'. Only one level
+   of totals is handled; cross-tabulated margins need a group per margin.
+3. Rates: a rate whose count is below 10 is withheld (value and interval missing, the count
+   still shown if not suppressed), reason 'rate withheld: fewer than 10 events'.
+4. Optional: remaining health-source counts rounded to the nearest 5 (column count_rounded).
+
+A publisher's existing suppressed_reason is kept, and a missing value never becomes zero.
+Each row's `suppressed_reason` records why its figures are missing.
+
+Imports: numpy, pandas only. No I/O.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+REASON_SMALL = "small count (1-7)"
+REASON_RATE = "rate withheld: fewer than 10 events"
+REASON_SECONDARY = "secondary suppression"
+SMALL_MIN, SMALL_MAX = 1, 7
+RATE_MIN_COUNT = 10
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _health_mask(df: pd.DataFrame, health_col: str, source_kind_col: str, health_kinds: Sequence[str]) -> np.ndarray:
+    if health_col in df:
+        return df[health_col].fillna(False).astype(bool).to_numpy()
+    if source_kind_col in df:
+        return df[source_kind_col].isin(list(health_kinds)).to_numpy()
+    raise ValueError(
+        f"need a '{health_col}' or '{source_kind_col}' column to know which rows are health data"
+    )
+
+
+def _total_mask(df: pd.DataFrame, total_col: str | None, total_marker: tuple[str, object] | None) -> np.ndarray:
+    if total_marker is not None:
+        col, marker = total_marker
+        return (df[col] == marker).fillna(False).to_numpy(dtype=bool)
+    if total_col is not None and total_col in df:
+        return df[total_col].fillna(False).astype(bool).to_numpy()
+    raise ValueError("secondary suppression needs total_col or total_marker to find the total rows")
+
+
+def apply_disclosure_control(
+    df: pd.DataFrame,
+    *,
+    group_cols: Sequence[str] | None = None,
+    total_col: str | None = "is_total",
+    total_marker: tuple[str, object] | None = None,
+    round_health_counts: bool = False,
+    count_col: str = "count",
+    value_col: str = "value",
+    ci_cols: Sequence[str] = ("lower_ci", "upper_ci"),
+    reason_col: str = "suppressed_reason",
+    health_col: str = "is_health_source",
+    source_kind_col: str = "source_kind",
+    health_kinds: Sequence[str] = ("health",),
+    rate_col: str | None = "is_rate",
+) -> pd.DataFrame:
+    """Apply the disclosure rules and return a new frame (the input is not modified).
+
+    Health rows are found from a bool `health_col` or else from `source_kind_col` in
+    `health_kinds`. The rate rule applies where the bool `rate_col` is True, or to every row
+    with a value when that column is absent. Secondary suppression runs only when `group_cols`
+    is given; total rows are marked by the bool `total_col` or by `total_marker`
+    (column, value), e.g. ("age_band", "All ages"). When `round_health_counts` is set, a bool
+    column `count_rounded` is added.
+    """
+    out = df.copy()
+    count = pd.to_numeric(out[count_col], errors="coerce").astype(float).to_numpy(copy=True)
+    original = count.copy()
+    has_value = value_col in out  # a counts-only table has no rate column
+    value = (
+        pd.to_numeric(out[value_col], errors="coerce").astype(float).to_numpy(copy=True)
+        if has_value
+        else np.full(len(out), np.nan)
+    )
+    cis = {c: pd.to_numeric(out[c], errors="coerce").astype(float).to_numpy(copy=True) for c in ci_cols if c in out}
+    if reason_col in out:
+        reason = np.array([None if _blank(r) else r for r in out[reason_col]], dtype=object)
+    else:
+        reason = np.full(len(out), None, dtype=object)
+    health = _health_mask(out, health_col, source_kind_col, health_kinds)
+
+    def hide(mask: np.ndarray, why: str, *, keep_count: bool = False) -> None:
+        if not keep_count:
+            count[mask] = np.nan
+        value[mask] = np.nan
+        for arr in cis.values():
+            arr[mask] = np.nan
+        reason[mask & pd.isna(reason)] = why
+
+    hide(health & (original >= SMALL_MIN) & (original <= SMALL_MAX), REASON_SMALL)
+
+    if group_cols:
+        total = _total_mask(out, total_col, total_marker)
+        positions = pd.Series(np.arange(len(out)), index=out.index)
+        keys = [out[c] for c in group_cols]
+        for _, pos in positions.groupby(keys, dropna=False, sort=False):
+            idx = pos.to_numpy()
+            is_total = total[idx]
+            members = idx[~is_total]
+            if not is_total.any() or np.isnan(count[idx[is_total]]).all():
+                continue  # no visible total, nothing to recover from
+            if np.isnan(count[members]).sum() != 1:
+                continue
+            visible = members[~np.isnan(count[members])]
+            if len(visible) == 0:
+                continue
+            pick = visible[np.argmin(original[visible])]
+            mask = np.zeros(len(out), dtype=bool)
+            mask[pick] = True
+            hide(mask, REASON_SECONDARY)
+
+    is_rate = (
+        out[rate_col].fillna(False).astype(bool).to_numpy()
+        if rate_col and rate_col in out
+        else np.ones(len(out), dtype=bool)
+    )
+    hide(is_rate & ~np.isnan(count) & (original < RATE_MIN_COUNT) & ~np.isnan(value), REASON_RATE, keep_count=True)
+
+    if round_health_counts:
+        rounded = health & ~np.isnan(count)
+        count[rounded] = np.floor(count[rounded] / 5 + 0.5) * 5
+        out["count_rounded"] = rounded
+
+    out[count_col] = count
+    if has_value:
+        out[value_col] = value
+    for c, arr in cis.items():
+        out[c] = arr
+    out[reason_col] = pd.Series(reason, index=out.index, dtype=object)
+    return out
+
+
+def _blank(x: object) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)) or (isinstance(x, str) and not x.strip())
+
+
+def neutralise_csv_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with = + - @ tab or carriage return with a single quote, so a
+    spreadsheet opening our CSV does not run them as formulas (CSV injection). Only strings are
+    touched: a negative number stays a number. Returns a new frame."""
+    out = df.copy()
+
+    def fix(x: object) -> object:
+        return "'" + x if isinstance(x, str) and x.startswith(FORMULA_PREFIXES) else x
+
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = s.map(fix)
+    return out

@@ -1,0 +1,126 @@
+"""Trend marker for an annual (or other non-overlapping) series: increasing / decreasing / no
+significant change, or 'not assessed' with a reason.
+
+Why this method: the Office for Health Improvement and Disparities' Fingertips "recent trend"
+uses a chi-squared test for trend on the most recent five points, so a marker on our screen
+can be set beside theirs. The test (Armitage 1955; Altman, Practical Statistics for Medical
+Research, 10.7) with scores x_i (time in years), events O_i, denominators n_i,
+p = sum O / sum n:
+
+    T  = sum x_i O_i - p sum x_i n_i
+    V  = q [sum x_i² n_i - (sum x_i n_i)² / sum n]
+    X² = T² / V  on 1 degree of freedom,
+
+with q = p(1 - p) for proportions (Cochran-Armitage) and q = p for rates, which is the score
+test for the slope of a Poisson log-linear model with log-population offset. The direction is
+the sign of T. The convention (docs/methods.md) requires at least five non-overlapping points
+and no series break; otherwise the trend is 'not assessed' and the reason is returned.
+
+Imports: numpy, scipy, pandas only. No I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+NOT_ASSESSED = "not assessed"
+INCREASING = "increasing"
+DECREASING = "decreasing"
+NO_CHANGE = "no significant change"
+MIN_POINTS = 5
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    """direction: 'increasing' | 'decreasing' | 'no significant change' | 'not assessed'."""
+
+    direction: str
+    reason: str | None
+    statistic: float | None
+    p_value: float | None
+    n_points: int
+    method: str
+
+
+def chi_square_trend(
+    counts: np.ndarray, denominators: np.ndarray, scores: np.ndarray, kind: str = "rate"
+) -> tuple[float, float, float]:
+    """Chi-squared test for linear trend; returns (X², p-value, T). See the module docstring."""
+    o = np.asarray(counts, dtype=float)
+    n = np.asarray(denominators, dtype=float)
+    x = np.asarray(scores, dtype=float)
+    big_n = n.sum()
+    p = o.sum() / big_n
+    if kind == "proportion":
+        q = p * (1 - p)
+    elif kind == "rate":
+        q = p
+    else:
+        raise ValueError("kind must be 'rate' or 'proportion'")
+    t = float((x * o).sum() - p * (x * n).sum())
+    v = float(q * ((x**2 * n).sum() - (x * n).sum() ** 2 / big_n))
+    if not v > 0:
+        return float("nan"), float("nan"), t
+    x2 = t**2 / v
+    return x2, float(stats.chi2.sf(x2, 1)), t
+
+
+def assess_trend(
+    series: pd.DataFrame,
+    *,
+    count_col: str = "count",
+    denominator_col: str = "denominator",
+    start_col: str = "period_start",
+    end_col: str = "period_end",
+    break_col: str | None = "series_break",
+    kind: str = "rate",
+    n_points: int = MIN_POINTS,
+    level: float = 0.95,
+) -> TrendResult:
+    """Assess the trend over the most recent `n_points` periods of one area's series.
+
+    `series` has one row per period. A True in `break_col` on a row means the series breaks
+    *before* that period (e.g. the first NDQIS year), so a break flagged on any of the last
+    `n_points` rows except the earliest one stops the assessment. Periods must not overlap
+    (rolling 12-month figures published quarterly do), and each must have a count and a
+    positive denominator. Significance is tested at `level` (two-sided, 1 degree of freedom).
+    """
+    method = f"chi-squared test for trend ({'Poisson' if kind == 'rate' else 'Cochran-Armitage'})"
+    if n_points < MIN_POINTS:
+        raise ValueError(f"the convention needs at least {MIN_POINTS} points")
+    df = series.sort_values(start_col)
+    if len(df) < n_points:
+        return TrendResult(NOT_ASSESSED, f"fewer than {n_points} points", None, None, len(df), method)
+    last = df.tail(n_points)
+    starts = pd.to_datetime(last[start_col]).to_numpy()
+    ends = pd.to_datetime(last[end_col]).to_numpy()
+    if (starts[1:] <= ends[:-1]).any():
+        return TrendResult(NOT_ASSESSED, "periods overlap", None, None, n_points, method)
+    if break_col and break_col in last:
+        breaks = last[break_col].fillna(False).astype(bool).to_numpy()
+        if breaks[1:].any():
+            return TrendResult(
+                NOT_ASSESSED, f"series break within the last {n_points} points", None, None,
+                n_points, method,
+            )
+    o = pd.to_numeric(last[count_col], errors="coerce").astype(float).to_numpy()
+    n = pd.to_numeric(last[denominator_col], errors="coerce").astype(float).to_numpy()
+    if not np.isfinite(o).all():
+        return TrendResult(NOT_ASSESSED, "a count is missing or suppressed", None, None, n_points, method)
+    if not (np.isfinite(n).all() and (n > 0).all()):
+        return TrendResult(NOT_ASSESSED, "a denominator is missing", None, None, n_points, method)
+    if kind == "proportion" and (o > n).any():
+        raise ValueError("numerator exceeds denominator")
+    # Scores in years from the first period, so unequal spacing is respected.
+    scores = (starts - starts[0]) / np.timedelta64(1, "D") / 365.25
+    x2, p, t = chi_square_trend(o, n, scores, kind)
+    if np.isnan(x2):
+        return TrendResult(NOT_ASSESSED, "nothing to test: no events or no variation", None, None, n_points, method)
+    if p < 1 - level:
+        direction = INCREASING if t > 0 else DECREASING
+    else:
+        direction = NO_CHANGE
+    return TrendResult(direction, None, x2, p, n_points, method)

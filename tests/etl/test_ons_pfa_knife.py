@@ -1,0 +1,158 @@
+"""Tests for the ONS Police Force Area data tables knife-table parser.
+
+No real workbook is in the mirror, so each test writes a small one in the published (likely)
+layout with openpyxl: title in A1, notes, header row starting `Area Code`, `[note N]` markers
+and line breaks in headers and names, count and percentage columns alternating.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from etl.errors import SourceError
+from etl.geocontext import GeoContext
+from etl.parsers import ons_pfa_knife as ons
+
+HEADER = ["Area Code", "Area Name [note 2]", "Apr 2010 to Mar 2011 [note 3]",
+          "Percentage of total [note 4]", "Apr 2011 to\nMar 2012", "Percentage of total",
+          "Percentage change\nApr 2010 to Mar 2011 compared with Apr 2011 to Mar 2012"]
+ROWS = [
+    ["K04000001", "England and Wales", 32000, 100, 30000, 100, -6],
+    ["E92000001", "England", 31000, 97, 29100, 97, -6],
+    ["E12000008", "South East", 3000, 9, 2800, 9, -7],
+    ["E23000029", "Thames Valley [note 5]", 900, 3, "1,010", 3, 12],
+    ["E23000005", "Greater\nManchester", "[x]", "[x]", 1500, 5, "[x]"],
+    ["W15000002", "Gwent", 120, 0.4, 110, 0.4, -8],
+    ["", "British Transport Police", 200, 1, 210, 1, 5],
+]
+
+
+def _area(code: str, name: str, kind: str) -> dict:
+    return {"area_code": code, "area_name": name, "area_type": kind, "valid_from": None,
+            "valid_to": None, "vintage": "test"}
+
+
+def geo() -> GeoContext:
+    areas = pd.DataFrame([_area("E23000029", "Thames Valley", "pfa"),
+                          _area("E23000005", "Greater Manchester", "pfa"),
+                          _area("W15000002", "Gwent", "pfa")])
+    links = pd.DataFrame(columns=["child_code", "parent_code", "child_type", "parent_type",
+                                  "valid_from", "valid_to", "vintage"])
+    pop = pd.DataFrame([{"area_code": "E23000029", "year": 2010, "age_band": "all",
+                         "sex": "persons", "persons": 2_300_000.0, "source_id": "t"},
+                        {"area_code": "W15000002", "year": 2011, "age_band": "all",
+                         "sex": "persons", "persons": 580_000.0, "source_id": "t"}])
+    return GeoContext(areas, links, pop)
+
+
+def make_workbook(path: Path, header: list | None = None, rows: list | None = None,
+                  sheet: str = "Table P6 ", title: str | None = None) -> Path:
+    wb = openpyxl.Workbook()
+    wb.active.title = "Cover sheet"
+    wb.active["A1"] = "Crime in England and Wales: Police Force Area data tables"
+    p1 = wb.create_sheet("Table P1")
+    p1.append(["Table P1: Police recorded crime by offence group and police force area"])
+    p1.append(["Area Code", "Area Name", "Total recorded crime"])
+    ws = wb.create_sheet(sheet)
+    ws.append([title or "Table P6: Police recorded offences involving a knife or sharp "
+               "instrument, by police force area [note 1]"])
+    ws.append(["This worksheet contains one table. Some cells refer to notes [note 1]"])
+    ws.append([])
+    ws.append(header or HEADER)
+    for r in rows if rows is not None else ROWS:
+        ws.append(r)
+    wb.create_sheet("Notes").append(["Note number", "Note text"])
+    out = path / "pfa_tables.xlsx"
+    wb.save(out)
+    return out
+
+
+def by(df: pd.DataFrame, area: str, label: str) -> pd.Series:
+    hit = df[(df.area_code == area) & (df.period_label == label)]
+    assert len(hit) == 1
+    return hit.iloc[0]
+
+
+def test_counts_only_notes_stripped_and_rates(tmp_path):
+    s = ons.parse_file(make_workbook(tmp_path), geo())
+    o = s.observations
+    assert set(o.period_label) == {"Apr 2010 to Mar 2011", "Apr 2011 to Mar 2012"}
+    assert len(o) == 6 * 2
+    tv = by(o, "E23000029", "Apr 2011 to Mar 2012")
+    assert tv["count"] == 1010
+    assert tv["period_start"] == pd.Timestamp("2011-04-01")
+    assert tv["period_end"] == pd.Timestamp("2012-03-31")
+    assert tv["period_type"] == "year_ending"
+    # mid-2011 is absent for Thames Valley: the nearest (2010) is used and said so
+    assert tv["denominator"] == 2_300_000.0
+    assert math.isclose(tv["value"], 1010 / 2_300_000 * 100_000)
+    assert "nearest available" in tv["note"]
+    ew = by(o, "K04000001", "Apr 2010 to Mar 2011")
+    assert ew["count"] == 32000 and pd.isna(ew["value"])
+    assert ew["suppressed_reason"] == "no population for rate"
+    assert s.indicators.iloc[0]["indicator_id"] == ons.INDICATOR_ID
+    assert s.files[0]["sheet"] == "Table P6"
+
+
+def test_marker_is_missing_with_reason_never_zero(tmp_path):
+    o = ons.parse_file(make_workbook(tmp_path), geo()).observations
+    gmp = by(o, "E23000005", "Apr 2010 to Mar 2011")
+    assert pd.isna(gmp["count"]) and gmp["suppressed_reason"] == "not available [x]"
+
+
+def test_row_without_area_code_is_listed_not_dropped(tmp_path):
+    s = ons.parse_file(make_workbook(tmp_path), geo())
+    un = s.tables["ons_knife_unmatched_rows"]
+    assert un["area_name"].tolist() == ["British Transport Police"]
+    assert un["row"].tolist() == [11]
+
+
+def test_sheet_found_by_content_when_not_p6(tmp_path):
+    path = make_workbook(tmp_path, sheet="Table P7")
+    assert ons.parse_file(path, geo()).files[0]["sheet"] == "Table P7"
+
+
+def test_missing_header_row_names_file_and_sheet(tmp_path):
+    header = ["Code"] + HEADER[1:]
+    with pytest.raises(SourceError) as e:
+        ons.parse_file(make_workbook(tmp_path, header=header), geo())
+    assert "pfa_tables.xlsx" in str(e.value) and "Table P6" in str(e.value)
+    assert "Area Code" in str(e.value)
+
+
+def test_missing_name_column(tmp_path):
+    header = ["Area Code", "Force"] + HEADER[2:]
+    with pytest.raises(SourceError) as e:
+        ons.parse_file(make_workbook(tmp_path, header=header), geo())
+    assert e.value.column == "Area Name" and e.value.row == 4
+
+
+def test_no_period_columns(tmp_path):
+    header = ["Area Code", "Area Name", "Year 1", "Year 2", "x", "y", "z"]
+    with pytest.raises(SourceError) as e:
+        ons.parse_file(make_workbook(tmp_path, header=header), geo())
+    assert "no period columns" in str(e.value)
+
+
+def test_non_numeric_count_names_row_and_column(tmp_path):
+    rows = [list(r) for r in ROWS]
+    rows[5][4] = "about 100"
+    with pytest.raises(SourceError) as e:
+        ons.parse_file(make_workbook(tmp_path, rows=rows), geo())
+    assert (e.value.row, e.value.column) == (10, "Apr 2011 to Mar 2012")
+
+
+def test_no_knife_sheet(tmp_path):
+    path = make_workbook(tmp_path, sheet="Table P3", title="Table P3: rates per 1,000")
+    with pytest.raises(SourceError) as e:
+        ons.parse_file(path, geo())
+    assert "no single knife table" in str(e.value) and e.value.file == "pfa_tables.xlsx"
+
+
+def test_clean_strips_notes_and_breaks():
+    assert ons.clean("Apr 2010 to\nMar 2011 [note 3]") == "Apr 2010 to Mar 2011"
+    assert ons.clean("Area Name [note 2] [note 10]") == "Area Name"

@@ -1,0 +1,142 @@
+"""Disclosure control: primary, rate, secondary suppression, rounding, CSV formulas."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from methods.disclosure import apply_disclosure_control, neutralise_csv_formulas
+
+
+def frame(counts, health=True, reasons=None, **extra):
+    n = len(counts)
+    df = pd.DataFrame(
+        {
+            "count": counts,
+            "value": [c * 10 if c is not None else None for c in counts],
+            "lower_ci": [c * 8 if c is not None else None for c in counts],
+            "upper_ci": [c * 12 if c is not None else None for c in counts],
+            "suppressed_reason": reasons if reasons is not None else [None] * n,
+            "is_health_source": [health] * n,
+        }
+    )
+    for k, v in extra.items():
+        df[k] = v
+    return df
+
+
+def test_primary_suppression_of_health_counts_1_to_7():
+    out = apply_disclosure_control(frame([0, 1, 7, 8, 25]))
+    assert out["count"].isna().tolist() == [False, True, True, False, False]
+    assert out["value"].isna().tolist() == [True, True, True, True, False]  # rates < 10 withheld
+    assert out["lower_ci"].isna().tolist() == out["value"].isna().tolist()
+    assert out["suppressed_reason"].tolist() == [
+        "rate withheld: fewer than 10 events", "small count (1-7)", "small count (1-7)",
+        "rate withheld: fewer than 10 events", None,
+    ]
+    assert out["count"][0] == 0 and out["count"][3] == 8  # counts shown where not suppressed
+
+
+def test_non_health_small_counts_kept_but_rate_withheld():
+    out = apply_disclosure_control(frame([3, 12], health=False))
+    assert out["count"].tolist() == [3, 12]
+    assert np.isnan(out["value"][0]) and out["value"][1] == 120
+
+
+def test_rate_rule_only_on_rate_rows_when_flagged():
+    out = apply_disclosure_control(frame([8, 8], health=False, is_rate=[True, False]))
+    assert np.isnan(out["value"][0]) and out["value"][1] == 80
+
+
+def test_source_kind_column_and_missing_health_info():
+    df = frame([3, 3]).drop(columns="is_health_source").assign(source_kind=["health", "police"])
+    out = apply_disclosure_control(df)
+    assert out["count"].isna().tolist() == [True, False]
+    with pytest.raises(ValueError):
+        apply_disclosure_control(frame([3]).drop(columns="is_health_source"))
+
+
+def test_publisher_reason_kept_and_missing_never_zero():
+    df = frame([None, 5, 30], reasons=["[c]", None, None])
+    out = apply_disclosure_control(df, round_health_counts=True)
+    assert out["suppressed_reason"][0] == "[c]"
+    assert np.isnan(out["count"][0]) and np.isnan(out["value"][0])
+    assert not (out["count"].fillna(-1) == 0).any()
+    assert df["count"].isna().sum() == 1  # input untouched
+
+
+def test_counts_only_table():
+    df = frame([3, 12]).drop(columns=["value", "lower_ci", "upper_ci"])
+    out = apply_disclosure_control(df)
+    assert out["count"].isna().tolist() == [True, False]
+    assert "value" not in out and out["suppressed_reason"][0] == "small count (1-7)"
+    assert out["suppressed_reason"][1] is None
+
+
+def test_rounding_to_nearest_5():
+    out = apply_disclosure_control(frame([0, 8, 12, 13, 103]), round_health_counts=True)
+    assert out["count"].tolist() == [0, 10, 10, 15, 105]
+    assert out["count_rounded"].all()
+    # Rate withheld from the unrounded count (8 < 10) even though 8 rounds to 10.
+    assert np.isnan(out["value"][1]) and out["value"][2] == 120
+    police = apply_disclosure_control(frame([12], health=False), round_health_counts=True)
+    assert police["count"][0] == 12 and not police["count_rounded"][0]
+
+
+def age_table():
+    return pd.DataFrame(
+        {
+            "area_code": ["E06000001"] * 4 + ["E06000002"] * 4,
+            "age": ["0-17", "18-24", "25+", "All"] * 2,
+            "count": [3, 40, 12, 55, 20, 40, 12, 72],
+            "value": [1.0] * 8,
+            "lower_ci": [0.5] * 8,
+            "upper_ci": [1.5] * 8,
+            "suppressed_reason": [None] * 8,
+            "is_health_source": [True] * 8,
+        }
+    )
+
+
+def test_suppressed_cell_recoverable_from_total_triggers_secondary():
+    df = age_table()
+    plain = apply_disclosure_control(df)
+    # Without groups the 3 could be recovered: 55 - 40 - 12.
+    shown = plain["count"][:3]
+    assert plain["count"][3] - shown.sum(skipna=True) == 3
+    out = apply_disclosure_control(df, group_cols=["area_code"], total_marker=("age", "All"))
+    assert out["count"][:4].isna().tolist() == [True, False, True, False]  # 12 is the next smallest
+    assert out["suppressed_reason"][2] == "secondary suppression"
+    assert np.isnan(out["value"][2]) and np.isnan(out["upper_ci"][2])
+    # The other area has nothing suppressed, so nothing extra is hidden.
+    assert out["count"][4:].notna().all()
+
+
+def test_no_secondary_when_two_cells_already_hidden_or_no_total():
+    df = age_table()
+    df.loc[1, "count"] = 5  # now two primary suppressions in area 1
+    out = apply_disclosure_control(df, group_cols=["area_code"], total_marker=("age", "All"))
+    assert out["count"][:4].isna().tolist() == [True, True, False, False]
+    no_total = age_table()[lambda d: d["age"] != "All"]
+    out2 = apply_disclosure_control(no_total, group_cols=["area_code"], total_marker=("age", "All"))
+    assert out2["count"].isna().sum() == 1
+
+
+def test_secondary_with_total_column_flag():
+    df = age_table().assign(is_total=lambda d: d["age"] == "All")
+    out = apply_disclosure_control(df, group_cols=["area_code"])
+    assert out["suppressed_reason"].tolist().count("secondary suppression") == 1
+
+
+def test_neutralise_csv_formulas():
+    df = pd.DataFrame(
+        {
+            "name": ["=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "\tx", "\rx", "Oxford", None],
+            "value": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan],
+            "obj": pd.Series([-3, "=1+1", "ok", 4, 5, 6, 7, 8], dtype=object),
+        }
+    )
+    out = neutralise_csv_formulas(df)
+    assert out["name"].tolist()[:7] == ["'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "'\tx", "'\rx", "Oxford"]
+    assert pd.isna(out["name"][7])
+    assert out["value"][0] == -5.0 and out["value"].dtype == float
+    assert out["obj"][0] == -3 and out["obj"][1] == "'=1+1"
+    assert df["name"][0].startswith("=")  # input untouched

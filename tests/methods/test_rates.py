@@ -1,0 +1,174 @@
+"""Rates and intervals checked against values worked independently with scipy quantiles."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import optimize, stats
+
+from methods.rates import (
+    crude_rate,
+    crude_rate_frame,
+    directly_standardised_rate,
+    proportion,
+    proportion_frame,
+)
+
+
+def test_byar_count_50_worked_by_hand():
+    # Byar, 95%: z = 1.959964; lower = 50 (1 - 1/450 - z/(3 sqrt 50))^3, upper with 51.
+    r = crude_rate(50, 100_000)
+    assert r.method == "Byar"
+    assert r.value == pytest.approx(50.0)
+    assert r.lower == pytest.approx(37.1081, abs=1e-3)
+    assert r.upper == pytest.approx(65.9202, abs=1e-3)
+
+
+def test_byar_close_to_exact_for_large_counts():
+    r = crude_rate(400, 1_000_000)
+    exact_low = stats.chi2.ppf(0.025, 800) / 2 / 10
+    exact_up = stats.chi2.ppf(0.975, 802) / 2 / 10
+    assert r.lower == pytest.approx(exact_low, rel=1e-3)
+    assert r.upper == pytest.approx(exact_up, rel=1e-3)
+
+
+@pytest.mark.parametrize("count", [1, 3, 9])
+def test_exact_below_10_satisfies_poisson_tail_definition(count):
+    # The exact limits are the means at which the observed count sits in a 2.5% tail.
+    r = crude_rate(count, 100_000)
+    assert r.method == "exact Poisson"
+    lo, up = r.lower, r.upper  # per 100,000 of 100,000 people: rate == count scale
+    assert stats.poisson.sf(count - 1, lo) == pytest.approx(0.025, abs=1e-9)
+    assert stats.poisson.cdf(count, up) == pytest.approx(0.025, abs=1e-9)
+
+
+def test_count_10_switches_to_byar():
+    assert crude_rate(9, 1000).method == "exact Poisson"
+    assert crude_rate(10, 1000).method == "Byar"
+
+
+def test_998_interval_is_wider_and_uses_its_own_z():
+    r95, r998 = crude_rate(50, 100_000), crude_rate(50, 100_000, level=0.998)
+    assert r998.lower < r95.lower and r998.upper > r95.upper
+    z = stats.norm.ppf(0.999)
+    assert r998.lower == pytest.approx(50 * (1 - 1 / 450 - z / (3 * math.sqrt(50))) ** 3)
+
+
+def test_zero_count():
+    r = crude_rate(0, 50_000)
+    assert r.value == 0 and r.lower == 0
+    assert r.upper == pytest.approx(-math.log(0.025) / 50_000 * 100_000)  # P(X=0 | mu) = 0.025
+
+
+@pytest.mark.parametrize("pop", [0, None, float("nan"), pd.NA])
+def test_missing_denominator(pop):
+    r = crude_rate(12, pop)
+    assert r.value is None and r.lower is None and r.upper is None
+    assert r.note == "no denominator"
+
+
+def test_missing_count_and_tiny_population():
+    assert crude_rate(None, 1000).value is None
+    r = crude_rate(3, 1)
+    assert r.value == pytest.approx(300_000) and r.lower < r.value < r.upper
+
+
+def test_frame_matches_scalar_and_keeps_missing():
+    df = pd.DataFrame({"count": [50, 0, 5, None, 20], "denominator": [100_000, 1e4, 2e4, 1e4, 0]})
+    out = crude_rate_frame(df)
+    assert "value" not in df  # input untouched
+    for i in range(3):
+        r = crude_rate(df["count"][i], df["denominator"][i])
+        assert out["value"][i] == pytest.approx(r.value)
+        assert out["lower_ci"][i] == pytest.approx(r.lower)
+        assert out["upper_ci"][i] == pytest.approx(r.upper)
+        assert out["ci_method"][i] == r.method
+    assert np.isnan(out["value"][3]) and out["rate_note"][3] == "no count"
+    assert np.isnan(out["value"][4]) and out["rate_note"][4] == "no denominator"
+
+
+def test_wilson_limits_solve_the_score_equation():
+    x, n = 30, 50
+    r = proportion(x, n)
+    z = stats.norm.ppf(0.975)
+
+    def score(p0):
+        return (x / n - p0) / math.sqrt(p0 * (1 - p0) / n)
+
+    lo = optimize.brentq(lambda p: score(p) - z, 1e-9, x / n)
+    up = optimize.brentq(lambda p: score(p) + z, x / n, 1 - 1e-9)
+    assert r.value == pytest.approx(60.0)
+    assert r.lower == pytest.approx(lo * 100) and r.upper == pytest.approx(up * 100)
+
+
+def test_wilson_edges():
+    zero, full = proportion(0, 20), proportion(20, 20)
+    assert zero.lower == 0 and zero.upper > 0
+    assert full.upper == pytest.approx(100) and full.lower < 100
+    assert proportion(5, 0).note == "no denominator"
+    assert proportion(6, 5).value is None
+
+
+def test_proportion_frame():
+    out = proportion_frame(pd.DataFrame({"count": [30, 1], "denominator": [50, None]}))
+    assert out["value"][0] == pytest.approx(60.0)
+    assert out["rate_note"][1] == "no denominator" and np.isnan(out["value"][1])
+
+
+def test_dsr_dobson_worked_by_hand():
+    o = np.array([5.0, 10.0, 20.0])
+    n = np.array([1000.0, 2000.0, 3000.0])
+    w = np.array([2.0, 3.0, 5.0])
+    dsr = (w * o / n).sum() / w.sum()
+    var = (w**2 * o / n**2).sum() / w.sum() ** 2
+    total = 35.0
+    z = stats.norm.ppf(0.975)
+    o_low = total * (1 - 1 / (9 * total) - z / (3 * math.sqrt(total))) ** 3
+    o_up = (total + 1) * (1 - 1 / (9 * (total + 1)) + z / (3 * math.sqrt(total + 1))) ** 3
+    r = directly_standardised_rate(o, n, w)
+    assert r.value == pytest.approx(dsr * 1e5)
+    assert r.lower == pytest.approx((dsr + math.sqrt(var / total) * (o_low - total)) * 1e5)
+    assert r.upper == pytest.approx((dsr + math.sqrt(var / total) * (o_up - total)) * 1e5)
+
+
+def test_dsr_not_shown_below_10():
+    r = directly_standardised_rate([3, 4], [1000, 1000], [1, 1])
+    assert r.value is None and "fewer than 10" in r.note
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    count=st.integers(min_value=0, max_value=100_000),
+    population=st.floats(min_value=1, max_value=1e8),
+    level=st.sampled_from([0.8, 0.95, 0.99, 0.998]),
+)
+def test_rate_interval_contains_estimate(count, population, level):
+    r = crude_rate(count, population, level=level)
+    assert r.lower >= 0
+    assert r.lower <= r.value <= r.upper
+    if count > 0:
+        assert r.lower < r.value < r.upper
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    count=st.integers(min_value=1, max_value=20_000),
+    rate=st.floats(min_value=1, max_value=5000),
+    factor=st.integers(min_value=2, max_value=50),
+)
+def test_relative_width_narrows_as_counts_grow(count, rate, factor):
+    pop = count / rate * 100_000
+    small = crude_rate(count, pop)
+    big = crude_rate(count * factor, pop * factor)
+    assert big.value == pytest.approx(small.value)
+    assert (big.upper - big.lower) / big.value < (small.upper - small.lower) / small.value
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(min_value=1, max_value=10_000), data=st.data())
+def test_proportion_interval_contains_estimate(n, data):
+    x = data.draw(st.integers(min_value=0, max_value=n))
+    r = proportion(x, n)
+    assert 0 <= r.lower <= r.value <= r.upper <= 100
