@@ -27,8 +27,7 @@ from etl.manifest import PROJECT_ROOT, Source, load_manifest
 from etl.parsers.geography import build_geography, read_lookup_2017, read_lookup_2021
 from etl.parsers.population import aggregate_population, parse_population_files
 from etl.staged import Staged
-from etl.warehouse import (SCHEMA_VERSION, new_build_path, open_read_only, refresh_lock, swap_in,
-                           write_tables)
+from etl.warehouse import SCHEMA_VERSION, new_build_path, open_read_only, refresh_lock, swap_in, write_tables
 
 DEFAULT_DB = PROJECT_ROOT / "data" / "warehouse.duckdb"
 REFRESH_LOG = "refresh-log.jsonl"
@@ -160,6 +159,9 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     geo = geog.context(population)
     lookups = {"l17": read_lookup_2017(p17, GEOGRAPHY_IDS[0]), "l21": read_lookup_2021(p21, GEOGRAPHY_IDS[1])}
 
+    geography_key = hashlib.sha256(pd.util.hash_pandas_object(population, index=False).values.tobytes()
+                                   + pd.util.hash_pandas_object(geog.areas.astype(str), index=False).values.tobytes()
+                                   ).hexdigest()[:16]
     previous = open_read_only(live) if live.exists() else None
     staged: list[Staged] = []
     source_rows, file_rows = [], []
@@ -177,12 +179,8 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
         loc = located[src.id]
         paths, quality = loc.paths, src.quality
         if not paths and src.synthetic:
-            out = GENERATED_DIR / src.id
-            progress(f"{src.id}: no real file; generating synthetic data ({src.synthetic})")
-            from etl.synthetic import generate
-            for old in out.glob("*"):
-                old.unlink()
-            paths, quality = generate(src.synthetic, geo, out), "synthetic"
+            paths = _synthetic_files(src, geo, geography_key, version, progress, live.parent / "generated")
+            quality = "synthetic"
             loc = Located(src, paths, "synthetic", "synthetic")
         if not paths:
             if src.default and only_default:
@@ -270,6 +268,32 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     finally:
         con.close()
     return RefreshResult("built", live, message, changelog, time.monotonic() - progress.t0)
+
+
+def _synthetic_files(src: Source, geo: GeoContext, geography_key: str, version: str,
+                     progress: Progress, generated_dir: Path = GENERATED_DIR) -> list[Path]:
+    """Generated stand-in files for a source with no real file, regenerated only when the
+    generator code or the geography/population it is drawn from changed (deterministic output,
+    so reuse is exact)."""
+    from etl.synthetic import generate
+
+    out = generated_dir / src.id
+    stamp = out / ".generated-by"
+    key = f"{src.synthetic}|{version}|{geography_key}"
+    listing = out / ".files"
+    if stamp.exists() and stamp.read_text() == key and listing.exists():
+        paths = [out / n for n in listing.read_text().splitlines() if n]
+        if all(p.exists() for p in paths):
+            progress(f"{src.id}: no real file; using synthetic data generated earlier ({src.synthetic})")
+            return paths
+    progress(f"{src.id}: no real file; generating synthetic data ({src.synthetic})")
+    if out.exists():
+        for old in out.iterdir():
+            old.unlink()
+    paths = generate(src.synthetic, geo, out)
+    listing.write_text("\n".join(p.name for p in paths))
+    stamp.write_text(key)
+    return paths
 
 
 def _changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dict:

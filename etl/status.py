@@ -17,8 +17,8 @@ def status(db: Path) -> dict:
         sources = con.execute("""
             SELECT s.source_id, s.family, s.publisher, s.title, s.quality, s.origin, s.rows, s.file_name,
                    s.sha256, s.retrieved_at::VARCHAR AS retrieved_at,
-                   count(DISTINCT o.period_label) AS periods, min(o.period_start)::VARCHAR AS first_period,
-                   max(o.period_end)::VARCHAR AS last_period, count(DISTINCT o.area_code) AS areas,
+                   count(DISTINCT o.period_label) AS periods, min(o.period_start)::DATE::VARCHAR AS first_period,
+                   max(o.period_end)::DATE::VARCHAR AS last_period, count(DISTINCT o.area_code) AS areas,
                    count(DISTINCT o.indicator_id) AS indicators,
                    list(DISTINCT o.quality) FILTER (WHERE o.quality IS NOT NULL) AS qualities
             FROM wh.sources s LEFT JOIN wh.observations o
@@ -26,8 +26,8 @@ def status(db: Path) -> dict:
             GROUP BY ALL ORDER BY s.family, s.source_id""").df()
         families = con.execute("""
             SELECT i.family, count(DISTINCT i.indicator_id) AS indicators, count(*) AS observations,
-                   list(DISTINCT o.quality) AS qualities, min(o.period_start)::VARCHAR AS first_period,
-                   max(o.period_end)::VARCHAR AS last_period, count(DISTINCT o.area_code) AS areas
+                   list(DISTINCT o.quality) AS qualities, min(o.period_start)::DATE::VARCHAR AS first_period,
+                   max(o.period_end)::DATE::VARCHAR AS last_period, count(DISTINCT o.area_code) AS areas
             FROM wh.observations o JOIN wh.indicators i USING (indicator_id) GROUP BY 1 ORDER BY 1""").df()
         try:
             coverage = con.execute("""SELECT status, count(*) AS force_months FROM wh.police_uk_coverage

@@ -29,7 +29,7 @@ def parse_count(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     text = text.str.replace(r"\s*\[note \d+\]", "", regex=True)
     cleaned = text.str.replace(",", "", regex=False)
     numbers = pd.to_numeric(cleaned, errors="coerce")
-    reason = text.fillna("").map(lambda t: MARKER_REASONS.get(t.lower(), None))
+    reason = text.fillna("").map(lambda t: MARKER_REASONS.get(t.lower()))
     reason = reason.where(numbers.isna(), None)
     bad = numbers.isna() & reason.isna()
     return numbers.astype("Float64"), reason.astype("string"), bad

@@ -301,15 +301,16 @@ def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckd
                           "or a monthly .zip archive)", source_id=source.id)
     con = duckdb.connect()
     reused_counts, reused_totals, to_read, file_rows = [], [], [], []
+    shas = {f: file_sha256(f) for f in files}
+    prev_counts, prev_totals = _previous_aggregates(previous, set(shas.values()))
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:
-            sha = file_sha256(f)
-            file_rows.append({"file_key": f"{f.month}/{f.force}", "month": f.month, "force": f.force,
-                              "file_name": f.name, "sha256": sha})
-            prev = _previous_aggregate(previous, sha)
-            if prev is not None:
-                reused_counts.append(prev[0].assign(file_key=f"{f.month}/{f.force}"))
-                reused_totals.append(prev[1].assign(file_key=f"{f.month}/{f.force}"))
+            sha = shas[f]
+            key = f"{f.month}/{f.force}"
+            file_rows.append({"file_key": key, "month": f.month, "force": f.force, "file_name": f.name, "sha256": sha})
+            if sha in prev_totals:
+                reused_counts.append(prev_counts.get(sha, _EMPTY_COUNTS).assign(file_key=key))
+                reused_totals.append(prev_totals[sha].assign(file_key=key))
                 continue
             local = f.path
             if f.member:
@@ -336,19 +337,27 @@ def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckd
     return build_staged(counts, files_df, source, geo, lookups or {}, n_read=len(to_read))
 
 
-def _previous_aggregate(previous, sha: str):
-    if previous is None:
-        return None
+_EMPTY_COUNTS = pd.DataFrame(columns=["lsoa_code", "lsoa_name", "crime_type", "n"])
+
+
+def _previous_aggregates(previous, shas: set[str]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Per-file aggregates of unchanged files (by sha256) from the live warehouse, in one query."""
+    if previous is None or not shas:
+        return {}, {}
     try:
-        t = previous.execute("SELECT rows, rows_selected, rows_no_lsoa FROM wh.police_uk_files WHERE sha256 = ?",
-                             [sha]).df()
-        if t.empty:
-            return None
-        c = previous.execute("SELECT c.lsoa_code, c.lsoa_name, c.crime_type, c.n FROM wh.police_uk_lsoa_counts c "
-                             "JOIN wh.police_uk_files f USING (file_key) WHERE f.sha256 = ?", [sha]).df()
-        return c, t.iloc[:1]
+        con = previous
+        con.execute("CREATE OR REPLACE TEMP TABLE want(sha256 VARCHAR)")
+        con.executemany("INSERT INTO want VALUES (?)", [[s] for s in shas])
+        totals = con.execute("""SELECT f.sha256, f.rows, f.rows_selected, f.rows_no_lsoa FROM wh.police_uk_files f
+                                JOIN want USING (sha256)""").df()
+        counts = con.execute("""SELECT f.sha256, c.lsoa_code, c.lsoa_name, c.crime_type, c.n
+                                FROM wh.police_uk_lsoa_counts c JOIN wh.police_uk_files f USING (file_key)
+                                JOIN want USING (sha256)""").df()
     except duckdb.Error:
-        return None  # an older warehouse without these tables: read the file again
+        return {}, {}  # an older warehouse without these tables: read the files again
+    totals = totals.drop_duplicates("sha256")
+    return ({sha: g.drop(columns="sha256") for sha, g in counts.groupby("sha256")},
+            {sha: g.drop(columns="sha256") for sha, g in totals.groupby("sha256")})
 
 
 def _validate_totals(totals: pd.DataFrame, files: list[tuple[StreetFile, Path]], source_id: str) -> None:
@@ -385,8 +394,9 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
     coverage = coverage_grid(files_df, counts, pfa_by_slug, months)
     placed = resolve_lsoas(counts, geo, lookups["l17"], lookups["l21"])
     c = counts.merge(placed, on=["lsoa_code", "lsoa_name"], how="left")
-    c["force"] = c["file_key"].str.split("/").str[1]
-    c["month"] = c["file_key"].str.split("/").str[0]
+    keys = files_df.set_index("file_key")
+    c["force"] = c["file_key"].map(keys["force"])
+    c["month"] = c["file_key"].map(keys["month"])
     c["force_pfa"] = c["force"].map(pfa_by_slug)
     csp_pfa = geo.links[geo.links["child_type"] == "csp"].set_index("child_code")["parent_code"].to_dict()
     c["csp_pfa"] = c["csp_code"].map(csp_pfa)
@@ -397,8 +407,9 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
          "located outside the reporting force's area"], "placed in a CSP")
     reconciliation = (c.groupby(["month", "force", "crime_type", "status"], as_index=False)["n"].sum())
 
-    status = coverage.set_index(["force", "month"])["status"].to_dict()
-    ok = c[[status.get((f, m)) == "present" for f, m in zip(c["force"], c["month"])]]
+    present_keys = set(coverage.loc[coverage["status"] == "present", "month"] + "/"
+                        + coverage.loc[coverage["status"] == "present", "force"])
+    ok = c[c["file_key"].isin(present_keys)]
     terr = ok[ok["force_pfa"].notna()]
     obs = []
     # CSP: records of the CSP's own force, placed in the CSP

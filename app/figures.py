@@ -1,0 +1,362 @@
+"""Pure figure builders: data in, plotly figure out. No streamlit, no SQL.
+
+Why pure: the same builder serves the page, the printable profile and the tests, which can
+assert on the figure JSON without a browser. Rules every builder follows (docs/users.md,
+docs/methods.md):
+- a missing period is a gap: points are joined only when the next period starts the day after
+  the previous one ends, so nothing is drawn across a missing month or the police.uk mirror's
+  2019-02 -> 2024-01 gap, and never across a suppressed value;
+- series breaks are drawn as labelled vertical lines;
+- synthetic or modelled values say so in the title, and use their own marker symbol;
+- colour is never the only signal: ratings carry a symbol and a text label too.
+Maps use `choropleth_map` with `map_style="white-bg"` and our own centre/zoom, so they draw
+offline (the geo subplot fetches a world topojson from the internet).
+
+Imports: pandas, numpy, plotly, methods.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from methods.benchmark import style_for
+from methods.funnel import classify_funnel, funnel_limits
+from methods.spc import SpcResult
+
+QUALITY_SYMBOLS = {"official": "circle", "modelled": "diamond-open", "synthetic": "x", "local": "square"}
+QUALITY_TITLES = {
+    "synthetic": "SYNTHETIC data - for demonstration only",
+    "modelled": "MODELLED estimate - not a published figure",
+}
+NO_DATA_COLOUR = "#BBBBBB"
+EW_CENTER = {"lat": 52.65, "lon": -2.2}
+EW_ZOOM = 5.3
+LINE_COLOURS = px.colors.qualitative.Safe
+DOW_ORDER = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def quality_note(qualities: Iterable[object]) -> str | None:
+    """The warning a figure must carry for the qualities it shows (None if all official)."""
+    present = {q for q in qualities if isinstance(q, str)}
+    notes = [QUALITY_TITLES[q] for q in ("synthetic", "modelled") if q in present]
+    return "; ".join(notes) if notes else None
+
+
+def titled(title: str, qualities: Iterable[object]) -> str:
+    note = quality_note(qualities)
+    return f"{title}<br><sup><b>{note}</b></sup>" if note else title
+
+
+def _fmt(v: object, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
+        return "n/a"
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{f:,.0f}" if abs(f) >= 100 or f.is_integer() else f"{f:,.{digits}f}"
+
+
+def with_gaps(df: pd.DataFrame) -> pd.DataFrame:
+    """Sort by period and insert an all-missing row wherever the next period does not start
+    the day after the previous one ends, so a line is never drawn across a missing period."""
+    d = df.sort_values(["period_start", "period_end"]).reset_index(drop=True)
+    if len(d) < 2:
+        return d
+    starts = pd.to_datetime(d["period_start"]).dt.normalize()
+    ends = pd.to_datetime(d["period_end"]).dt.normalize()
+    contiguous = starts.iloc[1:].to_numpy() == (ends.iloc[:-1] + pd.Timedelta(days=1)).to_numpy()
+    rows: list[dict] = []
+    records = d.to_dict("records")
+    for i, rec in enumerate(records):
+        if i > 0 and not contiguous[i - 1]:
+            gap = dict.fromkeys(d.columns)
+            gap["period_end"] = ends.iloc[i - 1] + (starts.iloc[i] - ends.iloc[i - 1]) / 2
+            rows.append(gap)
+        rows.append(rec)
+    out = pd.DataFrame(rows, columns=d.columns)
+    out["period_end"] = pd.to_datetime(out["period_end"])
+    return out
+
+
+def _add_breaks(fig: go.Figure, breaks: pd.DataFrame | None) -> None:
+    if breaks is None or breaks.empty:
+        return
+    for date, grp in breaks.groupby("break_date"):
+        text = str(grp["description"].iloc[0])
+        fig.add_shape(
+            type="line", x0=date, x1=date, yref="paper", y0=0, y1=1,
+            line={"dash": "dot", "color": "#444444", "width": 1.5},
+        )
+        fig.add_annotation(
+            x=date, yref="paper", y=1.0, text="series break", showarrow=False, yanchor="bottom",
+            font={"size": 10}, hovertext=text,
+        )
+
+
+def trend_figure(
+    df: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    line_col: str = "area_name",
+    breaks: pd.DataFrame | None = None,
+    show_intervals: bool = True,
+) -> go.Figure:
+    """One line per `line_col` value, x = end of period, 95% intervals as error bars, gaps for
+    missing periods, breaks marked, quality in the marker symbol and the title."""
+    fig = go.Figure()
+    if df.empty:
+        fig.update_layout(title=title + "<br><sup>no data for this selection</sup>")
+        return fig
+    for i, (name, grp) in enumerate(df.groupby(line_col, sort=False)):
+        g = with_gaps(grp)
+        value = pd.to_numeric(g["value"], errors="coerce")
+        colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+        error_y = None
+        if show_intervals and {"lower_ci", "upper_ci"} <= set(g.columns):
+            lo = pd.to_numeric(g["lower_ci"], errors="coerce")
+            up = pd.to_numeric(g["upper_ci"], errors="coerce")
+            if (up.notna() & lo.notna()).any():
+                error_y = {"type": "data", "array": (up - value).tolist(), "arrayminus": (value - lo).tolist(),
+                           "visible": True, "thickness": 1, "color": colour}
+        quality = g.get("quality", pd.Series([None] * len(g))).fillna("")
+        symbols = [QUALITY_SYMBOLS.get(q, "circle") for q in quality]
+        custom = np.column_stack([
+            g.get("period_label", pd.Series([""] * len(g))).fillna("").astype(str),
+            quality.astype(str),
+            [_fmt(v) for v in g.get("lower_ci", pd.Series([None] * len(g)))],
+            [_fmt(v) for v in g.get("upper_ci", pd.Series([None] * len(g)))],
+            g.get("source_title", pd.Series([""] * len(g))).fillna("").astype(str),
+        ])
+        fig.add_trace(go.Scatter(
+            x=g["period_end"], y=value, name=str(name), mode="lines+markers", connectgaps=False,
+            line={"color": colour}, marker={"symbol": symbols, "size": 8, "color": colour},
+            error_y=error_y, customdata=custom,
+            hovertemplate=("%{fullData.name}<br>%{customdata[0]}: <b>%{y:,.1f}</b> " + unit
+                           + "<br>95% interval %{customdata[2]} to %{customdata[3]}"
+                           + "<br>quality: %{customdata[1]}<br>%{customdata[4]}<extra></extra>"),
+        ))
+    _add_breaks(fig, breaks)
+    fig.update_layout(
+        title=titled(title, df.get("quality", [])), yaxis_title=unit, xaxis_title="end of period",
+        legend={"orientation": "h", "y": -0.2}, margin={"t": 80},
+    )
+    return fig
+
+
+def spc_figure(result: SpcResult, *, title: str, unit: str = "offences in the month",
+               qualities: Iterable[object] = ()) -> go.Figure:
+    """XmR chart from `methods.spc.xmr_chart`: values (gaps kept), mean and limits, special-cause
+    points drawn with their own symbol and named in the legend."""
+    pts = result.points
+    x = pts.index.to_timestamp(how="end").normalize() if len(pts) else []
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=pts["value"], name="monthly count", mode="lines+markers",
+                             connectgaps=False, marker={"symbol": "circle", "size": 7, "color": "#0072B2"}))
+    special = pts["special_cause"].to_numpy() if len(pts) else np.array([], dtype=bool)
+    if special.any():
+        reasons = []
+        for _, r in pts[special].iterrows():
+            why = [w for w, flag in (("outside limits", r.outside_limits), ("run of 7 on one side", r["shift"]),
+                                     ("run of 7 rising/falling", r.trend)) if flag]
+            reasons.append(", ".join(why))
+        fig.add_trace(go.Scatter(
+            x=np.asarray(x)[special], y=pts["value"][special], name="special cause (signal)", mode="markers",
+            marker={"symbol": "diamond", "size": 12, "color": "#D55E00"}, customdata=reasons,
+            hovertemplate="%{x|%b %Y}: %{y}<br>%{customdata}<extra></extra>",
+        ))
+    for val, name, dash in ((result.mean, "mean", "solid"), (result.upper_limit, "upper limit", "dash"),
+                            (result.lower_limit, "lower limit", "dash")):
+        if val is not None and len(pts):
+            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[val, val], name=f"{name} ({val:,.1f})", mode="lines",
+                                     line={"dash": dash, "color": "#555555", "width": 1}, hoverinfo="skip"))
+    sub = "; ".join(result.notes)
+    fig.update_layout(
+        title=titled(title, qualities) + (f"<br><sup>{sub}</sup>" if sub else ""),
+        yaxis_title=unit, legend={"orientation": "h", "y": -0.2}, margin={"t": 90},
+    )
+    return fig
+
+
+def ranked_bars(
+    df: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    benchmark_value: float | None,
+    benchmark_name: str,
+    polarity: str = "none",
+) -> go.Figure:
+    """Horizontal bars, highest first, with 95% intervals; each bar coloured by its comparison
+    with the benchmark (`compare_frame` columns significance/rating/not_compared_reason) AND
+    labelled with the comparison's symbol and words, with the benchmark drawn as a line."""
+    d = df.dropna(subset=["value"]).sort_values("value")
+    styles = [style_for(s, r, polarity, None) for s, r in zip(d["significance"], d["rating"], strict=True)]
+    fig = go.Figure(go.Bar(
+        y=d["area_name"], x=d["value"], orientation="h",
+        marker={"color": [s.colour for s in styles], "line": {"color": "#333333", "width": 1}},
+        error_x={"type": "data", "array": (d["upper_ci"] - d["value"]).tolist(),
+                 "arrayminus": (d["value"] - d["lower_ci"]).tolist(), "color": "#222222"},
+        text=[f"{s.symbol} {s.label}" for s in styles], textposition="outside", cliponaxis=False,
+        customdata=np.column_stack([d["lower_ci"].map(_fmt), d["upper_ci"].map(_fmt),
+                                    d.get("quality", pd.Series([""] * len(d))).astype(str)]),
+        hovertemplate="%{y}: <b>%{x:,.1f}</b> " + unit
+                      + "<br>95% interval %{customdata[0]} to %{customdata[1]}<br>quality %{customdata[2]}"
+                      + "<extra></extra>",
+        name="areas",
+    ))
+    if benchmark_value is not None and np.isfinite(benchmark_value):
+        fig.add_shape(type="line", x0=benchmark_value, x1=benchmark_value, yref="paper", y0=0, y1=1,
+                      line={"dash": "dash", "color": "#000000"})
+        fig.add_annotation(x=benchmark_value, yref="paper", y=1.02, showarrow=False,
+                           text=f"{benchmark_name}: {_fmt(benchmark_value)}")
+    fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title=unit,
+                      height=max(300, 40 * len(d) + 140), margin={"r": 220, "t": 90})
+    return fig
+
+
+FUNNEL_SYMBOLS = {
+    "above 99.8% limit": "triangle-up", "above 95% limit": "triangle-up-open",
+    "within 95% limits": "circle", "below 95% limit": "triangle-down-open",
+    "below 99.8% limit": "triangle-down", "not classified": "x",
+}
+
+
+def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: str, title: str,
+                  unit: str, per: float = 100_000) -> go.Figure:
+    """Funnel plot from `methods.funnel`: rate against population with 95% and 99.8% limits
+    around the benchmark; each area's position is both its symbol and a legend entry."""
+    d = df.dropna(subset=["count", "denominator"]).copy()
+    d["position"] = classify_funnel(d["count"], d["denominator"], benchmark_rate, per).to_numpy()
+    d["rate"] = d["count"] / d["denominator"] * per
+    fig = go.Figure()
+    if not d.empty:
+        pops = np.geomspace(max(d["denominator"].min() * 0.8, 1.0), d["denominator"].max() * 1.2, 200)
+        lim = funnel_limits(benchmark_rate, pops, per)
+        for col, name, dash in (("upper_99_8", "99.8% limits", "dash"), ("lower_99_8", None, "dash"),
+                                ("upper_95", "95% limits", "dot"), ("lower_95", None, "dot")):
+            fig.add_trace(go.Scatter(x=pops, y=lim[col], mode="lines", name=name or col, showlegend=name is not None,
+                                     legendgroup=dash, line={"dash": dash, "color": "#555555", "width": 1},
+                                     hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=[pops[0], pops[-1]], y=[benchmark_rate] * 2, mode="lines",
+                                 name=f"{benchmark_name} ({_fmt(benchmark_rate)})", line={"color": "#000000"}))
+        for pos, grp in d.groupby("position", sort=False):
+            fig.add_trace(go.Scatter(
+                x=grp["denominator"], y=grp["rate"], mode="markers", name=f"{pos} ({len(grp)})",
+                marker={"symbol": FUNNEL_SYMBOLS.get(pos, "circle"), "size": 10},
+                text=grp["area_name"], customdata=grp["count"],
+                hovertemplate="%{text}<br>rate %{y:,.1f} " + unit + "<br>count %{customdata:,}"
+                              + "<br>population %{x:,}<extra>" + pos + "</extra>",
+            ))
+    fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title="population (denominator)",
+                      yaxis_title=unit, xaxis_type="log", legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def choropleth_figure(
+    df: pd.DataFrame,
+    geojson: dict[str, Any],
+    *,
+    title: str,
+    unit: str,
+    center: dict[str, float] | None = None,
+    zoom: float = EW_ZOOM,
+    height: int = 650,
+) -> go.Figure:
+    """Offline choropleth: one shape per map unit. `df` has one row per map unit with columns
+    map_unit, value, hover (text). Units without a value are drawn grey in a second trace named
+    'no data', so they are labelled rather than left blank."""
+    units = {f["id"] for f in geojson["features"]}
+    d = df[df["map_unit"].isin(units)].drop_duplicates("map_unit")
+    has = d[d["value"].notna()]
+    missing = units - set(has["map_unit"])
+    if not has.empty:
+        fig = px.choropleth_map(
+            has, geojson=geojson, locations="map_unit", featureidkey="id", color="value",
+            color_continuous_scale="Viridis", map_style="white-bg", center=center or EW_CENTER, zoom=zoom,
+            opacity=0.85, hover_name="hover", hover_data={"map_unit": False, "value": False},
+            labels={"value": unit},
+        )
+        fig.update_traces(name="value", marker_line_width=0.4, marker_line_color="#FFFFFF",
+                          hovertemplate="%{hovertext}<extra></extra>")
+    else:
+        fig = go.Figure()
+        fig.update_layout(map={"style": "white-bg", "center": center or EW_CENTER, "zoom": zoom})
+    if missing:
+        nd = pd.DataFrame({"map_unit": sorted(missing)})
+        hover = dict(zip(d["map_unit"], d["hover"], strict=True))
+        names = {f["id"]: f["properties"].get("names", f["id"]) for f in geojson["features"]}
+        nd["hover"] = [hover.get(u, f"{names.get(u, u)}: no data") for u in nd["map_unit"]]
+        fig.add_trace(go.Choroplethmap(
+            geojson=geojson, locations=nd["map_unit"], featureidkey="id", z=[0] * len(nd),
+            colorscale=[[0, NO_DATA_COLOUR], [1, NO_DATA_COLOUR]], showscale=False, name="no data (grey)",
+            showlegend=True, marker={"line": {"width": 0.4, "color": "#FFFFFF"}}, hovertext=nd["hover"],
+            hovertemplate="%{hovertext}<extra>no data</extra>",
+        ))
+    fig.update_layout(
+        title=titled(title, df.get("quality", [])), height=height, margin={"l": 0, "r": 0, "t": 80, "b": 0},
+        coloraxis_colorbar={"title": {"text": unit}}, legend={"x": 0.01, "y": 0.99},
+    )
+    return fig
+
+
+def istv_heatmap(grid: pd.DataFrame, *, title: str, qualities: Iterable[object] = ("synthetic",)) -> go.Figure:
+    """Hour x day-of-week heatmap of attendances. `grid` has columns dow, hour, count (missing
+    where suppressed) and suppressed_reason; suppressed cells are blank with a '*' label."""
+    hours = [f"{h:02d}" for h in range(24)]
+    g = grid.set_index(["dow", "hour"])
+    z, text = [], []
+    for day in DOW_ORDER:
+        row_z, row_t = [], []
+        for h in hours:
+            c = g["count"].get((day, h), np.nan)
+            c = float(c) if c is not None and c is not pd.NA else np.nan
+            reason = g["suppressed_reason"].get((day, h), None) if "suppressed_reason" in g else None
+            row_z.append(None if not np.isfinite(c) else c)
+            row_t.append("*" if (not np.isfinite(c) and isinstance(reason, str)) else ("" if not np.isfinite(c)
+                                                                                      else f"{c:,.0f}"))
+        z.append(row_z)
+        text.append(row_t)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=hours, y=DOW_ORDER, text=text, texttemplate="%{text}", colorscale="Blues",
+        colorbar={"title": {"text": "attendances"}}, hoverongaps=False,
+        hovertemplate="%{y} %{x}:00 - %{z:,} attendances<extra></extra>",
+    ))
+    fig.update_layout(title=titled(title, qualities) + "<br><sup>* suppressed: 1-7 attendances</sup>",
+                      xaxis_title="hour of assault", yaxis_title="day of week", yaxis_autorange="reversed",
+                      margin={"t": 100})
+    return fig
+
+
+def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", unit: str = "attendances",
+               qualities: Iterable[object] = ()) -> go.Figure:
+    """Bars of counts by category; suppressed categories keep a labelled empty bar."""
+    text = [f"{c:,.0f}" if pd.notna(c) else "suppressed" for c in df["count"]]
+    fig = go.Figure(go.Bar(x=df[category_col].astype(str), y=df["count"], text=text, textposition="outside",
+                           marker={"color": "#0072B2"}, cliponaxis=False))
+    fig.update_layout(title=titled(title, qualities), yaxis_title=unit, margin={"t": 90})
+    return fig
+
+
+COVERAGE_CODES = {"present": 2, "partial": 1, "missing": 0}
+
+
+def coverage_heatmap(cov: pd.DataFrame) -> go.Figure:
+    """police.uk force x month grid: colour AND a word in each cell (present/partial/missing)."""
+    pivot = cov.pivot_table(index="force", columns="month", values="status", aggfunc="first")
+    z = pivot.apply(lambda s: s.map(COVERAGE_CODES)).to_numpy(dtype=float)
+    text = pivot.fillna("").map(lambda s: {"present": "ok", "partial": "part", "missing": "MISSING"}.get(s, s))
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(pivot.columns), y=list(pivot.index), text=text.to_numpy(), texttemplate="%{text}",
+        colorscale=[[0, "#D55E00"], [0.5, "#E69F00"], [1, "#56B4E9"]], zmin=0, zmax=2, showscale=False,
+        hovertemplate="%{y} %{x}: %{text}<extra></extra>", xgap=1, ygap=1,
+    ))
+    fig.update_layout(title="police.uk files by force and month (ok = present, part = partial, MISSING = no file)",
+                      xaxis={"type": "category"}, height=max(400, 18 * len(pivot) + 120), margin={"t": 60})
+    return fig

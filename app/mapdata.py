@@ -1,0 +1,60 @@
+"""Turn per-area map values into one row per map unit, with hover text.
+
+Why: several CSPs inside a split unitary authority share one boundary shape (boundaries.map_unit),
+so the map must draw that shape once. Its value is the combined rate of its CSPs (summed counts
+over summed populations, interval from `methods.rates.crude_rate`) when every member has both;
+otherwise it is drawn grey and the hover says why. Values go through the disclosure view first.
+Imports: pandas, methods, app.disclosure_view.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from app.disclosure_view import control, quality_label
+from methods.rates import crude_rate
+
+
+def _fmt(v: object) -> str:
+    return "n/a" if v is None or pd.isna(v) else f"{float(v):,.1f}"
+
+
+def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
+    """One row per map unit: map_unit, value, lower_ci, upper_ci, quality, hover, members."""
+    v = control(values) if not values.empty else values
+    rows = []
+    for mu, grp in v.groupby("map_unit", sort=True):
+        names = ", ".join(grp["area_name"])
+        qual = ", ".join(sorted(set(grp["quality"].dropna()))) or None
+        if len(grp) == 1:
+            r = grp.iloc[0]
+            value, lo, up = r["value"], r["lower_ci"], r["upper_ci"]
+            why = r["suppressed_reason"] if isinstance(r["suppressed_reason"], str) else r.get("note")
+            header = f"<b>{names}</b>"
+        else:
+            counts, pops = grp["count"], grp["denominator"]
+            header = f"<b>{names}</b><br>({len(grp)} partnerships drawn as one shape)"
+            if counts.notna().all() and pops.notna().all() and unit_is_crude_rate(unit):
+                res = crude_rate(float(counts.sum()), float(pops.sum()))
+                value, lo, up, why = res.value, res.lower, res.upper, None
+                header += "<br>combined figure for the shape"
+            else:
+                value = lo = up = None
+                why = "several partnerships share this shape and no combined figure can be made"
+                notes = grp["note"].dropna().unique() if "note" in grp else []
+                if len(notes):
+                    why += f" ({notes[0]})"
+        if value is None or pd.isna(value):
+            text = f"{header}<br>no data" + (f": {why}" if isinstance(why, str) and why else "")
+        else:
+            text = (f"{header}<br>{_fmt(value)} {unit}<br>95% interval {_fmt(lo)} to {_fmt(up)}"
+                    f"<br>quality: {quality_label(qual) if qual and ',' not in qual else qual}")
+        rows.append({"map_unit": mu, "value": value, "lower_ci": lo, "upper_ci": up, "quality": qual,
+                     "hover": text, "members": names})
+    out = pd.DataFrame(rows, columns=["map_unit", "value", "lower_ci", "upper_ci", "quality", "hover", "members"])
+    out["value"] = pd.to_numeric(out["value"], errors="coerce")
+    return out
+
+
+def unit_is_crude_rate(unit: str) -> bool:
+    u = unit.lower()
+    return "per 100,000" in u and "dsr" not in u

@@ -1,0 +1,283 @@
+"""An area profile: every local indicator at the geography its publisher releases it at, with
+benchmarks, comparisons, summary sentences, similar areas and a printable HTML document.
+
+Why a module and not page code: the profile is what a CSP lead pastes into a board paper, so the
+table, the CSV and the printable HTML must be the same numbers; building them once here (from
+`app.queries` and `methods`) keeps the page short and lets tests call it directly.
+
+Rules: each figure lives at its own geography and is labelled ("Police force area: Thames
+Valley, which includes Oxford"); comparisons come only from `methods.benchmark`, sentences only
+from `methods.summary`; every figure passes through `app.disclosure_view.control` first.
+Imports: pandas, numpy, methods, app.queries, app.disclosure_view. No streamlit calls.
+"""
+from __future__ import annotations
+
+import html
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app import queries as q
+from app.disclosure_view import control, quality_label
+from methods.benchmark import compare_with_benchmark, rating_style
+from methods.summary import QUALITY_NOTES, area_summary
+
+RATE_UNITS = ("per 100,000", "%", "percent", "dsr")
+
+
+def is_rate_unit(unit: object) -> bool:
+    u = str(unit or "").lower()
+    return any(k in u for k in RATE_UNITS)
+
+
+def per_for(unit: object) -> float:
+    u = str(unit or "").lower()
+    return 100.0 if ("%" in u or "percent" in u) else 100_000.0
+
+
+def period_words(label: object, period_type: object) -> str:
+    """'2024-03' -> 'March 2024'; other labels as published."""
+    s = str(label or "")
+    if period_type == "month":
+        try:
+            return pd.Timestamp(s + "-01").strftime("%B %Y")
+        except ValueError:
+            return s
+    return s
+
+
+def _geo_label(area_type: str, name: str, relation: str | None) -> str:
+    kind = q.AREA_TYPE_NAMES.get(area_type, area_type)
+    return f"{kind}: {name}" + (f", {relation}" if relation else "")
+
+
+def _candidates(geo: dict[str, Any]) -> list[list[dict[str, str]]]:
+    """Groups of areas to try, nearest geography first, each with its label."""
+    a = geo["area"]
+    me = {"code": a["area_code"], "type": a["area_type"], "label": _geo_label(a["area_type"], a["area_name"], None)}
+    lads = [{"code": x["code"], "type": "lad", "label": _geo_label("lad", x["name"], x["relation"])}
+            for x in geo["lads"] if x["code"] != a["area_code"]]
+    csps = [{"code": x["code"], "type": "csp", "label": _geo_label("csp", x["name"], x["relation"])}
+            for x in geo["csps"] if x["code"] != a["area_code"]]
+    groups: list[list[dict[str, str]]] = [[me]]
+    if a["area_type"] == "csp":
+        groups.append(lads)
+    elif a["area_type"] == "lad":
+        groups.append(csps)
+    if geo["pfa"] and a["area_type"] != "pfa":
+        groups.append([{"code": geo["pfa"]["code"], "type": "pfa",
+                        "label": _geo_label("pfa", geo["pfa"]["name"], f"which includes {a['area_name']}")}])
+    return [g for g in groups if g]
+
+
+def _benchmark_codes(geo: dict[str, Any], row_type: str) -> list[tuple[str, str]]:
+    """(code, name) of the benchmarks for a figure at `row_type`: England & Wales (or the
+    country when E&W is not published), then the force area (for CSP/LAD figures) or region."""
+    out = [(q.ENGLAND_WALES, "England & Wales")]
+    country_name = "Wales" if geo["country"] == q.WALES else "England"
+    out.append((geo["country"], country_name))
+    if row_type in ("csp", "lad") and geo["pfa"]:
+        out.append((geo["pfa"]["code"], f"{geo['pfa']['name']} police force area"))
+    if geo["region"]:
+        out.append((geo["region"]["code"], geo["region"]["name"]))
+    return out
+
+
+def _missing_reason(ind: pd.Series, geo: dict[str, Any]) -> str:
+    a = geo["area"]
+    if ind["series"] == "police_uk" and geo["pfa"]:
+        cov = q.coverage_grid()
+        mine = cov[cov["pfa_code"] == geo["pfa"]["code"]]
+        if mine.empty or (mine["status"] == "missing").all():
+            return f"no police.uk file for {geo['pfa']['name']} police in this mirror"
+    for ne in geo["not_estimated"]:
+        return str(ne["reason"])
+    level = q.AREA_TYPE_NAMES.get(ind["geography_level"], ind["geography_level"])
+    return f"published for each {level.lower()}; none matches {a['area_name']}"
+
+
+def csp_profile(code: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """Profile rows for a CSP, local authority or force area: one row per indicator and
+    geography, latest period, disclosure-controlled, with up to two benchmark comparisons."""
+    geo = q.area_geography(code)
+    if geo is None:
+        return None, pd.DataFrame()
+    inds = q.local_indicators()
+    groups = _candidates(geo)
+    all_codes = sorted({c["code"] for g in groups for c in g})
+    obs = q.observations(list(inds["indicator_id"]), all_codes)
+    rows: list[dict[str, Any]] = []
+    for _, ind in inds.iterrows():
+        mine = obs[obs["indicator_id"] == ind["indicator_id"]]
+        chosen: list[dict[str, str]] = []
+        for g in groups:
+            if mine["area_code"].isin([c["code"] for c in g]).any():
+                chosen = [c for c in g if c["code"] in set(mine["area_code"])]
+                break
+        if not chosen:
+            rows.append({"family": ind["family"], "indicator_id": ind["indicator_id"], "title": ind["title"],
+                         "unit": ind["unit"], "polarity": ind["polarity"], "geo_label": "not available",
+                         "suppressed_reason": _missing_reason(ind, geo), "quality": None,
+                         "is_health_source": bool(ind["is_health_source"])})
+            continue
+        for c in chosen:
+            series = mine[mine["area_code"] == c["code"]]
+            ptype = q.preferred_period_type(series["period_type"])
+            series = series[series["period_type"] == ptype]
+            latest = series.sort_values(["period_end", "period_start"]).iloc[[-1]]
+            row = control(latest).iloc[0].to_dict()
+            if pd.isna(row["value"]) and not isinstance(row.get("suppressed_reason"), str):
+                row["suppressed_reason"] = row.get("note") if isinstance(row.get("note"), str) else None
+            row["geo_label"] = c["label"]
+            rows.append(_with_benchmarks(row, geo, c["type"]))
+    df = pd.DataFrame(rows)
+    order = {f: i for i, f in enumerate(q.FAMILIES)}
+    df["_o"] = df["family"].map(order)
+    return geo, df.sort_values(["_o", "indicator_id"]).drop(columns="_o").reset_index(drop=True)
+
+
+def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) -> dict[str, Any]:
+    bench_codes = _benchmark_codes(geo, row_type)
+    bench = control(q.observations([row["indicator_id"]], [c for c, _ in bench_codes],
+                                   period_label=row["period_label"]))
+    bench = bench[bench["period_type"] == row["period_type"]]
+    values = {r.area_code: r for r in bench.itertuples()}
+    picked: list[tuple[str, Any]] = []
+    national = next(((n, values[c]) for c, n in bench_codes[:2] if c in values), None)
+    if national:
+        picked.append(national)
+    local = next(((n, values[c]) for c, n in bench_codes[2:] if c in values and c != row["area_code"]), None)
+    if local:
+        picked.append(local)
+    rate = is_rate_unit(row["unit"])
+    for i, (name, b) in enumerate(picked, start=1):
+        result = compare_with_benchmark(
+            row["value"], row["lower_ci"], row["upper_ci"], b.value if rate else None,
+            benchmark_name=name, polarity=row["polarity"], count=row["count"], is_rate=True,
+            quality=row["quality"], benchmark_quality=b.quality,
+        )
+        style = rating_style(result)
+        row[f"bench{i}_name"] = name
+        row[f"bench{i}_value"] = b.value
+        row[f"bench{i}_lower"] = b.lower_ci
+        row[f"bench{i}_upper"] = b.upper_ci
+        row[f"bench{i}_phrase"] = result.phrase
+        row[f"bench{i}_label"] = f"{style.symbol} {style.label}"
+        row[f"bench{i}_colour"] = style.colour
+        row[f"_result{i}"] = result
+    row["summary"] = summary_sentence(row)
+    return row
+
+
+def summary_sentence(row: dict[str, Any]) -> str:
+    """The plain-English sentence for one profile row (methods.summary)."""
+    area_name = str(row.get("geo_label", "")).split(": ", 1)[-1].split(",")[0]
+    period = period_words(row.get("period_label"), row.get("period_type"))
+    value = row.get("value")
+    value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    if is_rate_unit(row.get("unit")):
+        return area_summary(
+            indicator=str(row["title"]), area=area_name, period=period, value=value,
+            comparison=row.get("_result1"), per=per_for(row.get("unit")), quality=row.get("quality"),
+            suppressed_reason=row.get("suppressed_reason") if isinstance(row.get("suppressed_reason"), str) else None,
+        )
+    # A count (e.g. a modelled number of children) has no per-population reading and is not
+    # compared between areas of different size; the quality note still comes from methods.
+    note = QUALITY_NOTES.get(str(row.get("quality")))
+    shown = "not shown: " + str(row.get("suppressed_reason")) if value is None else f"{value:,.0f} {row.get('unit')}"
+    text = f"{row['title']} in {area_name} in {period}: {shown}."
+    return f"{text} {note}" if note else text
+
+
+def similar_areas(code: str, indicator_id: str, n: int = 5) -> pd.DataFrame:
+    """Areas of the same type nearest to `code` by population and by rate on one indicator
+    (latest common period): distance on standardised log-population and rate."""
+    a = q.area(code)
+    if a is None:
+        return pd.DataFrame()
+    obs = q.observations([indicator_id])
+    obs = obs[(obs["area_type"] == a["area_type"]) & obs["value"].notna() & obs["denominator"].notna()]
+    mine = obs[obs["area_code"] == code]
+    if mine.empty:
+        return pd.DataFrame()
+    period = mine.sort_values("period_end").iloc[-1]["period_label"]
+    d = obs[obs["period_label"] == period].copy()
+    d["log_pop"] = np.log(d["denominator"].astype(float))
+    for col in ("log_pop", "value"):
+        sd = d[col].std()
+        d[f"z_{col}"] = (d[col] - d[col].mean()) / (sd if sd and np.isfinite(sd) else 1.0)
+    me = d[d["area_code"] == code].iloc[0]
+    d["distance"] = np.hypot(d["z_log_pop"] - me["z_log_pop"], d["z_value"] - me["z_value"])
+    d = d[d["area_code"] != code].nsmallest(n, "distance")
+    return d[["area_code", "area_name", "period_label", "denominator", "count", "value", "lower_ci", "upper_ci",
+              "quality", "distance"]].reset_index(drop=True)
+
+
+PROFILE_COLUMNS = [
+    "family", "title", "geo_label", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
+    "unit", "bench1_label", "bench1_value", "bench2_label", "bench2_value", "suppressed_reason", "quality",
+    "publisher", "source_title", "note",
+]
+
+
+def profile_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns a person reads (no internal objects)."""
+    cols = [c for c in PROFILE_COLUMNS if c in rows]
+    out = rows[cols].copy()
+    if "quality" in out:
+        out["quality"] = out["quality"].map(lambda v: quality_label(v) if isinstance(v, str) else "")
+    return out
+
+
+def _cell(v: object) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return html.escape(str(v))
+
+
+def profile_html(geo: dict[str, Any], rows: pd.DataFrame, sources: pd.DataFrame) -> str:
+    """A self-contained printable HTML profile (no scripts, no external resources)."""
+    a = geo["area"]
+    title = f"Serious violence profile: {a['area_name']}"
+    kind = q.AREA_TYPE_NAMES.get(a["area_type"], a["area_type"])
+    table = profile_table(rows)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>"
+                   for r in table.itertuples(index=False))
+    sentences = "".join(f"<li>{html.escape(s)}</li>" for s in rows.get("summary", pd.Series(dtype=str)).dropna())
+    src = "".join(
+        f"<li>{html.escape(str(s.publisher))}: {html.escape(str(s.title))} ({html.escape(str(s.licence))}). "
+        f"{html.escape(str(s.attribution))}</li>" for s in sources.itertuples()
+    )
+    where = [f"{kind} {a['area_code']}"]
+    if geo["pfa"]:
+        where.append(f"police force area: {geo['pfa']['name']}")
+    if geo["region"]:
+        where.append(f"region: {geo['region']['name']}")
+    split = f"<p class='note'>{html.escape(geo['split_note'])}</p>" if geo.get("split_note") else ""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: Arial, sans-serif; margin: 2em; color: #111; }}
+table {{ border-collapse: collapse; font-size: 11px; width: 100%; }}
+th, td {{ border: 1px solid #999; padding: 3px 5px; text-align: left; vertical-align: top; }}
+th {{ background: #eee; }}
+.note {{ background: #fff4d6; padding: 6px; border-left: 4px solid #E69F00; }}
+@media print {{ body {{ margin: 0.5cm; }} a {{ color: #000; }} }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape('; '.join(where))}. Generated {stamp}.</p>
+{split}
+<p class="note">Rows marked SYNTHETIC are demonstration data, not real figures; MODELLED rows are estimates,
+not published counts. Comparisons use 95% confidence intervals: "similar" means the interval includes
+the benchmark.</p>
+<h2>Summary</h2><ul>{sentences}</ul>
+<h2>Indicators</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<h2>Sources</h2><ul>{src}</ul>
+</body></html>"""

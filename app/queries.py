@@ -1,0 +1,611 @@
+"""THE read-only query module: every SQL statement the dashboard runs lives here.
+
+Why one module: the warehouse schema is the contract between `etl/` and the pages, so one file
+shows everything the pages rely on, and one connection helper applies the rules found on these
+machines (docs/design.md, "Pitfalls"):
+
+- open an in-memory DuckDB connection and `ATTACH` the warehouse `READ_ONLY`; a plain
+  `duckdb.connect(path, read_only=True)` can hand back an old database from DuckDB's instance
+  cache after a refresh swapped the file;
+- key every cache on the file's identity (`warehouse_version()`: inode + mtime), so a refresh
+  shows up on the next rerun without restarting streamlit;
+- one cursor per query, so concurrent sessions never share a connection's state.
+
+Functions are named for what users ask (`csp_profile` lives in `app.profile`, which builds it
+from `area_geography` and `observations` here). They return pandas frames or plain dicts.
+Imports: duckdb, pandas, streamlit (only for its caches). Never `etl/`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_COMMAND = "python -m etl refresh --sources ../shared/data"
+ENGLAND_WALES = "K04000001"
+ENGLAND = "E92000001"
+WALES = "W92000004"
+AREA_TYPE_NAMES = {
+    "csp": "Community Safety Partnership",
+    "lad": "Local authority",
+    "pfa": "Police force area",
+    "region": "Region",
+    "country": "Country",
+    "national": "England and Wales",
+}
+LOCAL_LEVELS = ("csp", "lad", "pfa")
+FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment")
+FAMILY_NAMES = {
+    "knife_crime": "Knife crime and weapons",
+    "ae_assault": "A&E attendances and hospital admissions for assault",
+    "gangs": "Gangs and child criminal exploitation",
+    "drug_treatment": "Drug treatment",
+    "context": "Context: county lines",
+}
+# The figure a briefing would quote first for each family. The headline is chosen here, not
+# guessed from the data, so it does not change when a new national series is added.
+HEADLINE_INDICATORS = {
+    "knife_crime": "police_recorded_knife_offences__ew_all_forces_ndqis",
+    "ae_assault": "hes_admissions_assault_sharp_object__fce",
+    "gangs": "gangs_cco_gang_members_10_17",
+    "drug_treatment": "adult_drug_alcohol_treatment__ndtms",
+}
+# Annual figures first: the profile shows the latest annual value where a source publishes
+# both quarters and years.
+PERIOD_TYPE_PREFERENCE = (
+    "financial_year", "pooled_financial_years", "year_ending", "calendar_year", "month", "quarter", "range",
+)
+
+
+# ---------------------------------------------------------------- connection and versioning
+def db_path() -> Path:
+    """The live warehouse: env SVD_DB, else data/warehouse.duckdb (as `python -m etl`)."""
+    env = os.environ.get("SVD_DB")
+    return Path(env) if env else ROOT / "data" / "warehouse.duckdb"
+
+
+def warehouse_exists() -> bool:
+    return db_path().is_file()
+
+
+def warehouse_version() -> str | None:
+    """Identity of the live file (inode + mtime + size). A refresh swaps the file with
+    `os.replace`, which changes the inode, so every cache keyed on this is invalidated."""
+    try:
+        s = db_path().stat()
+    except FileNotFoundError:
+        return None
+    return f"{s.st_ino}-{s.st_mtime_ns}-{s.st_size}"
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _connection(path: str, version: str) -> duckdb.DuckDBPyConnection:
+    """One in-memory connection per warehouse version, with the file attached read-only."""
+    con = duckdb.connect(":memory:")
+    quoted = path.replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
+    return con
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached_frame(sql: str, params: tuple, path: str, version: str) -> pd.DataFrame:
+    cur = _connection(path, version).cursor()
+    try:
+        # A cursor is a new connection to the same in-memory database: its default catalog is
+        # reset, so select the attached warehouse again (and never scan Python variables).
+        cur.execute("SET python_enable_replacements = false")
+        cur.execute("USE wh")
+        return cur.execute(sql, list(params)).df()
+    finally:
+        cur.close()
+
+
+def _frame(sql: str, params: tuple = ()) -> pd.DataFrame:
+    version = warehouse_version()
+    if version is None:
+        raise FileNotFoundError(f"no warehouse at {db_path()}: run `{BUILD_COMMAND}`")
+    return _cached_frame(sql, tuple(params), str(db_path()), version)
+
+
+def _placeholders(values: list | tuple) -> str:
+    return ", ".join("?" for _ in values) or "NULL"
+
+
+# ---------------------------------------------------------------- meta, indicators, areas
+def meta() -> dict[str, str]:
+    df = _frame("SELECT key, value FROM meta")
+    return dict(zip(df["key"], df["value"], strict=True))
+
+
+def indicators() -> pd.DataFrame:
+    return _frame("SELECT * FROM indicators ORDER BY family, indicator_id")
+
+
+def indicator(indicator_id: str) -> dict[str, Any] | None:
+    df = _frame("SELECT * FROM indicators WHERE indicator_id = ?", (indicator_id,))
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def local_indicators() -> pd.DataFrame:
+    """Indicators published below national level (CSP, local authority or force area)."""
+    return _frame(
+        "SELECT * FROM indicators WHERE geography_level IN ('csp', 'lad', 'pfa') "
+        "AND family IN ('knife_crime', 'ae_assault', 'gangs', 'drug_treatment') ORDER BY family, indicator_id"
+    )
+
+
+def areas(area_types: tuple[str, ...] = LOCAL_LEVELS, current_only: bool = True) -> pd.DataFrame:
+    where = " AND valid_to IS NULL" if current_only else ""
+    return _frame(
+        f"SELECT area_code, area_name, area_type FROM areas WHERE area_type IN ({_placeholders(area_types)})"
+        f"{where} ORDER BY area_name, area_type",
+        tuple(area_types),
+    )
+
+
+def area(code: str) -> dict[str, Any] | None:
+    df = _frame("SELECT * FROM areas WHERE area_code = ? ORDER BY valid_to NULLS FIRST LIMIT 1", (code,))
+    return None if df.empty else df.iloc[0].to_dict()
+
+
+def area_label(code: str, name: str, area_type: str) -> str:
+    return f"{name} ({AREA_TYPE_NAMES.get(area_type, area_type)}, {code})"
+
+
+def area_search(text: str, area_types: tuple[str, ...] = LOCAL_LEVELS, limit: int = 20) -> pd.DataFrame:
+    """Areas whose name or code contains `text` (case-insensitive); exact and prefix matches
+    first, then CSPs before local authorities before forces."""
+    text = (text or "").strip()
+    if not text:
+        return pd.DataFrame(columns=["area_code", "area_name", "area_type", "label"])
+    df = _frame(
+        f"""
+        SELECT area_code, area_name, area_type
+        FROM areas
+        WHERE area_type IN ({_placeholders(area_types)}) AND valid_to IS NULL
+          AND (area_name ILIKE '%' || ? || '%' OR area_code ILIKE ? || '%')
+        ORDER BY (lower(area_name) = lower(?)) DESC, (area_name ILIKE ? || '%') DESC,
+                 CASE area_type WHEN 'csp' THEN 0 WHEN 'lad' THEN 1 ELSE 2 END, area_name
+        LIMIT ?
+        """,
+        (*area_types, text, text, text, text, limit),
+    )
+    df["label"] = [area_label(c, n, t) for c, n, t in zip(df.area_code, df.area_name, df.area_type, strict=True)]
+    return df
+
+
+def _links(child_codes: list[str], parent_type: str) -> pd.DataFrame:
+    if not child_codes:
+        return pd.DataFrame(columns=["child_code", "area_code", "area_name", "area_type"])
+    return _frame(
+        f"""
+        SELECT l.child_code, a.area_code, a.area_name, a.area_type
+        FROM area_links l JOIN areas a ON a.area_code = l.parent_code
+        WHERE l.child_code IN ({_placeholders(child_codes)}) AND l.parent_type = ? AND l.valid_to IS NULL
+        ORDER BY a.area_name
+        """,
+        (*child_codes, parent_type),
+    )
+
+
+def _children(parent_codes: list[str], child_type: str) -> pd.DataFrame:
+    if not parent_codes:
+        return pd.DataFrame(columns=["parent_code", "area_code", "area_name", "area_type"])
+    return _frame(
+        f"""
+        SELECT l.parent_code, a.area_code, a.area_name, a.area_type
+        FROM area_links l JOIN areas a ON a.area_code = l.child_code
+        WHERE l.parent_code IN ({_placeholders(parent_codes)}) AND l.child_type = ? AND l.valid_to IS NULL
+        ORDER BY a.area_name
+        """,
+        (*parent_codes, child_type),
+    )
+
+
+def area_geography(code: str) -> dict[str, Any] | None:
+    """Where an area sits: its local authorities, CSPs, force, region/country, and which of
+    the awkward cases (CSP of several LADs, LAD split across CSPs) it is in.
+
+    Returns dict(area, lads, csps, pfa, region, country, split_note, not_estimated); `lads`
+    and `csps` are lists of dicts with code, name and `relation` in words.
+    """
+    a = area(code)
+    if a is None:
+        return None
+    kind = a["area_type"]
+    lads: list[dict] = []
+    csps: list[dict] = []
+    if kind == "csp":
+        csps = [{"code": code, "name": a["area_name"], "relation": "this partnership"}]
+        lad_df = _children([code], "lad")
+        lad_parents = _links(list(lad_df.area_code), "csp")
+        for r in lad_df.itertuples():
+            n_csps = int((lad_parents.child_code == r.area_code).sum())
+            if n_csps > 1:
+                rel = f"which includes {a['area_name']} (the council is split across {n_csps} partnerships)"
+            elif len(lad_df) > 1:
+                rel = f"part of {a['area_name']}"
+            else:
+                rel = f"same area as {a['area_name']}"
+            lads.append({"code": r.area_code, "name": r.area_name, "relation": rel})
+    elif kind == "lad":
+        lads = [{"code": code, "name": a["area_name"], "relation": "this local authority"}]
+        csp_df = _links([code], "csp")
+        for r in csp_df.itertuples():
+            if len(csp_df) > 1:
+                rel = f"part of {a['area_name']}"
+            elif r.area_name == a["area_name"]:
+                rel = f"same area as {a['area_name']}"
+            else:
+                rel = f"which includes {a['area_name']}"
+            csps.append({"code": r.area_code, "name": r.area_name, "relation": rel})
+    pfa: dict | None = None
+    if kind == "pfa":
+        pfa = {"code": code, "name": a["area_name"]}
+    elif csps:
+        p = _links([c["code"] for c in csps], "pfa")
+        if not p.empty:
+            pfa = {"code": p.iloc[0].area_code, "name": p.iloc[0].area_name}
+    region: dict | None = None
+    country = ENGLAND
+    if pfa:
+        r = _links([pfa["code"]], "region")
+        if not r.empty:
+            region = {"code": r.iloc[0].area_code, "name": r.iloc[0].area_name}
+        c = _links([pfa["code"]], "country")
+        if not c.empty:
+            country = c.iloc[0].area_code
+    if code.startswith(("W", )) or (pfa and pfa["code"].startswith("W")):
+        country = WALES
+    split = _frame(
+        "SELECT DISTINCT note FROM boundaries WHERE area_code = ? AND note IS NOT NULL AND note <> ''", (code,)
+    )
+    not_est = _frame("SELECT reason, source_id FROM not_estimated WHERE area_code = ?", (code,))
+    return {
+        "area": a,
+        "lads": lads,
+        "csps": csps,
+        "pfa": pfa,
+        "region": region,
+        "country": country,
+        "split_note": None if split.empty else str(split.iloc[0, 0]),
+        "not_estimated": not_est.to_dict("records"),
+    }
+
+
+# ---------------------------------------------------------------- observations
+_OBS_SELECT = """
+    SELECT o.indicator_id, i.family, i.title, i.unit, i.polarity, i.geography_level, i.is_health_source,
+           i.definition, i.method, i.series, i.basis,
+           o.area_code, a.area_name, a.area_type,
+           o.period_start, o.period_end, o.period_label, o.period_type,
+           o.count, o.denominator, o.value, o.lower_ci, o.upper_ci, o.suppressed_reason,
+           o.quality, o.source_id, o.note,
+           s.publisher, s.title AS source_title, s.url AS source_url, s.licence,
+           (o.source_id NOT LIKE '%#%') AS is_current
+    FROM observations o
+    JOIN indicators i USING (indicator_id)
+    LEFT JOIN (SELECT DISTINCT ON (area_code) area_code, area_name, area_type FROM areas
+               ORDER BY area_code, valid_to NULLS FIRST) a USING (area_code)
+    LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)
+"""
+
+
+def observations(
+    indicator_ids: list[str] | tuple[str, ...] | None = None,
+    area_codes: list[str] | tuple[str, ...] | None = None,
+    *,
+    period_type: str | None = None,
+    period_label: str | None = None,
+    current_only: bool = True,
+) -> pd.DataFrame:
+    """Observations with indicator, area and source metadata joined, oldest period first.
+    `current_only` drops superseded vintages (source_id with a '#rev' suffix)."""
+    where, params = ["TRUE"], []
+    if indicator_ids is not None:
+        where.append(f"o.indicator_id IN ({_placeholders(list(indicator_ids))})")
+        params += list(indicator_ids)
+    if area_codes is not None:
+        where.append(f"o.area_code IN ({_placeholders(list(area_codes))})")
+        params += list(area_codes)
+    if period_type:
+        where.append("o.period_type = ?")
+        params.append(period_type)
+    if period_label:
+        where.append("o.period_label = ?")
+        params.append(period_label)
+    if current_only:
+        where.append("o.source_id NOT LIKE '%#%'")
+    return _frame(
+        f"{_OBS_SELECT} WHERE {' AND '.join(where)} ORDER BY o.indicator_id, o.area_code, o.period_start, o.period_end",
+        tuple(params),
+    )
+
+
+def indicator_series(indicator_id: str, area_codes: list[str], period_type: str | None = None) -> pd.DataFrame:
+    """One indicator over time for some areas, in one period type (the preferred one if not
+    given), so annual and quarterly figures are never drawn on one line."""
+    df = observations([indicator_id], area_codes)
+    if df.empty:
+        return df
+    if period_type is None:
+        period_type = preferred_period_type(df["period_type"])
+    return df[df["period_type"] == period_type].reset_index(drop=True)
+
+
+def preferred_period_type(types: pd.Series) -> str:
+    present = set(types.dropna())
+    for t in PERIOD_TYPE_PREFERENCE:
+        if t in present:
+            return t
+    return sorted(present)[0]
+
+
+def series_breaks(indicator_ids: list[str], area_codes: list[str] | None = None) -> pd.DataFrame:
+    params: list = list(indicator_ids)
+    where = f"indicator_id IN ({_placeholders(indicator_ids)})"
+    if area_codes is not None:
+        where += f" AND area_code IN ({_placeholders(area_codes)})"
+        params += list(area_codes)
+    return _frame(f"SELECT * FROM series_breaks WHERE {where} ORDER BY break_date", tuple(params))
+
+
+def all_series_breaks() -> pd.DataFrame:
+    return _frame(
+        "SELECT b.*, a.area_name FROM series_breaks b LEFT JOIN areas a USING (area_code) "
+        "WHERE a.valid_to IS NULL OR a.area_code IS NULL ORDER BY indicator_id, area_code"
+    )
+
+
+# ---------------------------------------------------------------- national picture
+_NATIONAL_SOURCE_JOIN = """
+    LEFT JOIN national_sources n
+      ON n.indicator_id = o.indicator_id AND n.area_code = o.area_code
+     AND n.period_start = o.period_start AND n.period_end = o.period_end AND n.is_current
+"""
+
+
+def latest_national() -> pd.DataFrame:
+    """For each family: the latest current national figure of its headline indicator, with
+    period, quality, publisher and the URL of the page it was quoted from."""
+    ids = list(HEADLINE_INDICATORS.values())
+    df = _frame(
+        f"""
+        SELECT i.family, o.indicator_id, i.title, i.unit, i.basis, o.area_code, a.area_name,
+               o.period_label, o.period_start, o.period_end, o.value, o.count, o.quality, o.source_id, o.note,
+               s.publisher, coalesce(n.source_title, s.title) AS source_title,
+               coalesce(n.source_url, s.url) AS source_url, n.quote
+        FROM observations o JOIN indicators i USING (indicator_id)
+        JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
+        LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)
+        {_NATIONAL_SOURCE_JOIN}
+        WHERE o.indicator_id IN ({_placeholders(ids)}) AND o.source_id NOT LIKE '%#%'
+          AND a.area_type IN ('national', 'country')
+        QUALIFY row_number() OVER (PARTITION BY o.indicator_id ORDER BY o.period_end DESC, o.period_start DESC) = 1
+        """,
+        tuple(ids),
+    )
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    return df.sort_values("family", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def national_series_names() -> pd.DataFrame:
+    """Series that have national figures (one row per series, with its family)."""
+    return _frame(
+        """
+        SELECT i.series, min(i.family) AS family, count(DISTINCT o.indicator_id) AS bases, count(*) AS points
+        FROM observations o JOIN indicators i USING (indicator_id)
+        WHERE split_part(o.source_id, '#', 1) IN ('national_figures', 'cco_gang_estimates')
+          AND o.area_code IN ('K04000001', 'E92000001', 'W92000004')
+        GROUP BY i.series ORDER BY family, series
+        """
+    )
+
+
+def national_series(series: str) -> pd.DataFrame:
+    """Every national figure of one series, one basis (indicator) per line, current vintages
+    flagged, with the source page and quote each value was taken from."""
+    return _frame(
+        """
+        SELECT o.indicator_id, i.title, i.basis, i.unit, i.polarity, i.break_note, o.area_code, a.area_name,
+               o.period_start, o.period_end, o.period_label, o.period_type, o.value, o.count,
+               o.lower_ci, o.upper_ci, o.quality, o.source_id, (o.source_id NOT LIKE '%#%') AS is_current,
+               coalesce(n.source_title, s.title) AS source_title, coalesce(n.source_url, s.url) AS source_url,
+               n.quote, s.publisher
+        FROM observations o JOIN indicators i USING (indicator_id)
+        JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
+        LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)
+        LEFT JOIN national_sources n
+          ON n.indicator_id = o.indicator_id AND n.area_code = o.area_code
+         AND n.period_start = o.period_start AND n.period_end = o.period_end
+         AND n.is_current = (o.source_id NOT LIKE '%#%')
+        WHERE i.series = ? AND o.area_code IN ('K04000001', 'E92000001', 'W92000004')
+          AND split_part(o.source_id, '#', 1) IN ('national_figures', 'cco_gang_estimates')
+        ORDER BY o.indicator_id, o.period_end, is_current DESC
+        """,
+        (series,),
+    )
+
+
+def national_alternatives(indicator_id: str) -> pd.DataFrame:
+    """All vintages quoted for one national indicator, superseded ones included."""
+    return _frame(
+        "SELECT * FROM national_sources WHERE indicator_id = ? ORDER BY period_end, vintage_rank",
+        (indicator_id,),
+    )
+
+
+# ---------------------------------------------------------------- map
+def map_periods(indicator_id: str, level: str) -> pd.DataFrame:
+    return _frame(
+        """
+        SELECT o.period_label, o.period_type, min(o.period_start) AS period_start, count(*) AS areas
+        FROM observations o JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
+        WHERE o.indicator_id = ? AND a.area_type = ? AND o.source_id NOT LIKE '%#%'
+        GROUP BY ALL ORDER BY period_start DESC
+        """,
+        (indicator_id, level),
+    )
+
+
+def map_levels(indicator_id: str) -> list[str]:
+    df = _frame(
+        """
+        SELECT DISTINCT a.area_type FROM observations o JOIN areas a ON a.area_code = o.area_code
+        WHERE o.indicator_id = ? AND a.area_type IN ('csp', 'pfa')
+        """,
+        (indicator_id,),
+    )
+    return [lv for lv in ("csp", "pfa") if lv in set(df["area_type"])]
+
+
+def map_values(indicator_id: str, level: str, period_label: str) -> pd.DataFrame:
+    """Every current area of `level` with its map unit and its value for one period (missing
+    where there is none), so areas with no data can be drawn and labelled."""
+    return _frame(
+        f"""
+        WITH obs AS ({_OBS_SELECT}
+            WHERE o.indicator_id = ? AND o.period_label = ? AND o.source_id NOT LIKE '%#%')
+        SELECT a.area_code, a.area_name, a.area_type, b.map_unit, b.note AS map_note,
+               obs.indicator_id, obs.title, obs.unit, obs.polarity, obs.is_health_source, obs.period_label,
+               obs.period_start, obs.period_end, obs.count, obs.denominator, obs.value, obs.lower_ci,
+               obs.upper_ci, obs.suppressed_reason, obs.quality, obs.source_id, obs.note, obs.publisher,
+               obs.source_title
+        FROM areas a
+        JOIN boundaries b ON b.area_code = a.area_code
+        LEFT JOIN obs ON obs.area_code = a.area_code
+        WHERE a.area_type = ? AND a.valid_to IS NULL
+        ORDER BY a.area_name
+        """,
+        (indicator_id, period_label, level),
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _geojson(level: str, path: str, version: str) -> dict[str, Any]:
+    df = _cached_frame(
+        """
+        SELECT map_unit, any_value(geojson) AS geojson, string_agg(DISTINCT a.area_name, ', ') AS names
+        FROM boundaries b JOIN areas a ON a.area_code = b.area_code AND a.valid_to IS NULL
+        WHERE b.area_type = ? GROUP BY map_unit ORDER BY map_unit
+        """,
+        (level,), path, version,
+    )
+    features = [
+        {"type": "Feature", "id": mu, "properties": {"map_unit": mu, "names": names}, "geometry": json.loads(g)}
+        for mu, g, names in zip(df["map_unit"], df["geojson"], df["names"], strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def boundaries_geojson(level: str) -> dict[str, Any]:
+    """One GeoJSON feature per map unit (feature id = map_unit): CSPs inside a split unitary
+    authority share one shape, so they are drawn once. Cached as a resource (not copied)."""
+    version = warehouse_version()
+    if version is None:
+        raise FileNotFoundError(f"no warehouse at {db_path()}")
+    return _geojson(level, str(db_path()), version)
+
+
+# ---------------------------------------------------------------- data & sources
+def sources() -> pd.DataFrame:
+    return _frame("SELECT * FROM sources ORDER BY family, source_id")
+
+
+def source_files() -> pd.DataFrame:
+    return _frame("SELECT * FROM source_files ORDER BY source_id, file_name")
+
+
+def source_coverage() -> pd.DataFrame:
+    """Per source: the periods, areas and quality it contributes to observations."""
+    return _frame(
+        """
+        SELECT split_part(source_id, '#', 1) AS source_id, min(period_start) AS first_period,
+               max(period_end) AS last_period, count(DISTINCT area_code) AS areas,
+               count(DISTINCT indicator_id) AS indicators, count(*) AS observations,
+               string_agg(DISTINCT quality, ', ') AS quality
+        FROM observations GROUP BY 1 ORDER BY 1
+        """
+    )
+
+
+def coverage_grid() -> pd.DataFrame:
+    """police.uk files by force and month: present / partial / missing, with the reason."""
+    return _frame("SELECT * FROM police_uk_coverage ORDER BY force, month")
+
+
+def police_uk_reconciliation() -> pd.DataFrame:
+    return _frame(
+        "SELECT month, status, sum(n) AS records FROM police_uk_reconciliation GROUP BY ALL ORDER BY month, status"
+    )
+
+
+def refreshes() -> pd.DataFrame:
+    return _frame("SELECT * FROM refreshes ORDER BY started_at DESC")
+
+
+def revisions() -> pd.DataFrame:
+    return _frame("SELECT * FROM revisions ORDER BY indicator_id, period_label")
+
+
+def not_estimated() -> pd.DataFrame:
+    return _frame(
+        "SELECT n.*, a.area_name FROM not_estimated n LEFT JOIN areas a USING (area_code) "
+        "WHERE a.valid_to IS NULL ORDER BY a.area_name"
+    )
+
+
+def data_checks() -> pd.DataFrame:
+    return _frame(
+        "SELECT source_id, file, \"check\", rows, detail FROM istv_data_checks "
+        "UNION ALL SELECT source_id, file, 'skipped rows', rows, reason FROM skipped_rows ORDER BY 1, 2"
+    )
+
+
+def all_observations() -> pd.DataFrame:
+    """The whole observations table with metadata, superseded vintages included (flagged)."""
+    return observations(current_only=False)
+
+
+# ---------------------------------------------------------------- ISTV (A&E)
+def istv_csps() -> pd.DataFrame:
+    return _frame(
+        """
+        SELECT DISTINCT i.csp_code AS area_code, a.area_name FROM istv_counts i
+        JOIN areas a ON a.area_code = i.csp_code AND a.valid_to IS NULL ORDER BY a.area_name
+        """
+    )
+
+
+def istv_months(csp_code: str) -> list[pd.Timestamp]:
+    df = _frame("SELECT DISTINCT month FROM istv_counts WHERE csp_code = ? ORDER BY month", (csp_code,))
+    return list(pd.to_datetime(df["month"]))
+
+
+def istv_counts(csp_code: str, dimension: str, first_month: str, last_month: str) -> pd.DataFrame:
+    """ISTV attendance counts for one CSP and dimension (weapon, hour, dow, hour_dow, month),
+    summed over the months from `first_month` to `last_month` (YYYY-MM-DD), or per month when
+    dimension is 'month'."""
+    if dimension == "month":
+        return _frame(
+            """
+            SELECT month, sum(count) AS count, any_value(quality) AS quality, any_value(source_id) AS source_id
+            FROM istv_counts WHERE csp_code = ? AND dimension = 'month' AND month BETWEEN ? AND ?
+            GROUP BY month ORDER BY month
+            """,
+            (csp_code, first_month, last_month),
+        )
+    return _frame(
+        """
+        SELECT category, sum(count) AS count, any_value(quality) AS quality, any_value(source_id) AS source_id
+        FROM istv_counts WHERE csp_code = ? AND dimension = ? AND month BETWEEN ? AND ?
+        GROUP BY category ORDER BY category
+        """,
+        (csp_code, dimension, first_month, last_month),
+    )

@@ -1,0 +1,138 @@
+"""Home: the national picture for each family (latest figure, period, source, quality, trend),
+the committee report's context figures with citation, national trends with every point's
+source one click away, and an area search that opens the area profile.
+
+Pages use the `pages/` folder convention; this file is the entry point (`streamlit run
+dashboard.py`). Query parameters: `series` (national trend shown), `q` (area search text).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app import figures as fg
+from app import queries as q
+from app import ui
+from app.disclosure_view import quality_label
+
+ui.page_setup("Home")
+st.title("Serious violence in England & Wales")
+ui.require_warehouse()
+
+meta = q.meta()
+st.caption(
+    f"Warehouse built {meta.get('built_at', 'unknown')} (refresh {meta.get('refresh_id', '?')}). "
+    "Every figure carries its publisher, period and quality: official, MODELLED (an estimate) or "
+    "SYNTHETIC (demonstration data, not real)."
+)
+
+# ---------------------------------------------------------------- area search
+st.subheader("Find your area")
+text = st.text_input("Community Safety Partnership, local authority or police force area (name or code)",
+                     value=ui.url_value("q") or "", key="area_search")
+ui.set_url(q=text or None)
+if text:
+    hits = q.area_search(text)
+    if hits.empty:
+        st.info(f"No area matches '{text}'. Try part of the name, e.g. 'Oxford', or a code such as E22000308.")
+    for r in hits.itertuples():
+        ui.profile_link(r.area_code, r.area_name, r.area_type)
+
+# ---------------------------------------------------------------- latest national figures
+st.subheader("Latest national figures")
+latest = q.latest_national()
+inds = q.indicators()
+cols = st.columns(max(len(latest), 1))
+for col, r in zip(cols, latest.itertuples(), strict=False):
+    with col:
+        st.markdown(f"**{q.FAMILY_NAMES.get(r.family, r.family)}**")
+        st.metric(r.title, f"{r.value:,.0f}", help=r.basis)
+        st.markdown(ui.quality_badge(r.quality))
+        st.markdown(f"{r.area_name}, {r.period_label}. Source: [{r.source_title}]({r.source_url})"
+                    + (f" ({r.publisher})" if isinstance(r.publisher, str) else ""))
+if latest.empty:
+    st.info("No national figures in this warehouse.")
+
+st.markdown("##### Trend of each headline series")
+trend_cols = st.columns(2)
+for i, r in enumerate(latest.itertuples()):
+    series_name = inds.loc[inds["indicator_id"] == r.indicator_id, "series"].iloc[0]
+    data = q.national_series(series_name)
+    data = data[data["is_current"]]
+    data = data[data["indicator_id"] == r.indicator_id] if len(data["indicator_id"].unique()) > 4 else data
+    breaks = q.series_breaks(list(data["indicator_id"].unique()))
+    fig = fg.trend_figure(data, title=f"{q.FAMILY_NAMES.get(r.family, r.family)}: {r.title}", unit=str(r.unit),
+                          line_col="basis", breaks=breaks, show_intervals=False)
+    fig.update_layout(height=380, showlegend=len(data["basis"].unique()) > 1)
+    with trend_cols[i % 2]:
+        alt = (f"{r.title}: {len(data)} published national values from {data['period_label'].iloc[0]} to "
+               f"{data['period_label'].iloc[-1]}; latest {r.value:,.0f} ({r.period_label})."
+               if not data.empty else f"{r.title}: no national series.")
+        ui.chart(fig, alt, key=f"home_trend_{r.family}")
+
+# ---------------------------------------------------------------- committee context
+st.subheader("Context: children and gangs")
+cco = q.observations(None, [q.ENGLAND])
+cco = cco[cco["indicator_id"].str.startswith("gangs_cco_")]
+wanted = [
+    ("gangs_cco_gang_members_10_17", "children aged 10-17 in England identify as gang members"),
+    ("gangs_cco_gang_members_girls_10_17", "of them girls"),
+    ("gangs_cco_gang_members_boys_10_17", "of them boys"),
+    ("gangs_cco_siblings", "children are siblings of gang members"),
+    ("gangs_cco_victims_knowing_member", "know a gang member and have been victims of violent crime"),
+    ("gangs_cco_high_risk_total", "children at high risk of gang violence"),
+]
+context_rows = []
+for ind_id, words in wanted:
+    hit = cco[cco["indicator_id"] == ind_id]
+    if not hit.empty:
+        v = hit.iloc[-1]
+        context_rows.append({"figure": f"{v['value']:,.0f}", "what": words, "period": v["period_label"],
+                             "quality": quality_label(v["quality"]), "source": v["source_title"]})
+if context_rows:
+    st.markdown("  \n".join(f"- **{r['figure']}** {r['what']}" for r in context_rows))
+    st.caption(
+        "Source: Home Affairs Committee, *Serious youth violence*, Sixteenth Report of Session 2017-19, "
+        "HC 1016, 2019, para 83, citing the Children's Commissioner for England, *Keeping kids safe* (2019). "
+        "Estimates for England, not counts; no local breakdown is published."
+    )
+else:
+    st.info("The Children's Commissioner estimates are not in this warehouse.")
+
+# ---------------------------------------------------------------- national trends
+st.subheader("National trends, with sources")
+series = q.national_series_names()
+if series.empty:
+    st.info("No national series in this warehouse.")
+    st.stop()
+labels = {s: f"{q.FAMILY_NAMES.get(f, f)}: {s.replace('_', ' ')}" for s, f in zip(series["series"], series["family"],
+                                                                                  strict=True)}
+chosen = ui.url_select("Series", list(series["series"]), "series", format_func=labels.get,
+                       default="police_recorded_knife_offences")
+data = q.national_series(chosen)
+current = data[data["is_current"]]
+breaks = q.series_breaks(list(current["indicator_id"].unique()))
+unit = str(current["unit"].iloc[0]) if not current.empty else ""
+fig = fg.trend_figure(current, title=labels[chosen], unit=unit, line_col="basis", breaks=breaks,
+                      show_intervals=False)
+n_bases = current["indicator_id"].nunique()
+alt = (f"{labels[chosen]}: {len(current)} published values on {n_bases} bases (one line each); periods that "
+       "are not consecutive are shown as separate points, not joined. The table below lists every value with "
+       "its source.")
+ui.chart(fig, alt, key="national_trend")
+notes = current.dropna(subset=["break_note"]).drop_duplicates("indicator_id")
+for r in notes.itertuples():
+    st.markdown(f"- Series break: {r.break_note}")
+for r in breaks.itertuples():
+    st.markdown(f"- {pd.Timestamp(r.break_date):%d %b %Y}: {r.description}")
+
+shown = data[["basis", "period_label", "value", "quality", "is_current", "source_title", "source_url", "quote",
+              "publisher", "indicator_id", "period_start", "period_end"]].copy()
+shown["vintage"] = shown["is_current"].map({True: "current", False: "superseded (earlier figure)"})
+shown["quality"] = shown["quality"].map(quality_label)
+st.dataframe(
+    shown.drop(columns=["is_current"]), hide_index=True,
+    column_config={"source_url": st.column_config.LinkColumn("source (opens the page)", display_text="open source"),
+                   "value": st.column_config.NumberColumn(format="localized")},
+)
+ui.download(data.assign(area_type="national"), f"national_{chosen}.csv", "Download this series (CSV)")

@@ -1,0 +1,73 @@
+"""Map: any local indicator and period at CSP or police force area level, drawn offline, one
+shape per map unit, areas without data grey and labelled. Click a shape (or pick an area) to
+open its profile. Query parameters: `indicator`, `level`, `period`, `area`.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import figures as fg
+from app import queries as q
+from app import ui
+from app.mapdata import map_units
+
+ui.page_setup("Map")
+st.title("Map")
+ui.require_warehouse()
+
+inds = q.local_indicators()
+titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
+mappable = [i for i in inds["indicator_id"] if q.map_levels(i)]
+c1, c2, c3 = st.columns([3, 1, 1])
+with c1:
+    ind_id = ui.url_select("Indicator", mappable, "indicator", format_func=lambda i: titles.get(i, i),
+                           default="police_uk_violence_and_sexual_offences")
+levels = q.map_levels(ind_id)
+with c2:
+    level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv])
+periods = q.map_periods(ind_id, level)
+# Annual figures where the publisher gives both quarters and years.
+ptype = q.preferred_period_type(periods["period_type"])
+periods = periods[periods["period_type"] == ptype]
+with c3:
+    period = ui.url_select("Period", list(periods["period_label"]), "period")
+
+info = q.indicator(ind_id) or {}
+unit = str(info.get("unit", ""))
+values = q.map_values(ind_id, level, period)
+units = map_units(values, unit)
+geojson = q.boundaries_geojson(level)
+fig = fg.choropleth_figure(units, geojson, title=f"{titles[ind_id]}, {period}", unit=unit)
+event = ui.chart(
+    fig,
+    alt=(f"Map of {titles[ind_id]} by {q.AREA_TYPE_NAMES[level].lower()}, {period}: {units['value'].notna().sum()} of "
+         f"{len(units)} shapes have a value"
+         + (f", from {units['value'].min():,.1f} to {units['value'].max():,.1f} {unit}" if units['value'].notna().any()
+            else "")
+         + f"; {units['value'].isna().sum()} shapes are grey (no data). The table below lists every area."),
+    key="map", on_select="rerun", selection_mode="points",
+)
+if info.get("break_note"):
+    st.caption(f"Caveat: {info['break_note']}")
+
+picked: list[str] = []
+try:
+    points = event.selection.points if event else []
+except AttributeError:
+    points = []
+for p in points:
+    loc = p.get("location") if isinstance(p, dict) else None
+    if loc:
+        picked += list(values.loc[values["map_unit"] == loc, "area_code"])
+names = dict(zip(values["area_code"], values["area_name"], strict=True))
+st.markdown("**Open a profile**")
+chosen = ui.url_select("Pick an area", [""] + list(values["area_code"]), "area",
+                       format_func=lambda c: names.get(c, "(choose an area)"))
+for code in dict.fromkeys([*picked, *([chosen] if chosen else [])]):
+    ui.profile_link(code, names[code], level)
+
+st.subheader("Values")
+table = values[["area_code", "area_name", "map_unit", "period_label", "count", "denominator", "value", "lower_ci",
+                 "upper_ci", "suppressed_reason", "quality", "note", "map_note"]]
+ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)))
+ui.download(values.assign(area_type=level), f"map_{ind_id}_{level}_{period}.csv")
