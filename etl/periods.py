@@ -65,9 +65,8 @@ def parse_period(label: str) -> Period:
     """Parse any period label the project's publishers use; raise ValueError otherwise."""
     text = re.sub(r"\s+", " ", str(label)).strip()
     low = text.lower()
-    if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        if int(m.group(2)) <= 12 and not (int(m.group(2)) == int(m.group(1)[2:]) + 1):
-            return month(text)
+    if (m := re.fullmatch(r"(\d{4})-(\d{2})", text)) and int(m.group(2)) <= 12 and int(m.group(2)) != int(m.group(1)[2:]) + 1:
+        return month(text)
     # Financial year 2018/19, 2018-19, 2018/2019, FY 2018/19
     if m := re.fullmatch(r"(?:fy )?(\d{4})\s*[/-]\s*(\d{2}|\d{4})", low):
         start = int(m.group(1))

@@ -147,7 +147,7 @@ def _parser(name: str):
 def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
            sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
            version: str, only_default: bool) -> RefreshResult:
-    by_id = {s.id: s for s in manifest}
+    {s.id: s for s in manifest}
     # 1. population (gives LAD -> region), then geography
     progress("population: reading ONS mid-year estimate workbooks")
     pop_files = [(p, sid) for sid in ("ons_mye_2020", "ons_mye_2021") for p in located[sid].paths]
@@ -172,8 +172,12 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
             for p in loc.paths:
                 file_rows.append({"source_id": src.id, "file_name": p.name, "sha256": sha256_file(p),
                                   "rows": None, "period": None, "reused": False})
-            n = {"ons_lad_boundaries_2022": len(geog.boundaries), "ons_mye_2020": int((population["source_id"] == src.id).sum()),
-                 "ons_mye_2021": int((population["source_id"] == src.id).sum())}.get(src.id, len(lookups["l17"] if src.id == GEOGRAPHY_IDS[0] else lookups["l21"]))
+            if src.family == "population":
+                n = int((population["source_id"] == src.id).sum())
+            elif src.id == "ons_lad_boundaries_2022":
+                n = len(geog.boundaries)
+            else:
+                n = len(lookups["l17"] if src.id == GEOGRAPHY_IDS[0] else lookups["l21"])
             source_rows.append(_source_row(src, loc, now, n, src.quality))
             continue
         loc = located[src.id]

@@ -7,7 +7,8 @@ from the other and recover a small health count. Rules (docs/methods.md):
 1. Primary: health-source counts of 1-7 are suppressed; count, value and interval become
    missing, reason 'small count (1-7)'.
 2. Secondary: within a group that also carries its total (e.g. age bands plus 'All ages'),
-   if exactly one member cell is missing (suppressed here or by the publisher) it could be recovered as total minus the rest, so the
+   if exactly one member cell is missing (suppressed here or by the publisher) it could be
+   recovered as total minus the rest, so the
    smallest remaining member is suppressed too, reason 'secondary suppression'. Only one level
    of totals is handled; cross-tabulated margins need a group per margin.
 3. Rates: a rate whose count is below 10 is withheld (value and interval missing, the count

@@ -242,7 +242,7 @@ def build_boundaries(shapes: gpd.GeoDataFrame, l21: pd.DataFrame, pfa_region: pd
     lads = shapes.copy()
     lads["geometry"] = lads.geometry.simplify_coverage(SIMPLIFY_DEGREES)
     by_lad = dict(zip(lads["lad_code"], lads.geometry))
-    split_lads = set(split["lad_code"])
+    set(split["lad_code"])
     split_csps = set(split["csp_code"])
     names = dict(zip(areas["area_code"], areas["area_name"]))
     rows = []

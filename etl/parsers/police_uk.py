@@ -101,7 +101,7 @@ def file_sha256(f: StreetFile) -> str:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115 - caller closes
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
@@ -170,7 +170,7 @@ def aggregate_files(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyCo
                 pd.DataFrame(columns=["file_key", "rows"]))
     cols = {c: "VARCHAR" for c in HEADER}
     parts = []
-    for i, (f, local) in enumerate(files):
+    for i, (_f, local) in enumerate(files):
         parts.append(
             f"SELECT {i} AS k, \"Month\" AS month, \"LSOA code\" AS lsoa_code, \"LSOA name\" AS lsoa_name, "
             f"\"Crime type\" AS crime_type FROM read_csv({_sql_str(str(local))}, columns=$cols, "
@@ -363,7 +363,7 @@ def _previous_aggregates(previous, shas: set[str]) -> tuple[dict[str, pd.DataFra
 def _validate_totals(totals: pd.DataFrame, files: list[tuple[StreetFile, Path]], source_id: str) -> None:
     by_key = {f"{f.month}/{f.force}": (f, local) for f, local in files}
     seen = set(totals["file_key"]) if len(totals) else set()
-    for key, (f, local) in by_key.items():
+    for key, (f, _local) in by_key.items():
         if key not in seen:
             raise SourceError("file has a header but no records", source_id=source_id, file=f.name, row=2)
     for r in totals.itertuples():
