@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from app import queries as q
 from app.disclosure_view import control, download_csv, quality_label
@@ -55,7 +56,7 @@ def url_value(name: str) -> str | None:
 def set_url(**params: str | None) -> None:
     """Write view state to the URL (only when it changed, to avoid needless reruns)."""
     for key, value in params.items():
-        if value is None:
+        if value is None or value == "":
             if key in st.query_params:
                 del st.query_params[key]
         elif st.query_params.get(key) != str(value):
@@ -103,5 +104,11 @@ def download(df: pd.DataFrame, file_name: str, label: str = "Download CSV", *, k
 
 
 def profile_link(code: str, name: str, area_type: str) -> None:
-    st.page_link(PROFILE_PAGE, label=f"{name} ({q.AREA_TYPE_NAMES.get(area_type, area_type)}) - open profile",
-                 query_params={"area": code}, icon=":material/open_in_new:")
+    """Link to an area's profile. st.page_link needs the page registry of the app's entry
+    point; when a page is run on its own (e.g. one page per AppTest run) fall back to a plain
+    link to the same URL."""
+    label = f"{name} ({q.AREA_TYPE_NAMES.get(area_type, area_type)}) - open profile"
+    try:
+        st.page_link(PROFILE_PAGE, label=label, query_params={"area": code}, icon=":material/open_in_new:")
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}](/Area_profile?area={code})")

@@ -1,0 +1,94 @@
+"""Compare: several areas side by side on one indicator and period: ranked bars with 95%
+intervals (coloured by polarity AND labelled in words), a funnel plot of every area at that
+level with the chosen ones named, their time series, a table and a CSV download.
+Query parameters: `indicator`, `level`, `period`, `areas` (comma-separated codes).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import figures as fg
+from app import queries as q
+from app import ui
+from app.disclosure_view import control
+from methods.benchmark import compare_frame
+
+ui.page_setup("Compare areas")
+st.title("Compare areas")
+ui.require_warehouse()
+
+inds = q.local_indicators()
+inds = inds[inds["unit"].str.contains("per 100,000|%|DSR", case=False, regex=True)]
+titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
+c1, c2, c3 = st.columns([3, 1, 1])
+with c1:
+    ind_id = ui.url_select("Indicator", list(inds["indicator_id"]), "indicator", format_func=lambda i: titles.get(i, i),
+                           default="knife_offences_total")
+info = q.indicator(ind_id) or {}
+levels = [lv for lv in ("csp", "lad", "pfa") if not q.map_periods(ind_id, lv).empty]
+with c2:
+    level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv])
+periods = q.map_periods(ind_id, level)
+periods = periods[periods["period_type"] == q.preferred_period_type(periods["period_type"])]
+with c3:
+    period = ui.url_select("Period", list(periods["period_label"]), "period")
+
+everyone = control(q.observations([ind_id], period_label=period))
+everyone = everyone[everyone["area_type"] == level]
+names = dict(zip(everyone["area_code"], everyone["area_name"], strict=True))
+wanted = [c for c in (ui.url_value("areas") or "").split(",") if c in names]
+if not wanted:
+    wanted = list(everyone.dropna(subset=["value"]).nlargest(8, "denominator")["area_code"])
+chosen = st.multiselect("Areas", list(names), default=wanted, format_func=lambda c: names[c], key="areas_ms")
+ui.set_url(areas=",".join(chosen) if chosen else None)
+
+bench_rows = control(q.observations([ind_id], [q.ENGLAND_WALES, q.ENGLAND], period_label=period))
+bench = bench_rows.iloc[0] if not bench_rows.empty else None
+bench_name = "England & Wales" if bench is not None and bench["area_code"] == q.ENGLAND_WALES else "England"
+bench_value = float(bench["value"]) if bench is not None else None
+unit = str(info.get("unit", ""))
+polarity = str(info.get("polarity", "none"))
+
+if not chosen:
+    st.info("Pick at least one area.")
+    st.stop()
+sel = everyone[everyone["area_code"].isin(chosen)]
+compared = compare_frame(sel, bench_value if bench_value is not None else float("nan"),
+                         benchmark_name=bench_name, polarity=polarity,
+                         benchmark_quality=bench["quality"] if bench is not None else None)
+
+st.subheader("Ranked, with 95% intervals")
+fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=bench_value,
+                     benchmark_name=bench_name, polarity=polarity)
+ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
+                        for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
+         or "No values to rank.", key="compare_bars")
+
+st.subheader("Funnel plot: every area at this level")
+if bench_value is None or not unit.lower().startswith(("offences per 100,000", "per 100,000")) and "per 100,000" not in \
+        unit.lower():
+    st.info("A funnel plot needs a crude rate per 100,000 and a benchmark rate; not available for this indicator.")
+else:
+    funnel_data = everyone.dropna(subset=["count", "denominator"])
+    ffig = fg.funnel_figure(funnel_data, benchmark_rate=bench_value, benchmark_name=bench_name,
+                            title=f"{titles[ind_id]}, {period}: {q.AREA_TYPE_NAMES[level].lower()}s", unit=unit)
+    from methods.funnel import classify_funnel
+
+    pos = classify_funnel(funnel_data["count"], funnel_data["denominator"], bench_value)
+    counts = pos.value_counts()
+    ui.chart(ffig, f"{len(funnel_data)} areas: " + ", ".join(f"{n} {k}" for k, n in counts.items())
+             + ". Areas outside the 99.8% limits: "
+             + (", ".join(funnel_data.loc[pos.str.contains("99.8").to_numpy(), "area_name"]) or "none") + ".",
+             key="compare_funnel")
+
+st.subheader("Over time")
+ts = control(q.indicator_series(ind_id, chosen, periods["period_type"].iloc[0]))
+tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, breaks=q.series_breaks([ind_id], chosen))
+ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label'].nunique()} periods; the table "
+               "below holds every value.", key="compare_ts")
+
+st.subheader("Table")
+table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
+                  "comparison_phrase", "suppressed_reason", "quality", "publisher", "source_title", "note"]]
+ui.table(table, controlled=True)
+ui.download(compared, f"compare_{ind_id}_{period}.csv")

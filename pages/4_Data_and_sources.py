@@ -1,0 +1,94 @@
+"""Data & sources: every loaded source with publisher, licence, attribution, file, checksum,
+load time and quality; what each source covers; the police.uk force x month coverage grid;
+refresh history with its changelog; revisions, series breaks and areas not estimated; and a
+download of the whole observations table (through the same disclosure rules as the screen).
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app import figures as fg
+from app import queries as q
+from app import ui
+from app.disclosure_view import download_csv, quality_label
+
+ui.page_setup("Data and sources")
+st.title("Data and sources")
+ui.require_warehouse()
+
+meta = q.meta()
+st.markdown(f"Warehouse `{q.db_path().name}` built **{meta.get('built_at', '?')}**, refresh "
+            f"`{meta.get('refresh_id', '?')}`, schema version {meta.get('schema_version', '?')}.")
+
+st.subheader("Sources")
+src = q.sources().merge(q.source_coverage(), on="source_id", how="left", suffixes=("", "_observed"))
+src["quality_label"] = src["quality"].map(quality_label)
+for r in src.itertuples():
+    st.markdown(f"**{r.title}** {ui.quality_badge(r.quality)}  \n{r.publisher}. Licence: {r.licence}. "
+                f"{r.attribution}  \nFile: `{r.file_name}` (sha256 `{str(r.sha256)[:16]}...`), loaded "
+                f"{pd.Timestamp(r.retrieved_at):%Y-%m-%d %H:%M %Z}, {r.rows:,} rows, from {r.origin}."
+                + (f" Covers {pd.Timestamp(r.first_period):%b %Y} to {pd.Timestamp(r.last_period):%b %Y}, "
+                   f"{int(r.areas)} areas." if pd.notna(r.first_period) else ""))
+st.dataframe(src, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+with st.expander("Every file loaded (with checksum)"):
+    st.dataframe(q.source_files(), hide_index=True)
+
+st.subheader("police.uk coverage by force and month")
+cov = q.coverage_grid()
+if cov.empty:
+    st.info("No police.uk files in this warehouse.")
+else:
+    counts = cov["status"].value_counts()
+    missing_forces = sorted(cov.loc[cov["status"] == "missing", "force"].unique())
+    ui.chart(fg.coverage_heatmap(cov),
+             alt=(f"{counts.get('present', 0)} force-months present, {counts.get('partial', 0)} partial, "
+                  f"{counts.get('missing', 0)} missing. Forces with a missing month: {', '.join(missing_forces)}. "
+                  "The table below lists every force and month with the reason."), key="coverage")
+    st.dataframe(cov[cov["status"] != "present"], hide_index=True)
+    st.caption("Months absent from the mirror altogether (e.g. March 2019 to December 2023) are not in this grid: "
+               "charts show them as gaps.")
+    with st.expander("Records placed in a CSP vs without a location, by month"):
+        st.dataframe(q.police_uk_reconciliation(), hide_index=True)
+
+st.subheader("Refresh history")
+ref = q.refreshes()
+for r in ref.itertuples():
+    st.markdown(f"**{r.refresh_id}**: {r.status}, {pd.Timestamp(r.started_at):%Y-%m-%d %H:%M} to "
+                f"{pd.Timestamp(r.finished_at):%H:%M:%S}. {r.message or ''}")
+    try:
+        change = json.loads(r.changelog) if isinstance(r.changelog, str) else {}
+    except json.JSONDecodeError:
+        change = {"changelog": r.changelog}
+    summary = {k: (len(v) if isinstance(v, list) else v) for k, v in change.items()}
+    st.markdown("Changelog: " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()))
+    with st.expander(f"Full changelog of {r.refresh_id}"):
+        st.json(change)
+
+st.subheader("Revisions, breaks and gaps")
+rev = q.revisions()
+st.markdown(f"**Revised national figures** ({len(rev)}): the current figure is shown in charts; the earlier one "
+            "is listed here and in the home page table.")
+st.dataframe(rev, hide_index=True)
+st.markdown("**Series breaks**")
+st.dataframe(q.all_series_breaks(), hide_index=True)
+st.markdown("**Areas where a modelled figure is not estimated**")
+st.dataframe(q.not_estimated(), hide_index=True)
+with st.expander("Data checks from the last refresh"):
+    st.dataframe(q.data_checks(), hide_index=True)
+
+st.subheader("Download everything")
+st.markdown("The whole observations table, with quality, publisher, source, period and a column saying what each "
+            "number is. Health counts of 1-7 are suppressed as on screen; superseded vintages are included and "
+            "flagged (`is_current` false).")
+
+
+@st.cache_data(show_spinner="Preparing the download...", max_entries=2)
+def _everything(version: str | None) -> bytes:
+    return download_csv(q.all_observations())
+
+
+st.download_button("Download all observations (CSV)", data=_everything(q.warehouse_version()),
+                   file_name="observations.csv", mime="text/csv", key="dl_all", icon=":material/download:")
