@@ -107,6 +107,8 @@ def finish_observations(df: pd.DataFrame, *, source_id: str, file: str = "") -> 
         out[col] = out[col].astype(str)
     for col in ("suppressed_reason", "note"):
         out[col] = out[col].astype("object").where(out[col].notna(), None)
+    if out.empty:
+        return out  # nothing to check; pandera's dtype checks reject empty object columns
     try:
         return observation_schema.validate(out, lazy=False)
     except pa.errors.SchemaError as exc:
