@@ -12,6 +12,7 @@ from app import queries as q
 from app import ui
 from app.disclosure_view import control
 from methods.benchmark import compare_frame
+from methods.funnel import classify_funnel
 
 ui.page_setup("Compare areas")
 st.title("Compare areas")
@@ -65,15 +66,12 @@ ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
          or "No values to rank.", key="compare_bars")
 
 st.subheader("Funnel plot: every area at this level")
-if bench_value is None or not unit.lower().startswith(("offences per 100,000", "per 100,000")) and "per 100,000" not in \
-        unit.lower():
+if bench_value is None or "per 100,000" not in unit.lower():
     st.info("A funnel plot needs a crude rate per 100,000 and a benchmark rate; not available for this indicator.")
 else:
     funnel_data = everyone.dropna(subset=["count", "denominator"])
     ffig = fg.funnel_figure(funnel_data, benchmark_rate=bench_value, benchmark_name=bench_name,
                             title=f"{titles[ind_id]}, {period}: {q.AREA_TYPE_NAMES[level].lower()}s", unit=unit)
-    from methods.funnel import classify_funnel
-
     pos = classify_funnel(funnel_data["count"], funnel_data["denominator"], bench_value)
     counts = pos.value_counts()
     ui.chart(ffig, f"{len(funnel_data)} areas: " + ", ".join(f"{n} {k}" for k, n in counts.items())

@@ -1,0 +1,139 @@
+"""The real app in headless Chromium: every page loads without an error, the map draws one shape
+per map unit, a CSV download works, and screenshots are saved (tests/screenshots/, git-ignored;
+the profile and map shots are also copied to docs/img/ for the README).
+
+Runs `streamlit run dashboard.py` in a subprocess against the warehouse built from the mirror.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "tests" / "screenshots"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(real_warehouse: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "SVD_DB": str(real_warehouse)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(url, timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_timeout(1500)  # let plotly finish drawing after the script is idle
+    page.wait_for_selector(IDLE, timeout=120_000)
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()
+    return page
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
+
+
+@pytest.mark.parametrize("path,name", [
+    ("/", "home"),
+    ("/Compare?indicator=knife_offences_total&level=pfa&period=2018/19", "compare"),
+    ("/Data_and_sources", "data_and_sources"),
+    ("/AE_ISTV?area=E22000308", "istv"),
+])
+def test_pages_load(server, browser, path, name):
+    page = open_page(browser, server + path)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    shot(page, name)
+    page.close()
+
+
+def test_profile_download_and_screenshot(server, browser):
+    page = open_page(browser, f"{server}/Area_profile?area=E22000308&indicator=police_uk_robbery")
+    assert "Police force area: Thames Valley, which includes Oxford" in page.inner_text("body")
+    path = shot(page, "profile")
+    (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, ROOT / "docs" / "img" / "profile.png")
+    button = page.get_by_role("button", name="Download the profile data (CSV)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=60_000) as dl:
+        button.click()
+    target = SHOTS / "profile_E22000308.csv"
+    dl.value.save_as(str(target))
+    text = target.read_text(encoding="utf-8")
+    header = text.splitlines()[0]
+    for col in ("what_this_is", "quality", "publisher", "period_label", "source_id"):
+        assert col in header
+    assert "Thames Valley" in text
+    page.close()
+
+
+def test_map_draws_one_shape_per_map_unit(server, browser, real_warehouse):
+    page = open_page(browser, f"{server}/Map?indicator=police_uk_violence_and_sexual_offences&level=csp"
+                              "&period=2024-03")
+    page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot'); return p && p.data; }",
+                           timeout=60_000)
+    locations = page.evaluate(
+        "() => document.querySelector('.js-plotly-plot').data.flatMap(t => Array.from(t.locations || []))")
+    with duckdb.connect(str(real_warehouse), read_only=True) as con:
+        (n_units,) = con.execute("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'").fetchone()
+    assert len(locations) == len(set(locations)) == n_units
+    path = shot(page, "map")
+    shutil.copy(path, ROOT / "docs" / "img" / "map.png")
+    page.close()
