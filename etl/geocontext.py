@@ -51,8 +51,15 @@ class GeoContext:
         return set(self.areas.loc[self.areas["area_type"] == area_type, "area_code"])
 
     def name_of(self, code: str) -> str | None:
-        hit = self.areas.loc[self.areas["area_code"] == code, "area_name"]
-        return None if hit.empty else str(hit.iloc[0])
+        return self._names().get(code)
+
+    def _names(self) -> dict[str, str]:
+        # Parsers and generators ask for thousands of names: index once per areas table.
+        if getattr(self, "_names_for", None) is not self.areas:
+            self._name_index = {c: str(n) for c, n in zip(self.areas["area_code"], self.areas["area_name"])
+                                if pd.notna(n)}
+            self._names_for = self.areas
+        return self._name_index
 
     def pfa_code(self, name: str) -> str | None:
         """PFA code for a force name as any publisher writes it; None if not an E&W territorial
@@ -68,13 +75,27 @@ class GeoContext:
 
     def parents(self, code: str, parent_type: str) -> list[str]:
         """Parent codes of `code` at `parent_type`, walking links upward (all vintages)."""
+        up = self._up()
         frontier, seen, found = {code}, set(), set()
         while frontier:
-            rows = self.links[self.links["child_code"].isin(frontier)]
             seen |= frontier
-            found |= set(rows.loc[rows["parent_type"] == parent_type, "parent_code"])
-            frontier = set(rows["parent_code"]) - seen
+            nxt = set()
+            for child in frontier:
+                for parent, ptype in up.get(child, ()):
+                    if ptype == parent_type:
+                        found.add(parent)
+                    nxt.add(parent)
+            frontier = nxt - seen
         return sorted(found)
+
+    def _up(self) -> dict[str, list[tuple[str, str]]]:
+        if getattr(self, "_up_for", None) is not self.links:
+            up: dict[str, list[tuple[str, str]]] = {}
+            for c, p, t in zip(self.links["child_code"].tolist(), self.links["parent_code"].tolist(),
+                               self.links["parent_type"].tolist()):
+                up.setdefault(c, []).append((p, t))
+            self._up_index, self._up_for = up, self.links
+        return self._up_index
 
     def children(self, code: str, child_type: str) -> list[str]:
         frontier, seen, found = {code}, set(), set()
@@ -101,8 +122,9 @@ class GeoContext:
         if getattr(self, "_pop_index_for", None) is not self.population:
             index: dict[tuple[str, str, str], dict[int, float]] = {}
             pop = self.population
-            for code, band, sex, year, persons in zip(pop["area_code"], pop["age_band"], pop["sex"],
-                                                      pop["year"], pop["persons"]):
+            for code, band, sex, year, persons in zip(pop["area_code"].tolist(), pop["age_band"].tolist(),
+                                                      pop["sex"].tolist(), pop["year"].tolist(),
+                                                      pop["persons"].tolist()):
                 index.setdefault((code, band, sex), {})[int(year)] = float(persons)
             self._pop_index = index
             self._pop_index_for = self.population

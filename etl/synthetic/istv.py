@@ -98,14 +98,17 @@ def month_rows(csp: str, name: str, month: pd.Period, population: float) -> list
     location = _choice(rng, LOCATIONS, n)
     age = _choice(rng, {k: AGE_WEIGHTS[k] for k in AGE_BANDS}, n)
     sex = _choice(rng, SEX_WEIGHTS, n)
-    rows = []
-    for i in np.argsort(arrival, kind="stable"):
-        rows.append([
-            start, end, site, site_name, csp,
-            _fmt(arrival[i]), "" if missing_time[i] else _fmt(assault[i]), str(location[i]),
-            "", str(method[i]), str(other[i]), str(age[i]), str(sex[i]),
-        ])
-    return rows
+    arrival_text = _fmt_all(arrival)
+    assault_text = np.where(missing_time, "", _fmt_all(assault))
+    order = np.argsort(arrival, kind="stable")
+    return [[start, end, site, site_name, csp, a, b, str(loc), "", str(m), str(o), str(g), str(x)]
+            for a, b, loc, m, o, g, x in zip(arrival_text[order], assault_text[order], location[order],
+                                             method[order], other[order], age[order], sex[order])]
+
+
+def _fmt_all(moments: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD HH:MM' for a whole array at once (the per-value version dominated run time)."""
+    return np.char.replace(np.datetime_as_string(moments.astype("datetime64[m]"), unit="m"), "T", " ")
 
 
 def _fmt(moment: np.datetime64) -> str:

@@ -1,0 +1,120 @@
+"""One measured job per process, started by `bench.run` (which reads the process's peak RSS).
+
+    python -m bench.worker agg ours|ours_by_month|pandas|floor FILE_LIST   # FILE_LIST: one .csv.gz path a line
+    python -m bench.worker page PAGE_FILE                     # AppTest cold + warm render
+
+Prints one JSON object on the last line of stdout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+MEMORY_LIMIT = os.environ.get("BENCH_DUCKDB_MEMORY_LIMIT")
+
+
+def _con():
+    """A DuckDB connection as the refresh opens it (DuckDB's default memory_limit, 80% of RAM),
+    or capped at BENCH_DUCKDB_MEMORY_LIMIT (e.g. '6GB', to mimic a smaller machine)."""
+    import duckdb
+
+    return duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) if MEMORY_LIMIT else duckdb.connect()
+
+
+def agg_ours(paths: list[Path]) -> dict:
+
+    from etl.parsers.police_uk import aggregate_files, discover
+
+    files = discover(paths)
+    t0 = time.perf_counter()
+    counts, totals = aggregate_files([(f, f.path) for f in files], _con())
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "files": len(files), "rows": int(totals["rows"].sum()),
+            "groups_selected": len(counts)}
+
+
+def agg_ours_by_month(paths: list[Path]) -> dict:
+    """The same function called once per month's files (what the refresh could do to bound memory)."""
+
+    from etl.parsers.police_uk import aggregate_files, discover
+
+    files = discover(paths)
+    months = sorted({f.month for f in files})
+    t0 = time.perf_counter()
+    con = _con()
+    rows = groups = 0
+    for m in months:
+        counts, totals = aggregate_files([(f, f.path) for f in files if f.month == m], con)
+        rows += int(totals["rows"].sum())
+        groups += len(counts)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "files": len(files), "rows": rows, "groups_selected": groups, "batches": len(months)}
+
+
+def agg_pandas(paths: list[Path]) -> dict:
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    frames = [pd.read_csv(p, usecols=["Month", "LSOA code", "Crime type"]) for p in paths]
+    df = pd.concat(frames, ignore_index=True)
+    del frames
+    g = df.groupby(["LSOA code", "Month", "Crime type"], dropna=False).size()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "files": len(paths), "rows": int(g.sum()), "groups": len(g)}
+
+
+def agg_floor(paths: list[Path]) -> dict:
+
+    from etl.parsers.police_uk import HEADER
+
+    t0 = time.perf_counter()
+    con = _con()
+    cols = {c: "VARCHAR" for c in HEADER}
+    n_groups, rows = con.execute(
+        """SELECT count(*), sum(n)::BIGINT FROM (
+               SELECT "LSOA code", "Month", "Crime type", count(*) AS n
+               FROM read_csv($files, columns=$cols, header=true, union_by_name=true)
+               GROUP BY ALL)""", {"files": [str(p) for p in paths], "cols": cols}).fetchone()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "files": len(paths), "rows": int(rows or 0), "groups": int(n_groups)}
+
+
+def page(path: Path) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    out: dict = {"page": path.name}
+    at = AppTest.from_file(str(path.resolve()), default_timeout=60)
+    for label in ("cold", "warm"):
+        t0 = time.perf_counter()
+        at.run()
+        out[label] = time.perf_counter() - t0
+        errors = [str(e.value) for e in at.exception]
+        if errors:
+            out.setdefault("errors", []).extend(errors[:3])
+    return out
+
+
+def main(argv: list[str]) -> int:
+    kind = argv[0]
+    if kind == "agg":
+        method, listing = argv[1], Path(argv[2])
+        paths = [Path(line) for line in listing.read_text().splitlines() if line]
+        result = {"ours": agg_ours, "ours_by_month": agg_ours_by_month, "pandas": agg_pandas, "floor": agg_floor}[method](paths)
+    elif kind == "page":
+        result = page(Path(argv[1]))
+    else:
+        raise SystemExit(f"unknown job {kind!r}")
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
