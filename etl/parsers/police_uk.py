@@ -159,12 +159,26 @@ def _locate_value(f: StreetFile, local: Path, column: str, bad: str) -> int | No
     return None
 
 
+BATCH_FILES = 48  # about one month of forces per query: bounds DuckDB's per-file buffers
+
+
 def aggregate_files(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(lsoa_counts, file_totals) for the given files, read by DuckDB in one query.
+    """(lsoa_counts, file_totals) for the given files, read by DuckDB in batches of files.
 
     lsoa_counts: file_key, lsoa_code, lsoa_name, crime_type, n (the four crime types only);
-    file_totals: file_key, rows, rows_selected, rows_no_lsoa, bad_month, bad_type, bad_lsoa.
+    file_totals: file_key, rows, rows_selected, rows_no_lsoa, months, bad_type, bad_lsoa.
+    Batching keeps memory flat as months accumulate (one query over thousands of files reserves
+    buffers per file and ran out of memory at 10x the mirror); the schema is given and sniffing is
+    off (`auto_detect=false`), which is most of the speed: the layout is checked by `check_header`.
     """
+    if len(files) > BATCH_FILES:
+        parts = [_aggregate_batch(files[i:i + BATCH_FILES], con) for i in range(0, len(files), BATCH_FILES)]
+        return (pd.concat([p[0] for p in parts], ignore_index=True),
+                pd.concat([p[1] for p in parts], ignore_index=True))
+    return _aggregate_batch(files, con)
+
+
+def _aggregate_batch(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not files:
         return (pd.DataFrame(columns=["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]),
                 pd.DataFrame(columns=["file_key", "rows"]))
@@ -174,7 +188,7 @@ def aggregate_files(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyCo
         parts.append(
             f"SELECT {i} AS k, \"Month\" AS month, \"LSOA code\" AS lsoa_code, \"LSOA name\" AS lsoa_name, "
             f"\"Crime type\" AS crime_type FROM read_csv({_sql_str(str(local))}, columns=$cols, "
-            "header=true, delim=',', quote='\"', escape='\"', strict_mode=true)")
+            "header=true, delim=',', quote='\"', escape='\"', strict_mode=true, auto_detect=false)")
     union = " UNION ALL ".join(parts)
     selected = ", ".join(_sql_str(t) for t in CRIME_TYPES)
     known = ", ".join(_sql_str(t) for t in KNOWN_TYPES)
