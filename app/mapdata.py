@@ -23,7 +23,7 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
     v = control(values) if not values.empty else values
     rows = []
     for mu, grp in v.groupby("map_unit", sort=True):
-        names = ", ".join(grp["area_name"])
+        names = ", ".join(sorted(grp["area_name"]))
         qual = ", ".join(sorted(set(grp["quality"].dropna()))) or None
         if len(grp) == 1:
             r = grp.iloc[0]

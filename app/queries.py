@@ -64,8 +64,18 @@ PERIOD_TYPE_PREFERENCE = (
 
 
 # ---------------------------------------------------------------- connection and versioning
+def parquet_dir() -> Path | None:
+    """Env SVD_PARQUET: serve from a `python -m etl export` folder instead of the .duckdb file
+    (dashboard replicas reading a shared or object-store copy; see README, "Past one machine")."""
+    env = os.environ.get("SVD_PARQUET")
+    return Path(env) if env else None
+
+
 def db_path() -> Path:
-    """The live warehouse: env SVD_DB, else data/warehouse.duckdb (as `python -m etl`)."""
+    """The live warehouse: the Parquet export's _meta.json when SVD_PARQUET is set, else env
+    SVD_DB, else data/warehouse.duckdb (as `python -m etl`)."""
+    if (pq := parquet_dir()) is not None:
+        return pq / "_meta.json"
     env = os.environ.get("SVD_DB")
     return Path(env) if env else ROOT / "data" / "warehouse.duckdb"
 
@@ -76,7 +86,8 @@ def warehouse_exists() -> bool:
 
 def warehouse_version() -> str | None:
     """Identity of the live file (inode + mtime + size). A refresh swaps the file with
-    `os.replace`, which changes the inode, so every cache keyed on this is invalidated."""
+    `os.replace` (an export renames its folder in), which changes the inode, so every cache
+    keyed on this is invalidated."""
     try:
         s = db_path().stat()
     except FileNotFoundError:
@@ -86,8 +97,24 @@ def warehouse_version() -> str | None:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _connection(path: str, version: str) -> duckdb.DuckDBPyConnection:
-    """One in-memory connection per warehouse version, with the file attached read-only."""
+    """One in-memory connection per warehouse version, with the file attached read-only, or,
+    for a Parquet export, an in-memory catalogue `wh` of views over its files (same table
+    names and columns, so every query below runs unchanged)."""
     con = duckdb.connect(":memory:")
+    if path.endswith("_meta.json"):
+        folder = Path(path).parent
+        tables = json.loads(Path(path).read_text(encoding="utf-8"))["tables"]
+        con.execute("ATTACH ':memory:' AS wh")
+        for name, info in tables.items():
+            if info.get("partitioned_by"):
+                glob = str(folder / info["path"] / "**" / "*.parquet").replace("'", "''")
+                drop = ", ".join(info["partitioned_by"])
+                con.execute(f'CREATE VIEW wh."{name}" AS SELECT * EXCLUDE ({drop}) '
+                            f"FROM read_parquet('{glob}', hive_partitioning = true)")
+            else:
+                file = str(folder / info["path"]).replace("'", "''")
+                con.execute(f"CREATE VIEW wh.\"{name}\" AS SELECT * FROM read_parquet('{file}')")
+        return con
     quoted = path.replace("'", "''")
     con.execute(f"ATTACH '{quoted}' AS wh (READ_ONLY)")
     return con
@@ -491,7 +518,7 @@ def map_values(indicator_id: str, level: str, period_label: str) -> pd.DataFrame
 def _geojson(level: str, path: str, version: str) -> dict[str, Any]:
     df = _cached_frame(
         """
-        SELECT map_unit, any_value(geojson) AS geojson, string_agg(DISTINCT a.area_name, ', ') AS names
+        SELECT map_unit, any_value(geojson) AS geojson, string_agg(DISTINCT a.area_name, ', ' ORDER BY a.area_name) AS names
         FROM boundaries b JOIN areas a ON a.area_code = b.area_code AND a.valid_to IS NULL
         WHERE b.area_type = ? GROUP BY map_unit ORDER BY map_unit
         """,

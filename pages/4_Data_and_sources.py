@@ -20,8 +20,10 @@ st.title("Data and sources")
 ui.require_warehouse()
 
 meta = q.meta()
-st.markdown(f"Warehouse `{q.db_path().name}` built **{meta.get('built_at', '?')}**, refresh "
+st.markdown(f"Warehouse built **{meta.get('built_at', '?')}**, refresh "
             f"`{meta.get('refresh_id', '?')}`, schema version {meta.get('schema_version', '?')}.")
+st.caption(f"Served from `{q.db_path().parent if q.parquet_dir() else q.db_path()}`"
+           + (" (Parquet export)" if q.parquet_dir() else ""))
 
 st.subheader("Sources")
 src = q.sources().merge(q.source_coverage(), on="source_id", how="left", suffixes=("", "_observed"))
