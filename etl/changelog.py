@@ -45,7 +45,7 @@ def compute_changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dic
     gone = con.execute("""
         SELECT o.source_id, o.file_name FROM wh.source_files o
         LEFT JOIN new.source_files n ON o.source_id = n.source_id AND o.file_name = n.file_name
-        WHERE n.sha256 IS NULL ORDER BY 1, 2""").fetchall()
+        WHERE n.file_name IS NULL ORDER BY 1, 2""").fetchall()
     return {
         "first_build": False,
         "new_periods": [{"indicator_id": i, "periods": p} for i, p in new_periods],

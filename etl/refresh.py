@@ -207,10 +207,12 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
         n_obs = len(st.observations)
         source_rows.append(_source_row(src, loc, now, n_obs, quality))
         if st.files:
+            by_name = {p.name: p for p in paths}
             for f in st.files:
-                file_rows.append({"source_id": src.id, "file_name": f.get("file_name") or f.get("name"),
-                                  "sha256": f.get("sha256"), "rows": f.get("rows"), "period": f.get("period"),
-                                  "reused": bool(f.get("reused", False))})
+                name = f.get("file_name") or f.get("name")
+                digest = f.get("sha256") or (sha256_file(by_name[name]) if name in by_name else None)
+                file_rows.append({"source_id": src.id, "file_name": name, "sha256": digest, "rows": f.get("rows"),
+                                  "period": f.get("period"), "reused": bool(f.get("reused", False))})
         else:
             for p in paths:
                 file_rows.append({"source_id": src.id, "file_name": p.name, "sha256": sha256_file(p),

@@ -138,3 +138,36 @@ def _schema_error(exc: pa.errors.SchemaError, source_id: str, file: str) -> Sour
     detail = f"failed check {check}" if check is not None else str(exc).splitlines()[0]
     return SourceError(f"staged data {detail}", source_id=source_id, file=file, row=row,
                        column=column if isinstance(column, str) else None)
+
+
+def validate_frame(schema: pa.DataFrameSchema, df: pd.DataFrame, *, source_id: str, file: str,
+                   row_offset: int | None = 2) -> pd.DataFrame:
+    """Validate a parser's tidy frame with its pandera schema; a failure becomes a SourceError
+    naming the file, the row in the file (index + `row_offset`: 2 for a CSV with one header row)
+    and the column, with the offending value. `row_offset=None` for frames whose rows are not
+    the file's rows (aggregates, reshaped sheets): the row is then left out rather than wrong."""
+    try:
+        return schema.validate(df, lazy=False)
+    except pa.errors.SchemaError as exc:
+        reason = getattr(exc, "reason_code", None)
+        cases = exc.failure_cases if isinstance(exc.failure_cases, pd.DataFrame) else None
+        if reason is not None and reason.name == "DUPLICATES":
+            key = list(schema.unique) if schema.unique else list(df.columns)
+            dup = df.duplicated(key)
+            i = int(dup.to_numpy().nonzero()[0][0]) if dup.any() else None
+            values = ", ".join(str(v) for v in df.loc[df.index[i], key]) if i is not None else ""
+            raise SourceError(f"duplicate row for {values} (key: {', '.join(key)})", source_id=source_id,
+                              file=file, row=None if i is None or row_offset is None else i + row_offset,
+                              column=key[0]) from None
+        row, column, value = None, getattr(exc.schema, "name", None), None
+        if cases is not None and len(cases):
+            first = cases.iloc[0]
+            if row_offset is not None and "index" in cases and pd.notna(first["index"]):
+                row = int(first["index"]) + row_offset
+            if "column" in cases and isinstance(first.get("column"), str):
+                column = first["column"]
+            value = first.get("failure_case")
+        check = exc.check if isinstance(exc.check, str) else getattr(exc.check, "error", None) or str(exc.check)
+        detail = f"{value!r} fails {check}" if value is not None else str(exc).splitlines()[0]
+        raise SourceError(detail, source_id=source_id, file=file, row=row,
+                          column=column if isinstance(column, str) else None) from None

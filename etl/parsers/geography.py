@@ -23,11 +23,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import shapely
 
 from etl.codes import AREA_CODE_PATTERNS, ENGLAND, ENGLAND_AND_WALES, WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
+from etl.staged import validate_frame
 
 V2017_FROM, V2017_TO, V2021_FROM = date(2017, 1, 1), date(2021, 3, 31), date(2021, 4, 1)
 SIMPLIFY_DEGREES = 0.0005  # ~50 m: keeps the generalised (BUC) outline, halves the payload
@@ -72,39 +74,33 @@ def _read_csv(path: Path, source_id: str, sep: str, expected: list[str]) -> pd.D
     return df
 
 
-def _check_codes(df: pd.DataFrame, col: str, level: str, source_id: str, file: str) -> None:
-    pattern = AREA_CODE_PATTERNS[level]
-    bad = ~df[col].str.match(pattern)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(f"{df[col].iloc[i]!r} is not a {level.upper()} code ({pattern})",
-                          source_id=source_id, file=file, row=i + 2, column=col)
+def _lookup_schema(code_cols: dict[str, str], name_cols: list[str], key: list[str]) -> pa.DataFrameSchema:
+    """Codes by their real GSS patterns, names present, one row per key (methods.md)."""
+    columns = {col: pa.Column(str, pa.Check.str_matches(AREA_CODE_PATTERNS[level],
+                                                        error=f"a {level.upper()} code ({AREA_CODE_PATTERNS[level]})"))
+               for col, level in code_cols.items()}
+    columns.update({col: pa.Column(str, pa.Check.str_length(min_value=1)) for col in name_cols})
+    return pa.DataFrameSchema(columns, unique=key)
+
+
+LOOKUP_2017_SCHEMA = _lookup_schema({"LAD17CD": "lad", "CSP17CD": "csp", "PFA17CD": "pfa"},
+                                    ["LAD17NM", "CSP17NM", "PFA17NM"], ["LAD17CD"])
+LOOKUP_2021_SCHEMA = _lookup_schema({"lad-code": "lad", "csp-code": "csp", "PFA21CD": "pfa"},
+                                    ["lad-name", "csp-name", "PFA21NM"], ["lad-code", "csp-code"])
 
 
 def read_lookup_2017(path: Path, source_id: str) -> pd.DataFrame:
     cols = ["LAD17CD", "LAD17NM", "CSP17CD", "CSP17NM", "PFA17CD", "PFA17NM"]
-    df = _read_csv(path, source_id, ",", cols)
-    for col, level in (("LAD17CD", "lad"), ("CSP17CD", "csp"), ("PFA17CD", "pfa")):
-        _check_codes(df, col, level, source_id, path.name)
-    _check_unique(df, ["LAD17CD"], source_id, path.name)
+    df = validate_frame(LOOKUP_2017_SCHEMA, _read_csv(path, source_id, ",", cols), source_id=source_id,
+                        file=path.name)
     return df.set_axis(["lad_code", "lad_name", "csp_code", "csp_name", "pfa_code", "pfa_name"], axis=1)
 
 
 def read_lookup_2021(path: Path, source_id: str) -> pd.DataFrame:
     cols = ["lad-code", "lad-name", "csp-code", "csp-name", "PFA21CD", "PFA21NM"]
-    df = _read_csv(path, source_id, ";", cols)
-    for col, level in (("lad-code", "lad"), ("csp-code", "csp"), ("PFA21CD", "pfa")):
-        _check_codes(df, col, level, source_id, path.name)
-    _check_unique(df, ["lad-code", "csp-code"], source_id, path.name)
+    df = validate_frame(LOOKUP_2021_SCHEMA, _read_csv(path, source_id, ";", cols), source_id=source_id,
+                        file=path.name)
     return df.set_axis(["lad_code", "lad_name", "csp_code", "csp_name", "pfa_code", "pfa_name"], axis=1)
-
-
-def _check_unique(df: pd.DataFrame, key: list[str], source_id: str, file: str) -> None:
-    dup = df.duplicated(key)
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise SourceError(f"duplicate row for {', '.join(df[key].iloc[i])}", source_id=source_id,
-                          file=file, row=i + 2, column=key[0])
 
 
 def read_boundaries(path: Path, source_id: str, lad_codes: set[str]) -> gpd.GeoDataFrame:

@@ -29,13 +29,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from etl.codes import ENGLAND_AND_WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
 from etl.manifest import Source
 from etl.periods import month as parse_month
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
 from methods.rates import crude_rate_frame
 
 HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -159,6 +160,14 @@ def _locate_value(f: StreetFile, local: Path, column: str, bad: str) -> int | No
     return None
 
 
+# The per-file aggregates the refresh keeps and reuses: guarded before they are stored.
+LSOA_COUNTS_SCHEMA = pa.DataFrameSchema({
+    "file_key": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}/[a-z-]+$")),
+    "lsoa_code": pa.Column(str, pa.Check.str_matches(r"^(E01|W01)\d{6}$"), nullable=True),
+    "lsoa_name": pa.Column(str, nullable=True),
+    "crime_type": pa.Column(str, pa.Check.isin(list(CRIME_TYPES))),
+    "n": pa.Column(int, pa.Check.gt(0), coerce=True),
+}, unique=["file_key", "lsoa_code", "lsoa_name", "crime_type"])
 BATCH_FILES = 48  # about one month of forces per query: bounds DuckDB's per-file buffers
 
 
@@ -344,6 +353,8 @@ def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckd
             raise
         _validate_totals(new_totals, to_read, source.id)
     counts = pd.concat([*reused_counts, new_counts], ignore_index=True)
+    counts = validate_frame(LSOA_COUNTS_SCHEMA, counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]],
+                            source_id=source.id, file="police.uk street files (aggregated)", row_offset=None)
     totals = pd.concat([*reused_totals, new_totals], ignore_index=True)
     files_df = pd.DataFrame(file_rows).merge(totals[["file_key", "rows", "rows_selected", "rows_no_lsoa"]],
                                              on="file_key", how="left")

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 from python_calamine import CalamineWorkbook
 
 from etl.codes import AREA_CODE_PATTERNS
 from etl.errors import SourceError
+from etl.staged import validate_frame
 
 SEX_SHEETS = {"persons": "persons", "males": "male", "females": "female"}
 AGE_BANDS = {"10-17": range(10, 18), "10-24": range(10, 25), "0-17": range(0, 18)}
@@ -172,6 +174,18 @@ def parse_mye5(path: Path, source_id: str) -> pd.DataFrame:
                                        "sex", "persons"])
 
 
+POPULATION_SCHEMA = pa.DataFrameSchema(
+    {
+        "area_code": pa.Column(str, pa.Check.str_matches(r"^((E06|E07|E08|E09|W06|E12)\d{6}|E92000001|W92000004|K04000001)$")),
+        "year": pa.Column(int, pa.Check.in_range(1981, 2100), coerce=True),
+        "age_band": pa.Column(str, pa.Check.str_matches(r"^(all|\d{1,2}|\d{1,2}-\d{1,2})$")),
+        "sex": pa.Column(str, pa.Check.isin(["persons", "male", "female"])),
+        "persons": pa.Column(float, pa.Check.ge(0), coerce=True),
+    },
+    unique=["area_code", "year", "age_band", "sex"],
+)
+
+
 def parse_population_files(paths: list[tuple[Path, str]]) -> PopulationFile:
     """Every workbook given (path, source_id) -> one long table, newest edition winning a year.
 
@@ -192,7 +206,9 @@ def parse_population_files(paths: list[tuple[Path, str]]) -> PopulationFile:
                 .drop_duplicates(["area_code", "year", "age_band", "sex"], keep="last")
                 .drop(columns="rank"))
     lad_region = pd.concat(regions).drop_duplicates("lad_code", keep="last")
-    return PopulationFile(rows.reset_index(drop=True), lad_region.reset_index(drop=True))
+    rows = validate_frame(POPULATION_SCHEMA, rows.reset_index(drop=True), source_id=paths[-1][1],
+                          file=", ".join(p.name for p, _ in paths), row_offset=None)
+    return PopulationFile(rows, lad_region.reset_index(drop=True))
 
 
 def aggregate_population(rows: pd.DataFrame, links: pd.DataFrame, split_csps: set[str]) -> pd.DataFrame:

@@ -1,0 +1,75 @@
+"""Quick map-draw timing in headless Chromium (for iterating on the map; bench.run has the
+recorded figure).
+
+    python -m bench.maptime [--db PATH] [--visits 3] [--path /Map] [--sources ../shared/data]
+
+Starts `streamlit run dashboard.py` on a free port with SVD_DB=PATH (built into a temp folder
+from --sources when PATH is not given), opens PATH in a new Chromium tab `--visits` times and
+prints, per visit: plot (until `.js-plotly-plot` is in the page), canvas (until the map's
+WebGL canvas exists), idle (until the script state is notRunning), and the bytes received
+over the websocket.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.run import CHROMIUM, PY, ROOT, free_port, log
+from bench.soak import IDLE, build_warehouse, start_server, stop_server
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.maptime")
+    ap.add_argument("--db", type=Path)
+    ap.add_argument("--sources", type=Path, default=Path(os.environ.get("SVD_SOURCES") or ROOT.parent / "shared" / "data"))
+    ap.add_argument("--visits", type=int, default=3)
+    ap.add_argument("--path", default="/Map")
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="svd-maptime-") as tmp:
+        db = args.db
+        if db is None:
+            db = Path(tmp) / "warehouse.duckdb"
+            build_warehouse(args.sources.resolve(), db)
+        port = free_port()
+        server, logf, startup = start_server(db, port)
+        out = []
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                for i in range(args.visits):
+                    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    page = ctx.new_page()
+                    received = [0]
+                    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: received.__setitem__(
+                        0, received[0] + len(p if isinstance(p, (bytes, str)) else b""))))
+                    t0 = time.perf_counter()
+                    page.goto(f"http://127.0.0.1:{port}{args.path}")
+                    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+                    plot = time.perf_counter() - t0
+                    page.wait_for_selector(".js-plotly-plot canvas", timeout=120_000)
+                    canvas = time.perf_counter() - t0
+                    page.wait_for_selector(IDLE, timeout=120_000)
+                    idle = time.perf_counter() - t0
+                    r = {"visit": i + 1, "plot": round(plot, 2), "canvas": round(canvas, 2), "idle": round(idle, 2),
+                         "ws_bytes": received[0]}
+                    out.append(r)
+                    print(json.dumps(r), flush=True)
+                    ctx.close()
+                browser.close()
+        finally:
+            stop_server(server, logf)
+    print(json.dumps({"server_start": round(startup, 2), "visits": out}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
