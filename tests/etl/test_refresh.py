@@ -296,3 +296,22 @@ def test_status_json_lists_every_source_with_rows_and_periods(built):
     assert set(fams) >= {"knife_crime", "ae_assault", "gangs", "drug_treatment"}
     assert "synthetic" in fams["ae_assault"]["qualities"]
     assert "modelled" in fams["gangs"]["qualities"]
+
+
+def test_warehouse_holds_every_national_figure_and_marks_the_latest(built, mirror):
+    import csv
+
+    _, db = built
+    with open(mirror / "national/national_figures.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert query(db, "SELECT count(*) FROM national_sources")[0][0] == len(rows) == 159
+    n_obs = query(db, "SELECT count(*) FROM observations WHERE source_id LIKE 'national_figures%'")[0][0]
+    assert n_obs == len(rows)
+    # a revision: the same series, period and basis with two numbers; both kept, the later current
+    revs = query(db, """SELECT r.indicator_id, r.period_label, r.value_current, r.value_previous FROM revisions r""")
+    assert revs
+    for indicator_id, label, current, previous in revs:
+        kept = dict(query(db, f"""SELECT source_id, value FROM observations WHERE indicator_id = '{indicator_id}'
+                                   AND period_label = '{label}'"""))
+        assert kept["national_figures"] == current
+        assert previous in [v for k, v in kept.items() if k.startswith("national_figures#rev")]
