@@ -154,6 +154,10 @@ def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) ->
         picked.append(local)
     rate = is_rate_unit(row["unit"])
     for i, (name, b) in enumerate(picked, start=1):
+        # A benchmark that is a sum of only some forces (police.uk with forces missing, the
+        # redistributed knife file without City of London) says so wherever its name appears.
+        if isinstance(b.note, str) and b.note.lower().startswith("sum of"):
+            name = f"{name}, {b.note.split(';')[0].strip()}"
         result = compare_with_benchmark(
             row["value"], row["lower_ci"], row["upper_ci"], b.value if rate else None,
             benchmark_name=name, polarity=row["polarity"], count=row["count"], is_rate=True,
