@@ -259,6 +259,10 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
     return fig
 
 
+def _subset(geojson: dict[str, Any], ids: set[str]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [f for f in geojson["features"] if f["id"] in ids]}
+
+
 def choropleth_figure(
     df: pd.DataFrame,
     geojson: dict[str, Any],
@@ -271,37 +275,39 @@ def choropleth_figure(
 ) -> go.Figure:
     """Offline choropleth: one shape per map unit. `df` has one row per map unit with columns
     map_unit, value, hover (text). Units without a value are drawn grey in a second trace named
-    'no data', so they are labelled rather than left blank."""
+    'no data', so they are labelled rather than left blank.
+
+    Each trace carries only the features it draws (the value trace the shapes with a value, the
+    grey trace the rest), so the figure sends every shape once; built with graph_objects rather
+    than plotly express (same figure, a fraction of the build time)."""
     units = {f["id"] for f in geojson["features"]}
     d = df[df["map_unit"].isin(units)].drop_duplicates("map_unit")
     has = d[d["value"].notna()]
     missing = units - set(has["map_unit"])
+    fig = go.Figure()
     if not has.empty:
-        fig = px.choropleth_map(
-            has, geojson=geojson, locations="map_unit", featureidkey="id", color="value",
-            color_continuous_scale="Viridis", map_style="white-bg", center=center or EW_CENTER, zoom=zoom,
-            opacity=0.85, hover_name="hover", hover_data={"map_unit": False, "value": False},
-            labels={"value": unit},
-        )
-        fig.update_traces(name="value", marker_line_width=0.4, marker_line_color="#FFFFFF",
-                          hovertemplate="%{hovertext}<extra></extra>")
-    else:
-        fig = go.Figure()
-        fig.update_layout(map={"style": "white-bg", "center": center or EW_CENTER, "zoom": zoom})
+        fig.add_trace(go.Choroplethmap(
+            geojson=_subset(geojson, set(has["map_unit"])), locations=list(has["map_unit"]), featureidkey="id",
+            z=has["value"].astype(float).tolist(), coloraxis="coloraxis", name="value", showlegend=False,
+            marker_opacity=0.85, marker_line_width=0.4, marker_line_color="#FFFFFF", hovertext=list(has["hover"]),
+            hovertemplate="%{hovertext}<extra></extra>",
+        ))
     if missing:
         nd = pd.DataFrame({"map_unit": sorted(missing)})
         hover = dict(zip(d["map_unit"], d["hover"], strict=True))
         names = {f["id"]: f["properties"].get("names", f["id"]) for f in geojson["features"]}
         nd["hover"] = [hover.get(u, f"{names.get(u, u)}: no data") for u in nd["map_unit"]]
         fig.add_trace(go.Choroplethmap(
-            geojson=geojson, locations=nd["map_unit"], featureidkey="id", z=[0] * len(nd),
+            geojson=_subset(geojson, missing), locations=list(nd["map_unit"]), featureidkey="id", z=[0] * len(nd),
             colorscale=[[0, NO_DATA_COLOUR], [1, NO_DATA_COLOUR]], showscale=False, name="no data (grey)",
-            showlegend=True, marker={"line": {"width": 0.4, "color": "#FFFFFF"}}, hovertext=nd["hover"],
+            showlegend=True, marker={"line": {"width": 0.4, "color": "#FFFFFF"}}, hovertext=list(nd["hover"]),
             hovertemplate="%{hovertext}<extra>no data</extra>",
         ))
     fig.update_layout(
+        map={"style": "white-bg", "center": center or EW_CENTER, "zoom": zoom},
+        coloraxis={"colorscale": px.colors.sequential.Viridis, "colorbar": {"title": {"text": unit}}},
         title=titled(title, df.get("quality", [])), height=height, margin={"l": 0, "r": 0, "t": 80, "b": 0},
-        coloraxis_colorbar={"title": {"text": unit}}, legend={"x": 0.01, "y": 0.99},
+        legend={"x": 0.01, "y": 0.99},
     )
     return fig
 

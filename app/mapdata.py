@@ -4,6 +4,7 @@ Why: several CSPs inside a split unitary authority share one boundary shape (bou
 so the map must draw that shape once. Its value is the combined rate of its CSPs (summed counts
 over summed populations, interval from `methods.rates.crude_rate`) when every member has both;
 otherwise it is drawn grey and the hover says why. Values go through the disclosure view first.
+`display_geojson` rounds boundary coordinates for drawing only (smaller figure, same picture).
 Imports: pandas, methods, app.disclosure_view.
 """
 from __future__ import annotations
@@ -58,3 +59,42 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
 def unit_is_crude_rate(unit: str) -> bool:
     u = unit.lower()
     return "per 100,000" in u and "dsr" not in u
+
+
+DISPLAY_DIGITS = 3  # ~110 m north-south, ~70 m east-west: below a pixel until zoom ~10
+
+
+def _round_ring(ring: list, digits: int) -> list:
+    out: list = []
+    for x, y, *_ in ring:
+        pt = [round(x, digits), round(y, digits)]
+        if not out or pt != out[-1]:
+            out.append(pt)
+    return out
+
+
+def display_geojson(geojson: dict, digits: int = DISPLAY_DIGITS) -> dict:
+    """A copy of a FeatureCollection for drawing only: coordinates rounded to `digits` decimals
+    and repeated points dropped. Neighbours round a shared vertex the same way, so shared edges
+    stay shared; a ring that collapses below 4 points is dropped (a polygon whose outer ring
+    collapses is dropped, never its whole feature: the feature keeps its largest parts). The
+    stored boundaries are untouched."""
+    def polygon(rings: list) -> list | None:
+        outer = _round_ring(rings[0], digits)
+        if len(outer) < 4:
+            return None
+        return [outer] + [r for r in (_round_ring(r, digits) for r in rings[1:]) if len(r) >= 4]
+
+    features = []
+    for f in geojson["features"]:
+        g = f["geometry"]
+        if g["type"] == "Polygon":
+            p = polygon(g["coordinates"])
+            geom = {"type": "Polygon", "coordinates": p} if p else g
+        elif g["type"] == "MultiPolygon":
+            parts = [p for p in (polygon(rings) for rings in g["coordinates"]) if p]
+            geom = {"type": "MultiPolygon", "coordinates": parts} if parts else g
+        else:
+            geom = g
+        features.append({**f, "geometry": geom})
+    return {**geojson, "features": features}

@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.run import CHROMIUM, PY, ROOT, free_port, log
+from bench.run import CHROMIUM, ROOT, free_port
 from bench.soak import IDLE, build_warehouse, start_server, stop_server
 
 
@@ -49,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
                     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                     page = ctx.new_page()
                     received = [0]
-                    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: received.__setitem__(
-                        0, received[0] + len(p if isinstance(p, (bytes, str)) else b""))))
+
+                    def on_ws(ws, received=received):
+                        ws.on("framereceived", lambda p: received.__setitem__(
+                            0, received[0] + len(p if isinstance(p, (bytes, str)) else b"")))
+
+                    page.on("websocket", on_ws)
                     t0 = time.perf_counter()
                     page.goto(f"http://127.0.0.1:{port}{args.path}")
                     page.wait_for_selector(".js-plotly-plot", timeout=120_000)

@@ -1,6 +1,6 @@
 """Endurance: simulated viewers load every page while the refresh swaps the warehouse.
 
-    python -m bench.soak [--viewers 4] [--seconds 120] [--swaps 5] [--sources ../shared/data]
+    python -m bench.soak [--viewers 4] [--seconds 120] [--swaps 3] [--sources ../shared/data]
 
 1. Builds a warehouse into a temp folder (`python -m etl refresh --sources S --db TMP`, not timed).
 2. Starts `streamlit run dashboard.py` on a free port with `SVD_DB` pointing at it.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -64,7 +65,7 @@ def build_warehouse(sources: Path, db: Path, *, force: bool = False) -> tuple[fl
 
 
 def start_server(db: Path, port: int):
-    logf = tempfile.TemporaryFile("w+")
+    logf = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by stop_server
     server = subprocess.Popen(
         [PY, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true", "--server.port", str(port),
          "--browser.gatherUsageStats", "false"],
@@ -138,10 +139,8 @@ async def viewer(vid: int, browser, base: str, stop: threading.Event, loads: lis
                 rec["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:400] if str(exc) else ''}"
                 log(f"viewer {vid} {path}: ERROR {rec['error']}")
                 # Start the next load from a blank page so a broken session cannot leak into it.
-                try:
+                with contextlib.suppress(Exception):
                     await page.goto("about:blank")
-                except Exception:  # noqa: BLE001
-                    pass
             loads.append(rec)
     finally:
         await ctx.close()
@@ -220,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--viewers", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--swaps", type=int, default=5)
+    ap.add_argument("--swaps", type=int, default=3, help="forced refreshes (each ~45 s on 2 cores under load)")
     ap.add_argument("--timeout", type=float, default=60, help="seconds before a page load counts as an error")
     ap.add_argument("--sources", type=Path, default=Path(os.environ.get("SVD_SOURCES") or ROOT.parent / "shared" / "data"))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")

@@ -10,9 +10,11 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import import_module
+from multiprocessing import get_context
 from pathlib import Path
 
 import duckdb
@@ -162,6 +164,25 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     geography_key = hashlib.sha256(pd.util.hash_pandas_object(population, index=False).values.tobytes()
                                    + pd.util.hash_pandas_object(geog.areas.astype(str), index=False).values.tobytes()
                                    ).hexdigest()[:16]
+    # Synthetic stand-ins are generated in a second process while this one parses the real
+    # files (the machine has two cores; generation is pure Python, parsing mostly DuckDB).
+    need_synthetic = [s for s in manifest if s.synthetic and not located[s.id].paths
+                      and s.family not in ("geography", "population")]
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if need_synthetic else None
+    pending = {s.id: pool.submit(_synthetic_files, s, geo, geography_key, version, progress, live.parent / "generated")
+               for s in need_synthetic} if pool else {}
+    try:
+        return _parse_and_write(build, live, manifest, located, sources_dir, progress, started, fingerprint, version,
+                                only_default, geog, population, geo, lookups, pending)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
+                     sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
+                     version: str, only_default: bool, geog, population: pd.DataFrame, geo: GeoContext,
+                     lookups: dict[str, pd.DataFrame], pending: dict) -> RefreshResult:
     previous = open_read_only(live) if live.exists() else None
     staged: list[Staged] = []
     source_rows, file_rows = [], []
@@ -182,8 +203,8 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
             continue
         loc = located[src.id]
         paths, quality = loc.paths, src.quality
-        if not paths and src.synthetic:
-            paths = _synthetic_files(src, geo, geography_key, version, progress, live.parent / "generated")
+        if not paths and src.id in pending:
+            paths = pending[src.id].result()
             quality = "synthetic"
             loc = Located(src, paths, "synthetic", "synthetic")
         if not paths:

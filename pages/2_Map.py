@@ -9,7 +9,24 @@ import streamlit as st
 from app import figures as fg
 from app import queries as q
 from app import ui
-from app.mapdata import map_units
+from app.mapdata import display_geojson, map_units
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _display_geojson(level: str, version: str) -> dict:
+    """The level's shapes rounded for drawing, made once per warehouse version (not per rerun)."""
+    return display_geojson(q.boundaries_geojson(level))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _map_figure(ind_id: str, level: str, period: str, title: str, version: str):
+    """The map figure for one view, built once per warehouse version and shared by every session
+    (plotly_chart serialises it without changing it)."""
+    info = q.indicator(ind_id) or {}
+    unit = str(info.get("unit", ""))
+    units = map_units(q.map_values(ind_id, level, period), unit)
+    return fg.choropleth_figure(units, _display_geojson(level, version), title=title, unit=unit)
+
 
 ui.page_setup("Map")
 st.title("Map")
@@ -36,8 +53,7 @@ info = q.indicator(ind_id) or {}
 unit = str(info.get("unit", ""))
 values = q.map_values(ind_id, level, period)
 units = map_units(values, unit)
-geojson = q.boundaries_geojson(level)
-fig = fg.choropleth_figure(units, geojson, title=f"{titles[ind_id]}, {period}", unit=unit)
+fig = _map_figure(ind_id, level, period, f"{titles[ind_id]}, {period}", q.warehouse_version() or "")
 event = ui.chart(
     fig,
     alt=(f"Map of {titles[ind_id]} by {q.AREA_TYPE_NAMES[level].lower()}, {period}: {units['value'].notna().sum()} of "

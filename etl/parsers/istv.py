@@ -233,8 +233,15 @@ def _parse_times(raw: pd.DataFrame, column: str, pattern: str, fmt_name: str, pa
     if required and blank.any():
         raise _fail(raw, blank, column, "value required", path, source_id)
     shaped = text.str.fullmatch(pattern).astype(bool)
-    parsed = pd.to_datetime(text.where(shaped & ~blank).str.replace("T", " ", regex=False),
-                            errors="coerce", format="mixed").astype("datetime64[us]")
+    candidate = text.where(shaped & ~blank).str.replace("T", " ", regex=False)
+    # The layout fixes the format, so try it exactly first (format="mixed" parses value by value
+    # and dominated the parse time); seconds, where present, fall back to the flexible parser.
+    exact = "%Y-%m-%d" if pattern == _DATE else "%Y-%m-%d %H:%M"
+    parsed = pd.to_datetime(candidate, errors="coerce", format=exact)
+    retry = parsed.isna() & candidate.notna()
+    if retry.any():
+        parsed = parsed.where(~retry, pd.to_datetime(candidate.where(retry), errors="coerce", format="mixed"))
+    parsed = parsed.astype("datetime64[us]")
     bad = ~blank & parsed.isna()
     if bad.any():
         raise _fail(raw, bad, column, f"not a {fmt_name}", path, source_id)
