@@ -168,7 +168,8 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     # files (the machine has two cores; generation is pure Python, parsing mostly DuckDB).
     need_synthetic = [s for s in manifest if s.synthetic and not located[s.id].paths
                       and s.family not in ("geography", "population")]
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if need_synthetic else None
+    pool = (ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_die_with_parent)
+            if need_synthetic else None)
     pending = {s.id: pool.submit(_synthetic_files, s, geo, geography_key, version, progress, live.parent / "generated")
                for s in need_synthetic} if pool else {}
     try:
@@ -177,6 +178,18 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _die_with_parent() -> None:
+    """Linux: the generator process is killed when the refresh is (kill -9 included), so no
+    orphan keeps writing into data/generated/ after a refresh died."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],

@@ -62,6 +62,7 @@ st.caption("\"Significantly higher/lower\" means the 95% confidence interval exc
 
 # ---------------------------------------------------------------- indicators by family
 national = q.latest_national()
+source_of = {rec["source_id"]: rec for rec in q.sources().to_dict("records")}
 for fam in q.FAMILIES:
     fam_rows = rows[rows["family"] == fam]
     if fam_rows.empty:
@@ -76,7 +77,8 @@ for fam in q.FAMILIES:
         else:
             ci = (f" (95% interval {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
                   if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
-            figure = f"**{v:,.1f}** {r['unit']}{ci}"
+            whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
+            figure = f"**{v:,.0f}** {r['unit']}{ci}" if whole else f"**{v:,.1f}** {r['unit']}{ci}"
         period = pr.period_words(r.get("period_label"), r.get("period_type")) if r.get("period_label") else ""
         line = f"**{r['title']}** - {r['geo_label']}" + (f", {period}" if period else "") + f": {figure}"
         badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
@@ -85,6 +87,11 @@ for fam in q.FAMILIES:
                  for i in (1, 2) if isinstance(r.get(f"bench{i}_label"), str)]
         if comps:
             st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
+        src = source_of.get(str(r.get("source_id") or "").split("#")[0])
+        if src is not None:
+            st.caption(f"Source: {src['publisher']}, *{src['title']}* ({src['file_name']}, loaded "
+                       f"{str(src['retrieved_at'])[:10]}). Method: {r.get('method') or 'as published'}. "
+                       f"{src['attribution']}")
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():

@@ -220,3 +220,14 @@ def test_missing_warehouse_explains_how_to_build_it(tmp_path, monkeypatch):
         at = run_page(page)
         assert "No warehouse found" in at.warning[0].value
         assert "python -m etl refresh" in markdown_text(at)
+
+
+def test_profile_names_the_source_of_every_figure(wh, sql):
+    at = run_page("pages/1_Area_profile.py", area="E22000308")
+    captions = [c.value for c in at.caption if c.value.startswith("Source:")]
+    publishers = {p for (p,) in sql("SELECT DISTINCT s.publisher FROM observations o JOIN sources s USING (source_id) "
+                                    "WHERE o.area_code IN ('E22000308', 'E07000178', 'E23000029')")}
+    assert captions
+    for publisher in publishers:
+        assert any(publisher in c for c in captions), publisher
+    assert any("SYNTHETIC" in m.value for m in at.markdown)  # synthetic rows carry their badge
