@@ -147,6 +147,15 @@ def trend_figure(
         title=titled(title, df.get("quality", [])), yaxis_title=unit, xaxis_title="end of period",
         legend={"orientation": "h", "y": -0.2}, margin={"t": 80},
     )
+    ends = pd.to_datetime(df["period_end"], errors="coerce").dropna()
+    values = pd.to_numeric(df["value"], errors="coerce").dropna()
+    if ends.nunique() == 1:
+        # One period only: give the axis a span of years and a zero baseline, otherwise plotly
+        # zooms into milliseconds and fractions of a unit around the single point.
+        end = ends.iloc[0]
+        fig.update_xaxes(range=[end - pd.DateOffset(years=2), end + pd.DateOffset(years=2)])
+    if len(values) and values.nunique() == 1 and values.iloc[0] > 0:
+        fig.update_yaxes(range=[0, float(values.iloc[0]) * 1.25])
     return fig
 
 

@@ -136,3 +136,16 @@ def test_download_is_controlled_described_and_formula_safe():
     assert np.isnan(out.loc[0, "count"]) and out.loc[1, "count"] == 25
     assert out.columns[0] == "what_this_is" and out.loc[0, "what_this_is"].startswith("'=")
     assert out.loc[1, "quality_label"].startswith("SYNTHETIC")
+
+
+def test_single_point_trend_has_readable_axes():
+    import pandas as pd
+
+    from app.figures import trend_figure
+
+    df = pd.DataFrame({"area_name": ["England"], "period_end": [pd.Timestamp("2018-03-31")], "value": [27000.0],
+                       "period_label": ["2017/18"], "quality": ["official"]})
+    fig = trend_figure(df, title="Children in gangs", unit="children")
+    lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    assert (hi - lo).days > 365 * 3
+    assert tuple(fig.layout.yaxis.range) == (0, 27000 * 1.25)
