@@ -143,7 +143,8 @@ def test_single_point_trend_has_readable_axes():
 
     from app.figures import trend_figure
 
-    df = pd.DataFrame({"area_name": ["England"], "period_end": [pd.Timestamp("2018-03-31")], "value": [27000.0],
+    df = pd.DataFrame({"area_name": ["England"], "period_start": [pd.Timestamp("2017-04-01")],
+                       "period_end": [pd.Timestamp("2018-03-31")], "value": [27000.0],
                        "period_label": ["2017/18"], "quality": ["official"]})
     fig = trend_figure(df, title="Children in gangs", unit="children")
     lo, hi = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
