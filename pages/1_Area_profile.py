@@ -75,7 +75,9 @@ for fam in q.FAMILIES:
             if isinstance(r.get("count"), float) and not math.isnan(r["count"]):
                 figure += f" (count {r['count']:,.0f})"
         else:
-            ci = (f" (95% interval {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
+            # A modelled figure's range is a plausible range from its method, not a confidence interval.
+            span = "plausible range" if r.get("quality") == "modelled" else "95% interval"
+            ci = (f" ({span} {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
                   if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
             whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
             figure = f"**{v:,.0f}** {r['unit']}{ci}" if whole else f"**{v:,.1f}** {r['unit']}{ci}"
