@@ -170,7 +170,11 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
                       and s.family not in ("geography", "population")]
     pool = (ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_die_with_parent)
             if need_synthetic else None)
-    pending = {s.id: pool.submit(_synthetic_files, s, geo, geography_key, version, progress, live.parent / "generated")
+    # The pool pickles arguments in a background thread; give it a GeoContext of its own so the
+    # lookup caches this process adds to `geo` while parsing cannot change it mid-pickle.
+    geo_copy = GeoContext(geo.areas, geo.links, geo.population)
+    pending = {s.id: pool.submit(_synthetic_files, s, geo_copy, geography_key, version, Progress(progress.quiet),
+                                 live.parent / "generated")
                for s in need_synthetic} if pool else {}
     try:
         return _parse_and_write(build, live, manifest, located, sources_dir, progress, started, fingerprint, version,
