@@ -92,5 +92,8 @@ def _everything(version: str | None) -> bytes:
     return download_csv(q.all_observations())
 
 
-st.download_button("Download all observations (CSV)", data=_everything(q.warehouse_version()),
+# Deferred: the whole table is only turned into CSV when someone clicks (it dominated the
+# page's first render when built eagerly).
+_version = q.warehouse_version()
+st.download_button("Download all observations (CSV)", data=lambda: _everything(_version),
                    file_name="observations.csv", mime="text/csv", key="dl_all", icon=":material/download:")

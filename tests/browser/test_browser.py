@@ -137,3 +137,24 @@ def test_map_draws_one_shape_per_map_unit(server, browser, real_warehouse):
     path = shot(page, "map")
     shutil.copy(path, ROOT / "docs" / "img" / "map.png")
     page.close()
+
+
+def test_whole_observations_download(server, browser, real_warehouse):
+    """The Data & sources page's full download (built only on click) has every current row."""
+    import duckdb
+
+    page = open_page(browser, f"{server}/Data_and_sources")
+    button = page.get_by_role("button", name="Download all observations (CSV)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=120_000) as dl:
+        button.click()
+    target = SHOTS / "observations.csv"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dl.value.save_as(str(target))
+    lines = target.read_text(encoding="utf-8").splitlines()
+    con = duckdb.connect(str(real_warehouse), read_only=True)
+    total = con.execute("SELECT count(*) FROM observations").fetchone()[0]
+    con.close()
+    assert "quality" in lines[0] and "source_id" in lines[0]
+    assert len(lines) - 1 == total
+    page.close()
