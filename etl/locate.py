@@ -2,10 +2,10 @@
 project's synthetic generator (clearly marked), in that order of preference."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.checksums import sha256_file  # noqa: F401 - re-exported for the refresh
 from etl.manifest import PROJECT_ROOT, Source
 
 GENERATED_DIR = PROJECT_ROOT / "data" / "generated"
@@ -18,14 +18,6 @@ class Located:
     paths: list[Path]
     origin: str  # 'mirror', 'download', 'synthetic', 'absent'
     quality: str
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def mirror_paths(source: Source, sources_dir: Path | None) -> list[Path]:

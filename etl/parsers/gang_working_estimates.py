@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.codes import AREA_CODE_PATTERNS
+from etl.csvtable import read_required_columns
 from etl.errors import SourceError
 from etl.periods import parse_period
 from etl.staged import Staged, finish_indicators, finish_observations
@@ -48,21 +49,7 @@ def indicator_id(measure: str, age_band: str) -> str:
 
 
 def _read(path: Path, source_id: str) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise SourceError("file is empty", source_id=source_id, file=path.name) from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise SourceError(f"cannot read: {exc}", source_id=source_id, file=path.name) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    for col in COLUMNS:
-        if col not in df.columns:
-            raise SourceError("required column is missing", source_id=source_id,
-                              file=path.name, column=col)
-    if df.empty:
-        raise SourceError("file has a header but no data rows", source_id=source_id,
-                          file=path.name)
-    df = df[COLUMNS].apply(lambda c: c.astype(str).str.strip())
+    df = read_required_columns(path, source_id, COLUMNS).apply(lambda c: c.astype(str).str.strip())
     df["line"] = range(2, len(df) + 2)
     return df
 

@@ -24,7 +24,6 @@ Imports: pandas, python_calamine, etl.*. Never streamlit.
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
+from etl.checksums import sha256_file
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
 from etl.manifest import PROJECT_ROOT
@@ -427,11 +427,7 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = "ho_prc_csp",
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def parse(paths: list[Path], source, geo: GeoContext) -> Staged:

@@ -52,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.codes import ENGLAND, ENGLAND_AND_WALES
+from etl.csvtable import read_required_columns
 from etl.errors import SourceError
 from etl.periods import MONTHS, Period, parse_period
 from etl.staged import Staged, finish_indicators, finish_observations
@@ -208,21 +209,7 @@ def read_national_file(path: Path, source_id: str = SOURCE_ID) -> pd.DataFrame:
 
     An unreadable, empty or column-short file is a `SourceError` naming the file and column.
     """
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise SourceError("file is empty", source_id=source_id, file=path.name) from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise SourceError(f"cannot read: {exc}", source_id=source_id, file=path.name) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    for col in COLUMNS:
-        if col not in df.columns:
-            raise SourceError("required column is missing", source_id=source_id,
-                              file=path.name, column=col)
-    if df.empty:
-        raise SourceError("file has a header but no data rows", source_id=source_id,
-                          file=path.name)
-    df = df[COLUMNS].copy()
+    df = read_required_columns(path, source_id, COLUMNS)
     for col in COLUMNS:
         df[col] = df[col].astype(str).str.strip()
     df["line"] = range(2, len(df) + 2)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import re
 import tempfile
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from etl.checksums import sha256_file, sha256_stream
 from etl.codes import ENGLAND_AND_WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
@@ -89,16 +89,10 @@ def discover(paths: list[Path]) -> list[StreetFile]:
 
 
 def file_sha256(f: StreetFile) -> str:
-    h = hashlib.sha256()
     if f.member:
         with zipfile.ZipFile(f.path) as z, z.open(f.member) as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    else:
-        with open(f.path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+            return sha256_stream(fh)
+    return sha256_file(f.path)
 
 
 def _open_text(path: Path) -> io.TextIOBase:

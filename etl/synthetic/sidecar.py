@@ -15,10 +15,10 @@ Parsers call `quality_for(path, source_id, default_quality)`; generators call
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
+from etl.checksums import sha256_file
 from etl.errors import SourceError
 
 SIDECAR_SUFFIX = ".synthetic.json"
@@ -31,11 +31,7 @@ def sidecar_path(path: Path) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def write_sidecar(path: Path, *, generator: str, name: str, description: str) -> Path:
