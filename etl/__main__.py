@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--force", action="store_true", help="rebuild even if no file changed")
     r.add_argument("--download", action="store_true",
                    help="download sources with fetch='url' from their official URL into data/raw first")
+    r.add_argument("--month", action="append", default=[], metavar="YYYY-MM",
+                   help="with --download: also fetch the police.uk archive for this month (repeatable)")
     r.add_argument("--quiet", action="store_true")
     s = sub.add_parser("status", help="what the live warehouse holds")
     s.add_argument("--db", type=Path, default=default_db())
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             from etl.refresh import refresh
             if args.download:
                 from etl.fetch import download_all
-                download_all(quiet=args.quiet)
+                download_all(quiet=args.quiet, months=args.month)
             result = refresh(args.sources, args.db, force=args.force, quiet=args.quiet)
             print(f"{result.status}: {result.message} ({result.seconds:.1f}s)")
         elif args.command == "status":

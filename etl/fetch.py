@@ -65,11 +65,31 @@ def download_source(source: Source, raw_dir: Path = RAW_DIR, session=None) -> li
     return [path]
 
 
-def download_all(quiet: bool = False, raw_dir: Path = RAW_DIR) -> list[Path]:
+def download_archives(source: Source, months: list[str], raw_dir: Path = RAW_DIR, session=None,
+                      quiet: bool = False) -> list[Path]:
+    """Monthly archives (police.uk: `https://data.police.uk/data/archive/YYYY-MM.zip`) into
+    data/raw/<source_id>/YYYY-MM.zip; a month already downloaded is not fetched again."""
+    out = []
+    for month in months:
+        dest = raw_dir / source.id / f"{month}.zip"
+        if dest.exists():
+            out.append(dest)
+            continue
+        url = source.url.format(month=month)
+        if not quiet:
+            print(f"downloading {source.id} {month} from {url}", file=sys.stderr)
+        out.append(download(url, dest, source_id=source.id, session=session)[0])
+    return out
+
+
+def download_all(quiet: bool = False, raw_dir: Path = RAW_DIR, months: list[str] | None = None) -> list[Path]:
+    """Every single-file source with fetch = "url", and the monthly archives for `months`."""
     out = []
     for source in load_manifest():
         if source.fetch == "url" and source.url:
             if not quiet:
                 print(f"downloading {source.id} from {source.url}", file=sys.stderr)
             out += download_source(source, raw_dir)
+        elif source.fetch == "archive" and months:
+            out += download_archives(source, months, raw_dir, quiet=quiet)
     return out

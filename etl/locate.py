@@ -26,7 +26,7 @@ def mirror_paths(source: Source, sources_dir: Path | None) -> list[Path]:
     for base in (sources_dir, RAW_DIR / source.id):
         if base is None or not base.exists():
             continue
-        pattern = source.mirror if base == sources_dir else Path(source.mirror).name
+        pattern = source.mirror if base == sources_dir else (source.raw or Path(source.mirror).name)
         found = sorted(p for p in base.glob(pattern) if p.is_file() and not p.name.endswith(".synthetic.json"))
         if found:
             return found

@@ -27,7 +27,8 @@ class Source:
     quality: str
     default: bool = True
     synthetic: str | None = None
-    fetch: str | None = None
+    fetch: str | None = None  # "url": one file at `url`; "archive": one zip per month (`url` has {month})
+    raw: str | None = None  # glob for downloaded files in data/raw/<id>/ when not the mirror's file name
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
 
