@@ -47,7 +47,8 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
         if value is None or pd.isna(value):
             text = f"{header}<br>no data" + (f": {why}" if isinstance(why, str) and why else "")
         else:
-            text = (f"{header}<br>{_fmt(value)} {unit}<br>95% interval {_fmt(lo)} to {_fmt(up)}"
+            span = "plausible range" if qual == "modelled" else "95% interval"  # a modelled range is not a CI
+            text = (f"{header}<br>{_fmt(value)} {unit}<br>{span} {_fmt(lo)} to {_fmt(up)}"
                     f"<br>quality: {quality_label(qual) if qual and ',' not in qual else qual}")
         rows.append({"map_unit": mu, "value": value, "lower_ci": lo, "upper_ci": up, "quality": qual,
                      "hover": text, "members": names})
