@@ -99,9 +99,26 @@ def _missing_reason(ind: pd.Series, geo: dict[str, Any]) -> str:
     return f"published for each {level.lower()}; none matches {a['area_name']}"
 
 
-def csp_profile(code: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+def _missing_month_reason(ind: pd.Series, geo: dict[str, Any], month: str) -> str:
+    """Why a monthly figure is absent: the force's police.uk file for the month is missing or
+    partial (from the coverage grid), or the source does not cover that month."""
+    if ind["series"] == "police_uk" and geo["pfa"]:
+        cov = q.coverage_grid()
+        hit = cov[(cov["pfa_code"] == geo["pfa"]["code"]) & (cov["month"] == month)]
+        if not hit.empty:
+            status, note = hit.iloc[0]["status"], hit.iloc[0]["note"]
+            detail = f" ({note})" if isinstance(note, str) and note else ""
+            return f"{geo['pfa']['name']} police.uk file {status}{detail}"
+    return "this source has no figure for that month"
+
+
+def csp_profile(code: str, month: str | None = None) -> tuple[dict[str, Any] | None, pd.DataFrame]:
     """Profile rows for a CSP, local authority or force area: one row per indicator and
-    geography, latest period, disclosure-controlled, with up to two benchmark comparisons."""
+    geography, disclosure-controlled, with up to two benchmark comparisons.
+
+    Each indicator shows its latest period, except monthly series when `month` (YYYY-MM) is
+    chosen: then that month, and if the month is missing for the area the row says so rather
+    than quietly showing another month."""
     geo = q.area_geography(code)
     if geo is None:
         return None, pd.DataFrame()
@@ -127,7 +144,18 @@ def csp_profile(code: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
             series = mine[mine["area_code"] == c["code"]]
             ptype = q.preferred_period_type(series["period_type"])
             series = series[series["period_type"] == ptype]
-            latest = series.sort_values(["period_end", "period_start"]).iloc[[-1]]
+            if month and ptype == "month":
+                picked = series[series["period_label"] == month]
+                if picked.empty:
+                    rows.append({"family": ind["family"], "indicator_id": ind["indicator_id"], "title": ind["title"],
+                                 "unit": ind["unit"], "polarity": ind["polarity"], "geo_label": c["label"],
+                                 "period_label": month, "period_type": "month",
+                                 "suppressed_reason": f"no figure for {month}: {_missing_month_reason(ind, geo, month)}",
+                                 "quality": None, "is_health_source": bool(ind["is_health_source"])})
+                    continue
+                latest = picked.iloc[[-1]]
+            else:
+                latest = series.sort_values(["period_end", "period_start"]).iloc[[-1]]
             row = control(latest).iloc[0].to_dict()
             if pd.isna(row["value"]) and not isinstance(row.get("suppressed_reason"), str):
                 row["suppressed_reason"] = row.get("note") if isinstance(row.get("note"), str) else None

@@ -3,7 +3,8 @@
 Every indicator of the four families at the geography it is published at, labelled, against
 England & Wales and the force area or region (interval, significance in words and symbol),
 plain-English summary, trend with breaks and gaps, monthly control chart for police.uk series,
-similar areas, CSV and printable HTML downloads. Query parameters: `area`, `indicator`.
+similar areas, CSV and printable HTML downloads. Query parameters: `area`, `indicator`,
+`period` (the month shown for monthly series).
 """
 from __future__ import annotations
 
@@ -30,7 +31,12 @@ code = ui.url_select(
     "Area (type to search)", list(all_areas["area_code"]), "area",
     format_func=lambda c: q.area_label(c, names[c], types[c]), default="E22000308",
 )
-geo, rows = pr.csp_profile(code)
+months = sorted(q.coverage_grid()["month"].unique(), reverse=True)
+month = ui.url_select("Month for monthly (police.uk, A&E) figures", months, "period",
+                      default=months[0] if months else None,
+                      help="Annual and quarterly figures always show their latest period. A month with "
+                           "no file for this area's force is shown as missing, never as zero.")
+geo, rows = pr.csp_profile(code, month)
 if geo is None or rows.empty:
     st.error(f"Area {code} is not in the warehouse.")
     st.stop()

@@ -231,3 +231,19 @@ def test_profile_names_the_source_of_every_figure(wh, sql):
     for publisher in publishers:
         assert any(publisher in c for c in captions), publisher
     assert any("SYNTHETIC" in m.value for m in at.markdown)  # synthetic rows carry their badge
+
+
+def test_profile_period_deep_link_shows_that_month_or_says_why_not(wh, sql):
+    at = run_page("pages/1_Area_profile.py", area="E22000308", period="2018-10")
+    assert at.query_params["period"] == "2018-10"
+    (count,) = sql("SELECT count FROM observations WHERE indicator_id = 'police_uk_robbery' "
+                   "AND area_code = 'E22000308' AND period_label = '2018-10'")[0]
+    (persons,) = sql("SELECT persons FROM population WHERE area_code = 'E22000308' AND year = 2018 "
+                     "AND age_band = 'all' AND sex = 'persons'")[0]
+    line = next(m.value for m in at.markdown if m.value.startswith("**Robbery (police.uk"))
+    assert "Community Safety Partnership: Oxford, October 2018" in line
+    assert f"**{count / persons * 100_000:,.1f}**" in line
+    # Lancashire published no file for October 2018 in the mirror: said, not drawn as zero
+    at = run_page("pages/1_Area_profile.py", area="E22000158", period="2018-10")
+    text = markdown_text(at)
+    assert "no figure for 2018-10: Lancashire police.uk file missing" in text
