@@ -69,8 +69,10 @@ def render_text(st: dict) -> str:
                      f"{f['first_period']} .. {f['last_period']}  quality: {', '.join(map(str, f['qualities']))}")
     lines += ["", "Sources:"]
     for s in st["sources"]:
+        span = (f"{s['first_period']} .. {s['last_period']}" if isinstance(s["first_period"], str)
+                else "(reference data: no periods)")
         lines.append(f"  {s['source_id']:<32} {s['quality']:<9} {s['origin']:<9} rows={s['rows']!s:<7} "
-                     f"periods={s['periods']} {s['first_period'] or ''} .. {s['last_period'] or ''}")
+                     f"periods={s['periods']} {span}")
     if st["police_uk_coverage"]:
         lines += ["", "police.uk coverage (force x month): " +
                   ", ".join(f"{c['status']} {c['force_months']}" for c in st["police_uk_coverage"])]
