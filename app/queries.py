@@ -259,7 +259,7 @@ def area_geography(code: str) -> dict[str, Any] | None:
             elif len(lad_df) > 1:
                 rel = f"part of {a['area_name']}"
             else:
-                rel = f"same area as {a['area_name']}"
+                rel = "same boundary as the partnership"
             lads.append({"code": r.area_code, "name": r.area_name, "relation": rel})
     elif kind == "lad":
         lads = [{"code": code, "name": a["area_name"], "relation": "this local authority"}]
@@ -268,7 +268,7 @@ def area_geography(code: str) -> dict[str, Any] | None:
             if len(csp_df) > 1:
                 rel = f"part of {a['area_name']}"
             elif r.area_name == a["area_name"]:
-                rel = f"same area as {a['area_name']}"
+                rel = "same boundary as the local authority"
             else:
                 rel = f"which includes {a['area_name']}"
             csps.append({"code": r.area_code, "name": r.area_name, "relation": rel})

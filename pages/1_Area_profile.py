@@ -46,7 +46,8 @@ kind = q.AREA_TYPE_NAMES[a["area_type"]]
 st.header(f"{a['area_name']}")
 where = [f"{kind} ({a['area_code']})"]
 if geo["lads"] and a["area_type"] == "csp":
-    where.append("local authorities: " + ", ".join(f"{x['name']} ({x['relation']})" for x in geo["lads"]))
+    noun = "local authority" if len(geo["lads"]) == 1 else "local authorities"
+    where.append(f"{noun}: " + ", ".join(f"{x['name']} ({x['relation']})" for x in geo["lads"]))
 if geo["csps"] and a["area_type"] == "lad":
     where.append("partnerships: " + ", ".join(x["name"] for x in geo["csps"]))
 if geo["pfa"] and a["area_type"] != "pfa":

@@ -1,6 +1,7 @@
 """The real app in headless Chromium: every page loads without an error, the map draws one shape
 per map unit, a CSV download works, and screenshots are saved (tests/screenshots/, git-ignored;
-the profile and map shots are also copied to docs/img/ for the README).
+the profile and map shots are also copied to docs/img/ for the README when
+SVD_UPDATE_SCREENSHOTS=1, so an ordinary test run leaves the tracked files alone).
 
 Runs `streamlit run dashboard.py` in a subprocess against the warehouse built from the mirror.
 """
@@ -84,6 +85,12 @@ def open_page(browser, url: str):
     return page
 
 
+def readme_image(path: Path, name: str) -> None:
+    if os.environ.get("SVD_UPDATE_SCREENSHOTS") == "1":
+        (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, ROOT / "docs" / "img" / name)
+
+
 def shot(page, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
@@ -108,8 +115,7 @@ def test_profile_download_and_screenshot(server, browser):
     page = open_page(browser, f"{server}/Area_profile?area=E22000308&indicator=police_uk_robbery")
     assert "Police force area: Thames Valley, which includes Oxford" in page.inner_text("body")
     path = shot(page, "profile")
-    (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, ROOT / "docs" / "img" / "profile.png")
+    readme_image(path, "profile.png")
     button = page.get_by_role("button", name="Download the profile data (CSV)")
     button.scroll_into_view_if_needed()
     with page.expect_download(timeout=60_000) as dl:
@@ -135,7 +141,7 @@ def test_map_draws_one_shape_per_map_unit(server, browser, real_warehouse):
         (n_units,) = con.execute("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'").fetchone()
     assert len(locations) == len(set(locations)) == n_units
     path = shot(page, "map")
-    shutil.copy(path, ROOT / "docs" / "img" / "map.png")
+    readme_image(path, "map.png")
     page.close()
 
 
