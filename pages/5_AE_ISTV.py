@@ -35,9 +35,13 @@ first, last = st.select_slider("Months", options=months, value=(start, end), key
 ui.set_url(period=f"{first}..{last}")
 lo, hi = f"{first}-01", f"{last}-01"
 
-quality = "synthetic"
-st.markdown(ui.quality_badge(quality) + " This extract is synthetic demonstration data, not real attendances. "
-            "Counts of 1-7 are shown as suppressed (*).")
+quality = ", ".join(sorted(set(q.istv_counts(code, "month", lo, hi)["quality"].dropna()))) or "local"
+if "synthetic" in quality:
+    st.markdown(ui.quality_badge("synthetic") + " This extract is synthetic demonstration data, not real "
+                "attendances. Counts of 1-7 are shown as suppressed (*).")
+else:
+    st.markdown(ui.quality_badge(quality) + " Extract shared by the emergency department(s) with the partnership "
+                "(local management information, not official statistics). Counts of 1-7 are shown as suppressed (*).")
 label = f"{names[code]}, {first} to {last}"
 
 # ---------------------------------------------------------------- hour x day of week
@@ -53,13 +57,39 @@ grid = pd.concat([grid, totals], ignore_index=True).assign(is_health_source=True
 grid = control(grid, group_cols=["dow"], total_marker=("hour", "all"))
 cells_only = grid[grid["hour"] != "all"]
 heat = fg.istv_heatmap(cells_only, title=f"Assault attendances by hour and day: {label}", qualities=[quality])
-busiest = cells_only.dropna(subset=["count"]).nlargest(3, "count")
-ui.chart(heat, f"Hour by day-of-week counts for {label}. Busiest: "
-         + ", ".join(f"{r.dow} {r.hour}:00 ({r.count:,.0f})" for r in busiest.itertuples())
-         + f". {cells_only['count'].isna().sum()} cells suppressed. The table below lists every cell.", key="istv_heat")
+busiest = cells_only[cells_only["count"] > 0].nlargest(3, "count")
+n_hidden = int(cells_only["count"].isna().sum())
+peak = ("Busiest shown: " + ", ".join(f"{r.dow} {r.hour}:00 ({r.count:,.0f})" for r in busiest.itertuples()) + "."
+        if not busiest.empty else "No cell has enough attendances to show (all are zero or suppressed).")
+ui.chart(heat, f"Hour by day-of-week counts for {label}. {peak} {n_hidden} of {len(cells_only)} cells suppressed. "
+         "The table below lists every cell.", key="istv_heat")
+if n_hidden > len(cells_only) / 2:
+    st.info(f"Most hour-by-day cells are suppressed: {label} has too few attendances for a 168-cell grid. "
+            "The day-of-week and time-of-day charts below group them so the pattern can be shown safely; "
+            "a longer span of months also helps.")
 with st.expander("Hour x day table"):
     st.dataframe(grid.pivot_table(index="dow", columns="hour", values="count", aggfunc="first")
                  .reindex(fg.DOW_ORDER), width="stretch")
+
+# ---------------------------------------------------------------- by day of week and time of day
+hours = q.istv_counts(code, "hour", lo, hi)
+hours = hours[hours["category"].str.fullmatch(r"\d{2}")]
+band = (hours["category"].astype(int) // 3) * 3
+bands = (pd.DataFrame({"category": band.map(lambda h: f"{h:02d}:00-{h + 2:02d}:59"), "count": hours["count"]})
+         .groupby("category", as_index=False)["count"].sum())
+by_day = (totals.rename(columns={"dow": "category"})[["category", "count"]]
+          .set_index("category").reindex(fg.DOW_ORDER).dropna().reset_index())
+for dim, frame, title in (("day of week", by_day,
+                           "by day of week"),
+                          ("time of day", bands, "by time of day (3-hour bands)")):
+    t = pd.concat([frame.assign(dimension=dim),
+                   pd.DataFrame({"dimension": [dim], "category": ["all"], "count": [float(frame["count"].sum())]})],
+                  ignore_index=True).assign(is_health_source=True)
+    t = control(t, group_cols=["dimension"], total_marker=("category", "all"))
+    shown_t = t[t["category"] != "all"]
+    ui.chart(fg.count_bars(shown_t, title=f"Assault attendances {title}: {label}", qualities=[quality]),
+             "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
+                       for r in shown_t.itertuples()), key=f"istv_{dim.replace(' ', '_')}")
 
 # ---------------------------------------------------------------- by weapon
 weapons = q.istv_counts(code, "weapon", lo, hi)

@@ -247,3 +247,19 @@ def test_profile_period_deep_link_shows_that_month_or_says_why_not(wh, sql):
     at = run_page("pages/1_Area_profile.py", area="E22000158", period="2018-10")
     text = markdown_text(at)
     assert "no figure for 2018-10: Lancashire police.uk file missing" in text
+
+
+def test_istv_day_of_week_groups_counts_safely(wh, sql):
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023-04..2024-03")
+    day = next(f for f in figures(at) if "by day of week" in f["layout"]["title"]["text"])
+    shown = dict(zip(day["data"][0]["x"], day["data"][0]["y"], strict=True))
+    expected = dict(sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308'
+                           AND dimension = 'dow' AND month BETWEEN '2023-04-01' AND '2024-03-01'
+                           AND category <> 'unknown' GROUP BY 1"""))
+    assert list(shown) == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    for d, n in expected.items():
+        if 1 <= n <= 7:
+            assert shown[d] is None
+        elif shown[d] is not None:  # may be secondarily suppressed
+            assert shown[d] == n
+    assert sum(v for v in shown.values() if v is not None) > 0
