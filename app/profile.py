@@ -88,6 +88,9 @@ def _benchmark_codes(geo: dict[str, Any], row_type: str) -> list[tuple[str, str]
 
 def _missing_reason(ind: pd.Series, geo: dict[str, Any]) -> str:
     a = geo["area"]
+    if str(ind["indicator_id"]).startswith("gangs_local_"):
+        return ("no local working estimate supplied by this partnership "
+                "(template: data/templates/gang_working_estimates.csv)")
     if ind["series"] == "police_uk" and geo["pfa"]:
         cov = q.coverage_grid()
         mine = cov[cov["pfa_code"] == geo["pfa"]["code"]]

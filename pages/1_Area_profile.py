@@ -88,7 +88,8 @@ for fam in q.FAMILIES:
                   if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
             whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
             figure = f"**{v:,.0f}** {r['unit']}{ci}" if whole else f"**{v:,.1f}** {r['unit']}{ci}"
-        period = pr.period_words(r.get("period_label"), r.get("period_type")) if r.get("period_label") else ""
+        period = (pr.period_words(r.get("period_label"), r.get("period_type"))
+                  if isinstance(r.get("period_label"), str) and r.get("period_label") else "")
         line = f"**{r['title']}** - {r['geo_label']}" + (f", {period}" if period else "") + f": {figure}"
         badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
         st.markdown(f"{line} {badge}")
