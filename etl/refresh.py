@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -168,8 +169,7 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     # files (the machine has two cores; generation is pure Python, parsing mostly DuckDB).
     need_synthetic = [s for s in manifest if s.synthetic and not located[s.id].paths
                       and s.family not in ("geography", "population")]
-    pool = (ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_die_with_parent)
-            if need_synthetic else None)
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if need_synthetic else None
     # The pool pickles arguments in a background thread; give it a GeoContext of its own so the
     # lookup caches this process adds to `geo` while parsing cannot change it mid-pickle.
     geo_copy = GeoContext(geo.areas, geo.links, geo.population)
@@ -182,18 +182,6 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _die_with_parent() -> None:
-    """Linux: the generator process is killed when the refresh is (kill -9 included), so no
-    orphan keeps writing into data/generated/ after a refresh died."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
@@ -331,13 +319,16 @@ def _synthetic_files(src: Source, geo: GeoContext, geography_key: str, version: 
             progress(f"{src.id}: no real file; using synthetic data generated earlier ({src.synthetic})")
             return paths
     progress(f"{src.id}: no real file; generating synthetic data ({src.synthetic})")
-    if out.exists():
-        for old in out.iterdir():
-            old.unlink()
-    paths = generate(src.synthetic, geo, out)
-    listing.write_text("\n".join(p.name for p in paths))
-    stamp.write_text(key)
-    return paths
+    # Generate into a private folder and rename it into place, so a generator left running by a
+    # killed refresh can never mix its files with another run's (output is deterministic anyway).
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    written = generate(src.synthetic, geo, tmp)
+    (tmp / ".files").write_text("\n".join(p.name for p in written))
+    (tmp / ".generated-by").write_text(key)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    return [out / p.name for p in written]
 
 
 def _changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dict:
