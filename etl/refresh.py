@@ -8,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import pickle
+import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import import_module
-from multiprocessing import get_context
 from pathlib import Path
 
 import duckdb
@@ -25,7 +25,7 @@ from etl import checks
 from etl.changelog import compute_changelog, summarise
 from etl.errors import RefreshError, SourceError
 from etl.geocontext import GeoContext
-from etl.locate import GENERATED_DIR, Located, locate, sha256_file
+from etl.locate import Located, locate, sha256_file
 from etl.manifest import PROJECT_ROOT, Source, load_manifest
 from etl.parsers.geography import build_geography, read_lookup_2017, read_lookup_2021
 from etl.parsers.population import aggregate_population, parse_population_files
@@ -169,25 +169,57 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     # files (the machine has two cores; generation is pure Python, parsing mostly DuckDB).
     need_synthetic = [s for s in manifest if s.synthetic and not located[s.id].paths
                       and s.family not in ("geography", "population")]
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) if need_synthetic else None
-    # The pool pickles arguments in a background thread; give it a GeoContext of its own so the
-    # lookup caches this process adds to `geo` while parsing cannot change it mid-pickle.
-    geo_copy = GeoContext(geo.areas, geo.links, geo.population)
-    pending = {s.id: pool.submit(_synthetic_files, s, geo_copy, geography_key, version, Progress(progress.quiet),
-                                 live.parent / "generated")
-               for s in need_synthetic} if pool else {}
-    try:
-        return _parse_and_write(build, live, manifest, located, sources_dir, progress, started, fingerprint, version,
-                                only_default, geog, population, geo, lookups, pending)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    with tempfile.TemporaryDirectory(prefix="svd-synthetic-") as tmp:
+        generator = _start_generator(need_synthetic, geo, geography_key, version, live.parent / "generated",
+                                     Path(tmp), progress.quiet)
+        try:
+            return _parse_and_write(build, live, manifest, located, sources_dir, progress, started, fingerprint,
+                                    version, only_default, geog, population, geo, lookups, generator)
+        finally:
+            generator.stop()
+
+
+class _Generator:
+    """The synthetic-file generator running in a second process (`python -m etl.synthetic.cache`)."""
+
+    def __init__(self, proc: subprocess.Popen | None, job: Path | None, source_ids: set[str]) -> None:
+        self.proc, self.job, self.source_ids, self._result = proc, job, source_ids, None
+
+    def paths_for(self, source_id: str) -> list[Path]:
+        if self._result is None:
+            assert self.proc is not None and self.job is not None
+            _, err = self.proc.communicate()
+            if self.proc.returncode != 0:
+                tail = (err or b"").decode(errors="replace").strip().splitlines()[-3:]
+                raise RefreshError(f"synthetic data generation failed (exit {self.proc.returncode}): {' | '.join(tail)}")
+            self._result = json.loads(self.job.with_suffix(".json").read_text())
+        return [Path(p) for p in self._result[source_id]]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _start_generator(sources: list[Source], geo: GeoContext, geography_key: str, version: str,
+                     generated_dir: Path, tmp: Path, quiet: bool) -> _Generator:
+    """Start generating the synthetic stand-ins in a second process while this one parses the real
+    files (two cores; generation is pure Python, parsing mostly DuckDB)."""
+    if not sources:
+        return _Generator(None, None, set())
+    job = tmp / "job.pickle"
+    job.write_bytes(pickle.dumps({
+        "geo": GeoContext(geo.areas, geo.links, geo.population), "generated_dir": str(generated_dir), "quiet": quiet,
+        "jobs": [(s.synthetic, s.id, f"{s.synthetic}|{version}|{geography_key}") for s in sources]}))
+    proc = subprocess.Popen([sys.executable, "-m", "etl.synthetic.cache", str(job)], cwd=PROJECT_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=None if not quiet else subprocess.PIPE)
+    return _Generator(proc, job, {s.id for s in sources})
 
 
 def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
                      sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
                      version: str, only_default: bool, geog, population: pd.DataFrame, geo: GeoContext,
-                     lookups: dict[str, pd.DataFrame], pending: dict) -> RefreshResult:
+                     lookups: dict[str, pd.DataFrame], generator: _Generator) -> RefreshResult:
     previous = open_read_only(live) if live.exists() else None
     staged: list[Staged] = []
     source_rows, file_rows = [], []
@@ -208,8 +240,8 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
             continue
         loc = located[src.id]
         paths, quality = loc.paths, src.quality
-        if not paths and src.id in pending:
-            paths = pending[src.id].result()
+        if not paths and src.id in generator.source_ids:
+            paths = generator.paths_for(src.id)
             quality = "synthetic"
             loc = Located(src, paths, "synthetic", "synthetic")
         if not paths:
@@ -300,35 +332,6 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
     finally:
         con.close()
     return RefreshResult("built", live, message, changelog, time.monotonic() - progress.t0)
-
-
-def _synthetic_files(src: Source, geo: GeoContext, geography_key: str, version: str,
-                     progress: Progress, generated_dir: Path = GENERATED_DIR) -> list[Path]:
-    """Generated stand-in files for a source with no real file, regenerated only when the
-    generator code or the geography/population it is drawn from changed (deterministic output,
-    so reuse is exact)."""
-    from etl.synthetic import generate
-
-    out = generated_dir / src.id
-    stamp = out / ".generated-by"
-    key = f"{src.synthetic}|{version}|{geography_key}"
-    listing = out / ".files"
-    if stamp.exists() and stamp.read_text() == key and listing.exists():
-        paths = [out / n for n in listing.read_text().splitlines() if n]
-        if all(p.exists() for p in paths):
-            progress(f"{src.id}: no real file; using synthetic data generated earlier ({src.synthetic})")
-            return paths
-    progress(f"{src.id}: no real file; generating synthetic data ({src.synthetic})")
-    # Generate into a private folder and rename it into place, so a generator left running by a
-    # killed refresh can never mix its files with another run's (output is deterministic anyway).
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    written = generate(src.synthetic, geo, tmp)
-    (tmp / ".files").write_text("\n".join(p.name for p in written))
-    (tmp / ".generated-by").write_text(key)
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
-    return [out / p.name for p in written]
 
 
 def _changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dict:
