@@ -20,7 +20,8 @@ def _fmt(v: object) -> str:
 
 
 def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
-    """One row per map unit: map_unit, value, lower_ci, upper_ci, quality, hover, members."""
+    """One row per map unit: map_unit, value, lower_ci, upper_ci, quality, hover (plotly markup),
+    label (the same text, plain, one line per row), members."""
     v = control(values) if not values.empty else values
     rows = []
     for mu, grp in v.groupby("map_unit", sort=True):
@@ -30,14 +31,14 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             r = grp.iloc[0]
             value, lo, up = r["value"], r["lower_ci"], r["upper_ci"]
             why = r["suppressed_reason"] if isinstance(r["suppressed_reason"], str) else r.get("note")
-            header = f"<b>{names}</b>"
+            lines = [names]
         else:
             counts, pops = grp["count"], grp["denominator"]
-            header = f"<b>{names}</b><br>({len(grp)} partnerships drawn as one shape)"
+            lines = [names, f"({len(grp)} partnerships drawn as one shape)"]
             if counts.notna().all() and pops.notna().all() and unit_is_crude_rate(unit):
                 res = crude_rate(float(counts.sum()), float(pops.sum()))
                 value, lo, up, why = res.value, res.lower, res.upper, None
-                header += "<br>combined figure for the shape"
+                lines.append("combined figure for the shape")
             else:
                 value = lo = up = None
                 why = "several partnerships share this shape and no combined figure can be made"
@@ -45,14 +46,18 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
                 if len(notes):
                     why += f" ({notes[0]})"
         if value is None or pd.isna(value):
-            text = f"{header}<br>no data" + (f": {why}" if isinstance(why, str) and why else "")
+            lines.append("no data" + (f": {why}" if isinstance(why, str) and why else ""))
         else:
             span = "plausible range" if qual == "modelled" else "95% interval"  # a modelled range is not a CI
-            text = (f"{header}<br>{_fmt(value)} {unit}<br>{span} {_fmt(lo)} to {_fmt(up)}"
-                    f"<br>quality: {quality_label(qual) if qual and ',' not in qual else qual}")
+            lines += [f"{_fmt(value)} {unit}", f"{span} {_fmt(lo)} to {_fmt(up)}",
+                      f"quality: {quality_label(qual) if qual and ',' not in qual else qual}"]
+        # hover: plotly's markup (bold name, <br>); label: the same lines as plain text (SVG map titles)
+        text = "<br>".join([f"<b>{lines[0]}</b>", *lines[1:]])
+        label = "\n".join(lines)
         rows.append({"map_unit": mu, "value": value, "lower_ci": lo, "upper_ci": up, "quality": qual,
-                     "hover": text, "members": names})
-    out = pd.DataFrame(rows, columns=["map_unit", "value", "lower_ci", "upper_ci", "quality", "hover", "members"])
+                     "hover": text, "label": label, "members": names})
+    out = pd.DataFrame(rows, columns=["map_unit", "value", "lower_ci", "upper_ci", "quality", "hover", "label",
+                                     "members"])
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     return out
 

@@ -1,13 +1,17 @@
 """Quick map-draw timing in headless Chromium (for iterating on the map; bench.run has the
 recorded figure).
 
-    python -m bench.maptime [--db PATH] [--visits 3] [--path /Map] [--sources ../shared/data]
+    python -m bench.maptime [--db PATH] [--visits 3] [--path /Map] [--view svg|plotly]
+                            [--sources ../shared/data]
 
 Starts `streamlit run dashboard.py` on a free port with SVD_DB=PATH (built into a temp folder
-from --sources when PATH is not given), opens PATH in a new Chromium tab `--visits` times and
-prints, per visit: plot (until `.js-plotly-plot` is in the page), canvas (until the map's
-WebGL canvas exists), idle (until the script state is notRunning), and the bytes received
-over the websocket.
+from --sources when PATH is not given), opens PATH in a new browser context (fresh profile)
+`--visits` times and prints, per visit, seconds from navigation until:
+  --view svg (default, the page's static map): map (the SVG and all its shapes,
+    `path[data-unit]`, are in the page), idle (the script state is notRunning);
+  --view plotly (adds view=interactive to the URL): plot (`.js-plotly-plot` is in the page),
+    canvas (the map's WebGL canvas exists), idle;
+and the bytes received over the websocket. "shapes" is the number of map shapes drawn.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sources", type=Path, default=Path(os.environ.get("SVD_SOURCES") or ROOT.parent / "shared" / "data"))
     ap.add_argument("--visits", type=int, default=3)
     ap.add_argument("--path", default="/Map")
+    ap.add_argument("--view", choices=("svg", "plotly"), default="svg")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -54,23 +59,34 @@ def main(argv: list[str] | None = None) -> int:
                             0, received[0] + len(p if isinstance(p, (bytes, str)) else b"")))
 
                     page.on("websocket", on_ws)
+                    url = f"http://127.0.0.1:{port}{args.path}"
+                    if args.view == "plotly":
+                        url += ("&" if "?" in url else "?") + "view=interactive"
                     t0 = time.perf_counter()
-                    page.goto(f"http://127.0.0.1:{port}{args.path}")
-                    page.wait_for_selector(".js-plotly-plot", timeout=120_000)
-                    plot = time.perf_counter() - t0
-                    page.wait_for_selector(".js-plotly-plot canvas", timeout=120_000)
-                    canvas = time.perf_counter() - t0
+                    page.goto(url)
+                    r: dict = {"visit": i + 1}
+                    if args.view == "plotly":
+                        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+                        r["plot"] = round(time.perf_counter() - t0, 2)
+                        page.wait_for_selector(".js-plotly-plot canvas", timeout=120_000)
+                        r["canvas"] = round(time.perf_counter() - t0, 2)
+                    else:
+                        page.wait_for_selector(".svd-svgmap svg path[data-unit]", timeout=120_000)
+                        r["map"] = round(time.perf_counter() - t0, 2)
                     page.wait_for_selector(IDLE, timeout=120_000)
-                    idle = time.perf_counter() - t0
-                    r = {"visit": i + 1, "plot": round(plot, 2), "canvas": round(canvas, 2), "idle": round(idle, 2),
-                         "ws_bytes": received[0]}
+                    r["idle"] = round(time.perf_counter() - t0, 2)
+                    r["shapes"] = page.evaluate(
+                        "() => document.querySelectorAll('.svd-svgmap path[data-unit]').length"
+                        " || (document.querySelector('.js-plotly-plot')?.data || [])"
+                        ".reduce((n, t) => n + (t.locations || []).length, 0)")
+                    r["ws_bytes"] = received[0]
                     out.append(r)
                     print(json.dumps(r), flush=True)
                     ctx.close()
                 browser.close()
         finally:
             stop_server(server, logf)
-    print(json.dumps({"server_start": round(startup, 2), "visits": out}))
+    print(json.dumps({"view": args.view, "server_start": round(startup, 2), "visits": out}))
     return 0
 
 

@@ -1,6 +1,13 @@
 """Map: any local indicator and period at CSP or police force area level, drawn offline, one
-shape per map unit, areas without data grey and labelled. Click a shape (or pick an area) to
-open its profile. Query parameters: `indicator`, `level`, `period`, `area`.
+shape per map unit, areas without data grey (hatched) and labelled. Click a shape (or pick an
+area) to open its profile. Query parameters: `indicator`, `level`, `period`, `area`, and
+`view=interactive` for the plotly map.
+
+The default view is a static SVG (app.svgmap), drawn with st.markdown: st.html sanitises with
+DOMPurify's html-only profile and drops <svg> entirely, and a components iframe may not
+navigate the top page, whereas markdown's raw HTML keeps <svg>, <a target="_self"> and <title>.
+The SVG needs no plotly bundle, so it draws in well under the 3 s target on a fresh visit; the
+plotly map (zoom and pan) is one toggle away.
 """
 from __future__ import annotations
 
@@ -10,6 +17,9 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.mapdata import display_geojson, map_units
+from app.svgmap import svg_map
+
+INTERACTIVE_LABEL = "Interactive map (zoom and pan, slower to load)"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -26,6 +36,19 @@ def _map_figure(ind_id: str, level: str, period: str, title: str, version: str):
     unit = str(info.get("unit", ""))
     units = map_units(q.map_values(ind_id, level, period), unit)
     return fg.choropleth_figure(units, _display_geojson(level, version), title=title, unit=unit)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _svg_map(ind_id: str, level: str, period: str, title: str, version: str) -> str:
+    """The static map's markup for one view, built once per warehouse version."""
+    info = q.indicator(ind_id) or {}
+    unit = str(info.get("unit", ""))
+    values = q.map_values(ind_id, level, period)
+    # values are ordered by area name: a shape shared by several areas opens the first one's profile
+    links = values.groupby("map_unit", sort=False)["area_code"].first().to_dict()
+    names = dict(zip(values["area_code"], values["area_name"], strict=True))
+    return svg_map(map_units(values, unit), q.boundaries_geojson(level), title=title, unit=unit, period=period,
+                   links=links, link_names=names)
 
 
 ui.page_setup("Map")
@@ -53,16 +76,24 @@ info = q.indicator(ind_id) or {}
 unit = str(info.get("unit", ""))
 values = q.map_values(ind_id, level, period)
 units = map_units(values, unit)
-fig = _map_figure(ind_id, level, period, f"{titles[ind_id]}, {period}", q.warehouse_version() or "")
-event = ui.chart(
-    fig,
-    alt=(f"Map of {titles[ind_id]} by {q.AREA_TYPE_NAMES[level].lower()}, {period}: {units['value'].notna().sum()} of "
-         f"{len(units)} shapes have a value"
-         + (f", from {units['value'].min():,.1f} to {units['value'].max():,.1f} {unit}" if units['value'].notna().any()
-            else "")
-         + f"; {units['value'].isna().sum()} shapes are grey (no data). The table below lists every area."),
-    key="map", on_select="rerun", selection_mode="points",
-)
+title = f"{titles[ind_id]}, {period}"
+version = q.warehouse_version() or ""
+alt = (f"Map of {titles[ind_id]} by {q.AREA_TYPE_NAMES[level].lower()}, {period}: {units['value'].notna().sum()} of "
+       f"{len(units)} shapes have a value"
+       + (f", from {units['value'].min():,.1f} to {units['value'].max():,.1f} {unit}" if units['value'].notna().any()
+          else "")
+       + f"; {units['value'].isna().sum()} shapes are grey (no data). The table below lists every area.")
+interactive = st.toggle(INTERACTIVE_LABEL, value=ui.url_value("view") == "interactive", key="map_interactive",
+                        help="The default map is a static picture that draws at once; each shape opens its "
+                             "area's profile. The interactive map can zoom and pan but loads a large script.")
+ui.set_url(view="interactive" if interactive else None)
+event = None
+if interactive:
+    event = ui.chart(_map_figure(ind_id, level, period, title, version), alt=alt, key="map", on_select="rerun",
+                     selection_mode="points")
+else:
+    st.markdown(_svg_map(ind_id, level, period, title, version), unsafe_allow_html=True)
+    st.caption(f"Text alternative: {alt}")
 if info.get("break_note"):
     st.caption(f"Caveat: {info['break_note']}")
 

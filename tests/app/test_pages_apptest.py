@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -147,8 +148,35 @@ def test_profile_empty_states_say_why(wh):
 
 
 def test_map_draws_one_shape_per_map_unit(wh, sql):
+    """Default view: the static SVG map, one linked <path data-unit> per map unit."""
     at = run_page("pages/2_Map.py", indicator="police_uk_violence_and_sexual_offences", level="csp",
                   period="2024-03")
+    assert not figures(at), "the default map needs no plotly"
+    svg = next(m.value for m in at.markdown if "svd-svgmap" in m.value)
+    shapes = re.findall(r'<path data-unit="([^"]+)"', svg)
+    (n_units,), = sql("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'")
+    assert len(shapes) == len(set(shapes)) == n_units == 304
+    assert re.search(r'<svg [^>]*role="img" aria-label="[^"]+"', svg) and "<desc>" in svg
+    (n_missing,), = sql("""SELECT count(DISTINCT b.map_unit) FROM boundaries b WHERE b.area_type = 'csp' AND
+                           b.map_unit NOT IN (SELECT b2.map_unit FROM boundaries b2 JOIN observations o USING (area_code)
+                           WHERE o.indicator_id = 'police_uk_violence_and_sexual_offences'
+                           AND o.period_label = '2024-03' AND o.value IS NOT NULL AND b2.area_type = 'csp')""")
+    assert f"No data ({svg.count('-nodata)')} shapes)" in svg and svg.count("-nodata)") >= n_missing > 0
+    (unit,), = sql("SELECT map_unit FROM boundaries WHERE area_code = 'E22000308'")
+    (v,), = sql("SELECT value FROM observations WHERE indicator_id = 'police_uk_violence_and_sexual_offences' "
+                "AND area_code = 'E22000308' AND period_label = '2024-03'")
+    oxford = re.search(r'<a href="./Area_profile\?area=E22000308" target="_self"><path data-unit="'
+                       + unit + r'" data-value="([^"]+)"[^>]*><title>([^<]*)</title>', svg)
+    assert oxford and float(oxford.group(1)) == pytest.approx(v, rel=1e-5)
+    assert "Oxford" in oxford.group(2) and "95% interval" in oxford.group(2) and "quality:" in oxford.group(2)
+    assert "Text alternative" in markdown_text(at)
+    assert "view" not in at.query_params
+
+
+def test_map_interactive_view_keeps_the_plotly_map(wh, sql):
+    at = run_page("pages/2_Map.py", indicator="police_uk_violence_and_sexual_offences", level="csp",
+                  period="2024-03", view="interactive")
+    assert at.toggle[0].value is True
     fig = figures(at)[0]
     locations = [loc for t in fig["data"] for loc in t["locations"]]
     (n_units,), = sql("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'")
@@ -163,6 +191,8 @@ def test_map_draws_one_shape_per_map_unit(wh, sql):
     main = fig["data"][0]
     assert main["z"][main["locations"].index(unit)] == pytest.approx(v)
     assert "Text alternative" in markdown_text(at)
+    at.toggle[0].set_value(False).run()  # back to the static map, and out of the URL
+    assert not figures(at) and "view" not in at.query_params
 
 
 def test_compare_ranks_areas_with_intervals(wh, sql):

@@ -1,5 +1,6 @@
-"""The real app in headless Chromium: every page loads without an error, the map draws one shape
-per map unit, a CSV download works, and screenshots are saved (tests/screenshots/, git-ignored;
+"""The real app in headless Chromium: every page loads without an error, the map (static SVG by
+default, plotly behind a toggle) draws one shape per map unit and its shapes open profiles, a CSV
+download works, and screenshots are saved (tests/screenshots/, git-ignored;
 the profile and map shots are also copied to docs/img/ for the README when
 SVD_UPDATE_SCREENSHOTS=1, so an ordinary test run leaves the tracked files alone).
 
@@ -130,18 +131,48 @@ def test_profile_download_and_screenshot(server, browser):
     page.close()
 
 
+MAP_URL = "/Map?indicator=police_uk_violence_and_sexual_offences&level=csp&period=2024-03"
+
+
+def csp_map_units(real_warehouse: Path) -> int:
+    with duckdb.connect(str(real_warehouse), read_only=True) as con:
+        (n_units,) = con.execute("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'").fetchone()
+    return n_units
+
+
 def test_map_draws_one_shape_per_map_unit(server, browser, real_warehouse):
-    page = open_page(browser, f"{server}/Map?indicator=police_uk_violence_and_sexual_offences&level=csp"
-                              "&period=2024-03")
+    """The default static SVG map survives streamlit's markdown intact: one linked shape per
+    map unit with its tooltip, no plotly; selecting a shape opens that area's profile."""
+    page = open_page(browser, server + MAP_URL)
+    units = page.eval_on_selector_all(".svd-svgmap svg path[data-unit]", "ps => ps.map(p => p.dataset.unit)")
+    assert len(units) == len(set(units)) == csp_map_units(real_warehouse)
+    assert page.locator(".js-plotly-plot").count() == 0
+    assert page.locator(".svd-svgmap svg[role='img'][aria-label]").count() == 1
+    oxford = page.locator(".svd-svgmap a[href='./Area_profile?area=E22000308'][target='_self'] path")
+    assert oxford.count() == 1
+    tip = oxford.locator("title").text_content()
+    assert "Oxford" in tip and "quality:" in tip and "95% interval" in tip
+    box = oxford.bounding_box()
+    assert box and box["width"] > 2 and box["height"] > 2  # drawn, with a size
+    path = shot(page, "map")
+    readme_image(path, "map.png")
+    oxford.click()
+    page.wait_for_url("**/Area_profile?area=E22000308**", timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    assert "Oxford" in page.inner_text("body")
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_map_interactive_view_draws_one_shape_per_map_unit(server, browser, real_warehouse):
+    page = open_page(browser, server + MAP_URL + "&view=interactive")
     page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot'); return p && p.data; }",
                            timeout=60_000)
     locations = page.evaluate(
         "() => document.querySelector('.js-plotly-plot').data.flatMap(t => Array.from(t.locations || []))")
-    with duckdb.connect(str(real_warehouse), read_only=True) as con:
-        (n_units,) = con.execute("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'").fetchone()
-    assert len(locations) == len(set(locations)) == n_units
-    path = shot(page, "map")
-    readme_image(path, "map.png")
+    assert len(locations) == len(set(locations)) == csp_map_units(real_warehouse)
+    assert page.locator(".svd-svgmap").count() == 0
+    shot(page, "map_interactive")
     page.close()
 
 
