@@ -346,9 +346,11 @@ def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckd
                     raise diagnose(f, local).located(source_id=source.id) from None
             raise
         _validate_totals(new_totals, to_read, source.id)
+    # Only what was read now is checked: reused aggregates were checked when first stored.
+    if len(new_counts):
+        new_counts = validate_frame(LSOA_COUNTS_SCHEMA, new_counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]],
+                                    source_id=source.id, file="police.uk street files (aggregated)", row_offset=None)
     counts = pd.concat([*reused_counts, new_counts], ignore_index=True)
-    counts = validate_frame(LSOA_COUNTS_SCHEMA, counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]],
-                            source_id=source.id, file="police.uk street files (aggregated)", row_offset=None)
     totals = pd.concat([*reused_totals, new_totals], ignore_index=True)
     files_df = pd.DataFrame(file_rows).merge(totals[["file_key", "rows", "rows_selected", "rows_no_lsoa"]],
                                              on="file_key", how="left")
@@ -410,9 +412,23 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
         bad = files_df[files_df["force"].isin(unknown)]
         raise SourceError(f"force {unknown[0]!r} is not an England & Wales police force",
                           source_id=source.id, file=bad["file_name"].iloc[0] if len(bad) else "")
-    coverage = coverage_grid(files_df, counts, pfa_by_slug, months)
-    placed = resolve_lsoas(counts, geo, lookups["l17"], lookups["l21"])
-    c = counts.merge(placed, on=["lsoa_code", "lsoa_name"], how="left")
+    con = duckdb.connect()
+    con.register("counts", counts)
+    by_type = con.execute("SELECT file_key, crime_type, sum(n)::BIGINT AS n FROM counts GROUP BY ALL").df()
+    coverage = coverage_grid(files_df, by_type, pfa_by_slug, months)
+    lsoas = con.execute("SELECT DISTINCT lsoa_code, lsoa_name FROM counts").df()
+    placed = resolve_lsoas(lsoas, geo, lookups["l17"], lookups["l21"])
+    # Collapse LSOA rows to one row per file x placement x crime type in DuckDB: at 30x the
+    # mirror the LSOA table has millions of rows, the collapsed one a few hundred thousand.
+    con.register("placed", placed)
+    c = con.execute("""
+        SELECT c.file_key, p.lad21_code, p.csp_code, p.reason, c.crime_type, sum(c.n)::BIGINT AS n
+        FROM counts c LEFT JOIN placed p
+          ON c.lsoa_code IS NOT DISTINCT FROM p.lsoa_code AND c.lsoa_name IS NOT DISTINCT FROM p.lsoa_name
+        GROUP BY ALL""").df()
+    con.close()
+    for col in ("lad21_code", "csp_code", "reason"):
+        c[col] = c[col].astype(object).where(c[col].notna(), None)
     keys = files_df.set_index("file_key")
     c["force"] = c["file_key"].map(keys["force"])
     c["month"] = c["file_key"].map(keys["month"])
