@@ -212,15 +212,16 @@ def bench_map(db: Path) -> list[Row]:
                 try:
                     ctx = None
                     for visit in ("cold", "warm", "returning"):
-                        # cold/warm: a fresh browser profile (empty HTTP cache: streamlit's ~4.7 MB
-                        # plotly chunk is fetched and compiled again); returning: a new tab in the
-                        # warm visit's profile (cached scripts, as a viewer's second visit).
+                        # cold/warm: a fresh browser profile (empty HTTP cache: streamlit's scripts are
+                        # fetched and compiled again); returning: a new tab in the warm visit's
+                        # profile (cached scripts, as a viewer's second visit).
                         if visit != "returning":
                             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                         page = ctx.new_page()
                         t1 = time.perf_counter()
                         page.goto(f"http://127.0.0.1:{port}/{page_path}")
-                        page.wait_for_selector(".js-plotly-plot", timeout=120_000)
+                        # the default map view is the SVG map (the plotly view: bench/maptime.py --view plotly)
+                        page.wait_for_selector(".svd-svgmap svg path[data-unit]", timeout=120_000)
                         plot = time.perf_counter() - t1
                         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
                                                timeout=120_000)
