@@ -127,7 +127,7 @@ async def viewer(vid: int, browser, base: str, stop: threading.Event, loads: lis
                 # `notRunning` is only set after a script run finished ("initial" before it).
                 await page.wait_for_selector(IDLE, timeout=timeout_s * 1000)
                 if name == "Map":
-                    await page.wait_for_selector(".js-plotly-plot", timeout=timeout_s * 1000)
+                    await page.wait_for_selector(".svd-svgmap svg path[data-unit]", timeout=timeout_s * 1000)
                 rec["seconds"] = time.perf_counter() - t0
                 bad = await page.query_selector_all(ERROR_SELECTOR)
                 if bad:
