@@ -156,12 +156,17 @@ def crude_rate_frame(
     out["ci_method"] = pd.Series(
         np.where(ok, np.where(byar, BYAR, EXACT), None), index=out.index, dtype=object
     )
-    note = np.full(len(out), None, dtype=object)
+    out["rate_note"] = _row_notes(no_count, no_denom, invalid, out.index)
+    return out
+
+
+def _row_notes(no_count: np.ndarray, no_denom: np.ndarray, invalid: np.ndarray, index: pd.Index) -> pd.Series:
+    """Why a row has no rate (shared by the rate and proportion frame helpers)."""
+    note = np.full(len(index), None, dtype=object)
     note[no_count] = NO_COUNT
     note[no_denom] = NO_DENOMINATOR
     note[invalid] = INVALID_COUNT
-    out["rate_note"] = pd.Series(note, index=out.index, dtype=object)
-    return out
+    return pd.Series(note, index=index, dtype=object)
 
 
 def wilson_limits(
@@ -232,11 +237,7 @@ def proportion_frame(
     out["lower_ci"] = lower * per
     out["upper_ci"] = upper * per
     out["ci_method"] = pd.Series(np.where(ok, WILSON, None), index=out.index, dtype=object)
-    note = np.full(len(out), None, dtype=object)
-    note[no_count] = NO_COUNT
-    note[no_denom] = NO_DENOMINATOR
-    note[invalid] = INVALID_COUNT
-    out["rate_note"] = pd.Series(note, index=out.index, dtype=object)
+    out["rate_note"] = _row_notes(no_count, no_denom, invalid, out.index)
     return out
 
 
