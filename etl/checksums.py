@@ -13,6 +13,16 @@ def sha256_stream(handle: BinaryIO) -> str:
     return digest.hexdigest()
 
 
+_SEEN: dict[tuple[str, int, int, int], str] = {}
+
+
 def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return sha256_stream(handle)
+    """sha256 of a file, remembered for the process by (path, inode, size, mtime): a refresh asks
+    for the same file's checksum for change detection, lineage and its source row, and the
+    police.uk files alone are over 100 MB."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _SEEN:
+        with open(path, "rb") as handle:
+            _SEEN[key] = sha256_stream(handle)
+    return _SEEN[key]
