@@ -104,7 +104,7 @@ st.subheader("National trends, with sources")
 series = q.national_series_names()
 if series.empty:
     st.info("No national series in this warehouse.")
-    st.stop()
+    ui.stop()
 labels = {s: f"{q.FAMILY_NAMES.get(f, f)}: {s.replace('_', ' ')}" for s, f in zip(series["series"], series["family"],
                                                                                   strict=True)}
 chosen = ui.url_select("Series", list(series["series"]), "series", format_func=labels.get,
@@ -136,3 +136,4 @@ st.dataframe(
                    "value": st.column_config.NumberColumn(format="localized")},
 )
 ui.download(data.assign(area_type="national"), f"national_{chosen}.csv", "Download this series (CSV)")
+ui.page_ready()

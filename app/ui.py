@@ -8,8 +8,9 @@ Imports: streamlit, pandas, plotly, app.queries, app.disclosure_view.
 """
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,6 +26,23 @@ PROFILE_PAGE = "pages/1_Area_profile.py"
 
 def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title} - Serious violence dashboard", layout="wide")
+    st.session_state["_svd_page"] = title
+
+
+def page_ready() -> None:
+    """Mark the end of this run of the page: a hidden element rendered last, so a browser test
+    (or a user script) can wait for a finished page instead of guessing with a sleep.
+
+    Call it as the last statement of every page, and before every early stop (`stop()`)."""
+    page = html.escape(str(st.session_state.get("_svd_page", "")), quote=True)
+    with st.container(key="svd-page-ready"):
+        st.html(f'<span data-svd-page="{page}" hidden></span>')
+
+
+def stop() -> NoReturn:
+    """`st.stop()` that still sets the page-ready signal (an early stop is a finished page)."""
+    page_ready()
+    st.stop()
 
 
 def require_warehouse() -> None:
@@ -37,7 +55,7 @@ def require_warehouse() -> None:
         f"```bash\n{q.BUILD_COMMAND}\n```\n"
         "Set `SVD_DB` to use a warehouse elsewhere."
     )
-    st.stop()
+    stop()
 
 
 def quality_badge(quality: object) -> str:

@@ -39,7 +39,7 @@ month = ui.url_select("Month for monthly (police.uk, A&E) figures", months, "per
 geo, rows = pr.csp_profile(code, month)
 if geo is None or rows.empty:
     st.error(f"Area {code} is not in the warehouse.")
-    st.stop()
+    ui.stop()
 
 a = geo["area"]
 kind = q.AREA_TYPE_NAMES[a["area_type"]]
@@ -126,7 +126,7 @@ with_data = rows[rows["area_code"].notna()] if "area_code" in rows else rows.ilo
 ind_ids = list(dict.fromkeys(with_data["indicator_id"]))
 if not ind_ids:
     st.info("No local figures to draw for this area.")
-    st.stop()
+    ui.stop()
 titles = dict(zip(with_data["indicator_id"], with_data["title"], strict=False))
 default_ind = "police_uk_violence_and_sexual_offences" if "police_uk_violence_and_sexual_offences" in ind_ids else None
 ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: titles.get(i, i), default=default_ind)
@@ -182,3 +182,4 @@ else:
         columns=["is_health_source"]), hide_index=True)
     for r in sim.itertuples():
         ui.profile_link(r.area_code, r.area_name, row["area_type"])
+ui.page_ready()

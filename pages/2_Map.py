@@ -118,3 +118,4 @@ table = values[["area_code", "area_name", "map_unit", "period_label", "count", "
                  "upper_ci", "suppressed_reason", "quality", "note", "map_note"]]
 ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)))
 ui.download(values.assign(area_type=level), f"map_{ind_id}_{level}_{period}.csv")
+ui.page_ready()

@@ -52,7 +52,7 @@ polarity = str(info.get("polarity", "none"))
 
 if not chosen:
     st.info("Pick at least one area.")
-    st.stop()
+    ui.stop()
 sel = everyone[everyone["area_code"].isin(chosen)]
 compared = compare_frame(sel, bench_value if bench_value is not None else float("nan"),
                          benchmark_name=bench_name, polarity=polarity,
@@ -90,3 +90,4 @@ table = compared[["area_code", "area_name", "period_label", "count", "denominato
                   "comparison_phrase", "suppressed_reason", "quality", "publisher", "source_title", "note"]]
 ui.table(table, controlled=True)
 ui.download(compared, f"compare_{ind_id}_{period}.csv")
+ui.page_ready()

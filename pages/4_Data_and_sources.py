@@ -97,3 +97,4 @@ def _everything(version: str | None) -> bytes:
 _version = q.warehouse_version()
 st.download_button("Download all observations (CSV)", data=lambda: _everything(_version),
                    file_name="observations.csv", mime="text/csv", key="dl_all", icon=":material/download:")
+ui.page_ready()

@@ -23,7 +23,7 @@ csps = q.istv_csps()
 if csps.empty:
     st.info("No ISTV extract has been loaded. Drop the emergency department's monthly files in the sources folder "
             "(layout in docs/istv_layout.md) and run the refresh.")
-    st.stop()
+    ui.stop()
 names = dict(zip(csps["area_code"], csps["area_name"], strict=True))
 code = ui.url_select("Community Safety Partnership", list(csps["area_code"]), "area", format_func=names.get,
                      default="E22000308")
@@ -121,3 +121,4 @@ ui.chart(mfig, f"Monthly attendances for {names[code]}, {m['period_label'].iloc[
          + ", ".join(f"{r.period_label} {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
                      for r in m.itertuples()), key="istv_month")
 ui.download(m.drop(columns=["value"]), f"istv_{code}_monthly.csv", "Download monthly counts (CSV)")
+ui.page_ready()

@@ -45,7 +45,13 @@ def run_page(page: str, **params: str) -> AppTest:
         at.query_params[k] = v
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    assert ready_signals(at) == 1, "every finished run of a page sets the ready signal exactly once"
     return at
+
+
+def ready_signals(at: AppTest) -> int:
+    """How many `ui.page_ready` markers this run rendered (the browser tests wait on it)."""
+    return sum("data-svd-page=" in el.proto.body for el in at.get("html"))
 
 
 def markdown_text(at: AppTest) -> str:

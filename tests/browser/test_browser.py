@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "screenshots"
@@ -29,6 +31,9 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
 ]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+EXCEPTION = "[data-testid='stException']"
+WAIT_MS = 180_000  # generous: a busy 2-core machine; every wait still ends on a signal, not a timer
+START_S = 180
 
 
 def _free_port() -> int:
@@ -48,14 +53,17 @@ def server(real_warehouse: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
+        deadline = time.monotonic() + START_S
+        while True:  # poll the server's own health signal until it answers (or a generous deadline)
             try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
                 break
             except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+                if time.monotonic() > deadline:
+                    pytest.fail("streamlit did not answer its health check")
+                time.sleep(0.25)
         yield url
     finally:
         proc.terminate()
@@ -75,15 +83,30 @@ def browser():
         b.close()
 
 
-def open_page(browser, url: str):
+def wait_ready(page, title: str) -> None:
+    """Wait for the signal the page sets when its run is over (`ui.page_ready`: a hidden element
+    rendered last, naming the page), then for streamlit's own idle state; then no exception.
+
+    Never a sleep and never a count taken once: on a busy machine a page takes as long as it
+    takes, and every wait here ends on an element or state the page itself produces."""
+    ready = page.locator(f".st-key-svd-page-ready [data-svd-page='{title}']")
+    expect(ready.or_(page.locator(EXCEPTION)).first).to_be_attached(timeout=WAIT_MS)
+    expect(page.locator(IDLE)).to_be_attached(timeout=WAIT_MS)
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+    expect(ready).to_be_attached(timeout=WAIT_MS)
+
+
+def open_page(browser, url: str, title: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page.goto(url, timeout=120_000)
-    page.wait_for_selector(IDLE, timeout=120_000)
-    page.wait_for_timeout(1500)  # let plotly finish drawing after the script is idle
-    page.wait_for_selector(IDLE, timeout=120_000)
-    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
-        "[data-testid='stException']").first.inner_text()
+    page.goto(url, timeout=WAIT_MS)
+    wait_ready(page, title)
     return page
+
+
+def expect_plotly_drawn(page) -> None:
+    """plotly draws after the script has finished (its bundle loads lazily): wait for a drawn
+    chart (an SVG main layer inside a visible plot), auto-retried by Playwright."""
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=WAIT_MS)
 
 
 def readme_image(path: Path, name: str) -> None:
@@ -99,27 +122,27 @@ def shot(page, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("path,name", [
-    ("/", "home"),
-    ("/Compare?indicator=knife_offences_total&level=pfa&period=2018/19", "compare"),
-    ("/Data_and_sources", "data_and_sources"),
-    ("/AE_ISTV?area=E22000308", "istv"),
+@pytest.mark.parametrize("path,name,title", [
+    ("/", "home", "Home"),
+    ("/Compare?indicator=knife_offences_total&level=pfa&period=2018/19", "compare", "Compare areas"),
+    ("/Data_and_sources", "data_and_sources", "Data and sources"),
+    ("/AE_ISTV?area=E22000308", "istv", "A&E assaults (ISTV)"),
 ])
-def test_pages_load(server, browser, path, name):
-    page = open_page(browser, server + path)
-    assert page.locator(".js-plotly-plot").count() >= 1
+def test_pages_load(server, browser, path, name, title):
+    page = open_page(browser, server + path, title)
+    expect_plotly_drawn(page)
     shot(page, name)
     page.close()
 
 
 def test_profile_download_and_screenshot(server, browser):
-    page = open_page(browser, f"{server}/Area_profile?area=E22000308&indicator=police_uk_robbery")
+    page = open_page(browser, f"{server}/Area_profile?area=E22000308&indicator=police_uk_robbery", "Area profile")
     assert "Police force area: Thames Valley, which includes Oxford" in page.inner_text("body")
     path = shot(page, "profile")
     readme_image(path, "profile.png")
     button = page.get_by_role("button", name="Download the profile data (CSV)")
     button.scroll_into_view_if_needed()
-    with page.expect_download(timeout=60_000) as dl:
+    with page.expect_download(timeout=WAIT_MS) as dl:
         button.click()
     target = SHOTS / "profile_E22000308.csv"
     dl.value.save_as(str(target))
@@ -143,7 +166,8 @@ def csp_map_units(real_warehouse: Path) -> int:
 def test_map_draws_one_shape_per_map_unit(server, browser, real_warehouse):
     """The default static SVG map survives streamlit's markdown intact: one linked shape per
     map unit with its tooltip, no plotly; selecting a shape opens that area's profile."""
-    page = open_page(browser, server + MAP_URL)
+    page = open_page(browser, server + MAP_URL, "Map")
+    expect(page.locator(".svd-svgmap svg[role='img']")).to_be_attached(timeout=WAIT_MS)
     units = page.eval_on_selector_all(".svd-svgmap svg path[data-unit]", "ps => ps.map(p => p.dataset.unit)")
     assert len(units) == len(set(units)) == csp_map_units(real_warehouse)
     assert page.locator(".js-plotly-plot").count() == 0
@@ -157,17 +181,16 @@ def test_map_draws_one_shape_per_map_unit(server, browser, real_warehouse):
     path = shot(page, "map")
     readme_image(path, "map.png")
     oxford.click()
-    page.wait_for_url("**/Area_profile?area=E22000308**", timeout=60_000)
-    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_url("**/Area_profile?area=E22000308**", timeout=WAIT_MS)
+    wait_ready(page, "Area profile")
     assert "Oxford" in page.inner_text("body")
-    assert page.locator("[data-testid='stException']").count() == 0
     page.close()
 
 
 def test_map_interactive_view_draws_one_shape_per_map_unit(server, browser, real_warehouse):
-    page = open_page(browser, server + MAP_URL + "&view=interactive")
+    page = open_page(browser, server + MAP_URL + "&view=interactive", "Map")
     page.wait_for_function("() => { const p = document.querySelector('.js-plotly-plot'); return p && p.data; }",
-                           timeout=60_000)
+                           timeout=WAIT_MS)
     locations = page.evaluate(
         "() => document.querySelector('.js-plotly-plot').data.flatMap(t => Array.from(t.locations || []))")
     assert len(locations) == len(set(locations)) == csp_map_units(real_warehouse)
@@ -180,10 +203,10 @@ def test_whole_observations_download(server, browser, real_warehouse):
     """The Data & sources page's full download (built only on click) has every current row."""
     import duckdb
 
-    page = open_page(browser, f"{server}/Data_and_sources")
+    page = open_page(browser, f"{server}/Data_and_sources", "Data and sources")
     button = page.get_by_role("button", name="Download all observations (CSV)")
     button.scroll_into_view_if_needed()
-    with page.expect_download(timeout=120_000) as dl:
+    with page.expect_download(timeout=WAIT_MS) as dl:
         button.click()
     target = SHOTS / "observations.csv"
     SHOTS.mkdir(parents=True, exist_ok=True)
