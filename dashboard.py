@@ -108,7 +108,7 @@ if series.empty:
 labels = {s: f"{q.FAMILY_NAMES.get(f, f)}: {s.replace('_', ' ')}" for s, f in zip(series["series"], series["family"],
                                                                                   strict=True)}
 chosen = ui.url_select("Series", list(series["series"]), "series", format_func=labels.get,
-                       default="police_recorded_knife_offences")
+                       default="police_recorded_knife_offences", noun="national series")
 data = q.national_series(chosen)
 current = data[data["is_current"]]
 breaks = q.series_breaks(list(current["indicator_id"].unique()))

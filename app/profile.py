@@ -316,3 +316,21 @@ the benchmark.</p>
 <h2>Indicators</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Sources</h2><ul>{src}</ul>
 </body></html>"""
+
+
+def default_month(code: str) -> str | None:
+    """The month a profile opens on: the latest month for which the area's own police force
+    published a complete police.uk file (falling back to its latest partial one, then to the
+    latest month of any force). Opening on the newest month of the whole warehouse would show
+    every police.uk line as missing for a force that has not published it yet."""
+    cov = q.coverage_grid()
+    if cov.empty:
+        return None
+    geo = q.area_geography(code)
+    if geo and geo["pfa"]:
+        mine = cov[cov["pfa_code"] == geo["pfa"]["code"]]
+        for status in ("present", "partial"):
+            hit = mine[mine["status"] == status]
+            if not hit.empty:
+                return str(hit["month"].max())
+    return str(cov["month"].max())

@@ -82,20 +82,58 @@ def set_url(**params: str | None) -> None:
 
 
 def url_select(label: str, options: Sequence[Any], param: str, *, format_func: Callable[[Any], str] = str,
-               default: Any = None, key: str | None = None, help: str | None = None) -> Any:
-    """A selectbox whose choice is read from and written to the query parameter `param`."""
+               default: Any = None, key: str | None = None, help: str | None = None,
+               noun: str | None = None) -> Any:
+    """A selectbox whose choice is read from and written to the query parameter `param`.
+
+    A link must never lie: a value in the URL that is not one of the options (an unknown area
+    code, indicator or period) is said on the page and the page stops, rather than quietly
+    opening the default and rewriting the URL (a clerk could quote the wrong area). A value
+    that differs only in letter case is taken (`e22000308` opens E22000308). Only the link that
+    opened the page is held to this: once the user has changed a choice on the page, a URL value
+    left over from the earlier choice gives way to the default."""
     opts = list(options)
     if not opts:
         return None
+    widget_key = key or f"sel_{param}"
     wanted = url_value(param)
-    index = 0
-    if wanted is not None and wanted in [str(o) for o in opts]:
-        index = [str(o) for o in opts].index(wanted)
-    elif default is not None and default in opts:
-        index = opts.index(default)
-    choice = st.selectbox(label, opts, index=index, format_func=format_func, key=key or f"sel_{param}", help=help)
+    texts = [str(o) for o in opts]
+    index = None
+    if wanted is not None:
+        if wanted in texts:
+            index = texts.index(wanted)
+        else:
+            folded = [t.casefold() for t in texts]
+            if wanted.strip().casefold() in folded:
+                index = folded.index(wanted.strip().casefold())
+            elif widget_key not in st.session_state:
+                unknown_value(noun or label.lower(), wanted, param)
+    if index is None:
+        index = opts.index(default) if default is not None and default in opts else 0
+    choice = st.selectbox(label, opts, index=index, format_func=format_func, key=widget_key, help=help)
     set_url(**{param: str(choice)})
     return choice
+
+
+def unknown_value(noun: str, value: str, param: str) -> NoReturn:
+    """Say that the link's `param` names nothing here, show nothing in its place, and stop."""
+    st.error(f"No {noun} `{_code_text(value)}` in this warehouse (from `?{param}=` in the link). "
+             f"Nothing is shown in its place: check the link, or open this page without `{param}` and pick "
+             "from the list.")
+    stop()
+
+
+def unknown_values_warning(noun: str, values: list[str], param: str) -> None:
+    """For a list in the URL (e.g. `?areas=`): name the values that match nothing; the rest stay."""
+    shown = ", ".join(f"`{_code_text(v)}`" for v in values[:10]) + (" ..." if len(values) > 10 else "")
+    st.warning(f"Not shown: {len(values)} {noun} from `?{param}=` in the link match nothing here for this "
+               f"indicator, geography and period: {shown}.")
+
+
+def _code_text(text: str) -> str:
+    """A URL value shown inside inline code: backticks and line breaks removed, length bounded."""
+    cleaned = text.replace("`", "'").replace("\n", " ").replace("\r", " ")
+    return cleaned[:80] + ("..." if len(cleaned) > 80 else "")
 
 
 # ---------------------------------------------------------------- output helpers

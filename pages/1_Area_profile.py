@@ -29,11 +29,11 @@ names = dict(zip(all_areas["area_code"], all_areas["area_name"], strict=True))
 types = dict(zip(all_areas["area_code"], all_areas["area_type"], strict=True))
 code = ui.url_select(
     "Area (type to search)", list(all_areas["area_code"]), "area",
-    format_func=lambda c: q.area_label(c, names[c], types[c]), default="E22000308",
+    format_func=lambda c: q.area_label(c, names[c], types[c]), default="E22000308", noun="area with code",
 )
 months = sorted(q.coverage_grid()["month"].unique(), reverse=True)
 month = ui.url_select("Month for monthly (police.uk, A&E) figures", months, "period",
-                      default=months[0] if months else None,
+                      default=pr.default_month(code), noun="month",
                       help="Annual and quarterly figures always show their latest period. A month with "
                            "no file for this area's force is shown as missing, never as zero.")
 geo, rows = pr.csp_profile(code, month)
@@ -129,7 +129,8 @@ if not ind_ids:
     ui.stop()
 titles = dict(zip(with_data["indicator_id"], with_data["title"], strict=False))
 default_ind = "police_uk_violence_and_sexual_offences" if "police_uk_violence_and_sexual_offences" in ind_ids else None
-ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: titles.get(i, i), default=default_ind)
+ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: titles.get(i, i), default=default_ind,
+                       noun="indicator with a local figure for this area, id")
 row = with_data[with_data["indicator_id"] == ind_id].iloc[0]
 bench_codes = [c for c, _ in pr._benchmark_codes(geo, row["area_type"])]
 series = control(q.indicator_series(ind_id, [row["area_code"], *bench_codes], row["period_type"]))

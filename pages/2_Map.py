@@ -61,16 +61,17 @@ mappable = [i for i in inds["indicator_id"] if q.map_levels(i)]
 c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
     ind_id = ui.url_select("Indicator", mappable, "indicator", format_func=lambda i: titles.get(i, i),
-                           default="police_uk_violence_and_sexual_offences")
+                           default="police_uk_violence_and_sexual_offences", noun="mappable indicator")
 levels = q.map_levels(ind_id)
 with c2:
-    level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv])
+    level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv],
+                          noun="map geography for this indicator")
 periods = q.map_periods(ind_id, level)
 # Annual figures where the publisher gives both quarters and years.
 ptype = q.preferred_period_type(periods["period_type"])
 periods = periods[periods["period_type"] == ptype]
 with c3:
-    period = ui.url_select("Period", list(periods["period_label"]), "period")
+    period = ui.url_select("Period", list(periods["period_label"]), "period", noun="period for this indicator")
 
 info = q.indicator(ind_id) or {}
 unit = str(info.get("unit", ""))
@@ -109,7 +110,7 @@ for p in points:
 names = dict(zip(values["area_code"], values["area_name"], strict=True))
 st.markdown("**Open a profile**")
 chosen = ui.url_select("Pick an area", [""] + list(values["area_code"]), "area",
-                       format_func=lambda c: names.get(c, "(choose an area)"))
+                       format_func=lambda c: names.get(c, "(choose an area)"), noun="area on this map with code")
 for code in dict.fromkeys([*picked, *([chosen] if chosen else [])]):
     ui.profile_link(code, names[code], level)
 

@@ -24,20 +24,24 @@ titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
 c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
     ind_id = ui.url_select("Indicator", list(inds["indicator_id"]), "indicator", format_func=lambda i: titles.get(i, i),
-                           default="knife_offences_total")
+                           default="knife_offences_total", noun="comparable indicator (a rate)")
 info = q.indicator(ind_id) or {}
 levels = [lv for lv in ("csp", "lad", "pfa") if not q.map_periods(ind_id, lv).empty]
 with c2:
-    level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv])
+    level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv],
+                          noun="geography for this indicator")
 periods = q.map_periods(ind_id, level)
 periods = periods[periods["period_type"] == q.preferred_period_type(periods["period_type"])]
 with c3:
-    period = ui.url_select("Period", list(periods["period_label"]), "period")
+    period = ui.url_select("Period", list(periods["period_label"]), "period", noun="period for this indicator")
 
 everyone = control(q.observations([ind_id], period_label=period))
 everyone = everyone[everyone["area_type"] == level]
 names = dict(zip(everyone["area_code"], everyone["area_name"], strict=True))
-wanted = [c for c in (ui.url_value("areas") or "").split(",") if c in names]
+linked = [c.strip().upper() for c in (ui.url_value("areas") or "").split(",") if c.strip()]
+wanted = [c for c in linked if c in names]
+if "areas_ms" not in st.session_state and (unknown := [c for c in linked if c not in names]):
+    ui.unknown_values_warning("area codes", unknown, "areas")
 if not wanted:
     wanted = list(everyone.dropna(subset=["value"]).nlargest(8, "denominator")["area_code"])
 chosen = st.multiselect("Areas", list(names), default=wanted, format_func=lambda c: names[c], key="areas_ms")

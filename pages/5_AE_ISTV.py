@@ -26,7 +26,7 @@ if csps.empty:
     ui.stop()
 names = dict(zip(csps["area_code"], csps["area_name"], strict=True))
 code = ui.url_select("Community Safety Partnership", list(csps["area_code"]), "area", format_func=names.get,
-                     default="E22000308")
+                     default="E22000308", noun="partnership with an ISTV extract, code")
 months = [m.strftime("%Y-%m") for m in q.istv_months(code)]
 wanted = (ui.url_value("period") or "").split("..")
 start = wanted[0] if len(wanted) == 2 and wanted[0] in months else months[max(0, len(months) - 12)]
