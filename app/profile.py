@@ -96,8 +96,17 @@ def _missing_reason(ind: pd.Series, geo: dict[str, Any]) -> str:
         mine = cov[cov["pfa_code"] == geo["pfa"]["code"]]
         if mine.empty or (mine["status"] == "missing").all():
             return f"no police.uk file for {geo['pfa']['name']} police in this mirror"
+    cov = q.indicator_coverage()
+    cov = cov[cov["indicator_id"] == ind["indicator_id"]]
+    nation = "Wales" if geo["country"] == q.WALES else "England"
+    covered = bool(cov["covers_wales" if nation == "Wales" else "covers_england"].any())
+    if not cov.empty and not covered:
+        other = "England" if nation == "Wales" else "Wales"
+        return f"this publication covers {other} only (no figures for {nation})"
+    sources = set(cov["source_id"])
     for ne in geo["not_estimated"]:
-        return str(ne["reason"])
+        if ne["source_id"] in sources:  # only the reason its own source gives
+            return str(ne["reason"])
     level = q.AREA_TYPE_NAMES.get(ind["geography_level"], ind["geography_level"])
     return f"published for each {level.lower()}; none matches {a['area_name']}"
 

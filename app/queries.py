@@ -167,6 +167,19 @@ def local_indicators() -> pd.DataFrame:
     )
 
 
+def indicator_coverage() -> pd.DataFrame:
+    """Per indicator and source: which nations its observations cover (from the area codes'
+    first letter: E England, W Wales, K national). Why: an absent figure's true reason
+    ("this publication covers England only") is a fact of the data, not of page wording."""
+    return _frame(
+        """
+        SELECT indicator_id, split_part(source_id, '#', 1) AS source_id,
+               bool_or(area_code LIKE 'E%') AS covers_england, bool_or(area_code LIKE 'W%') AS covers_wales
+        FROM observations GROUP BY ALL ORDER BY ALL
+        """
+    )
+
+
 def areas(area_types: tuple[str, ...] = LOCAL_LEVELS, current_only: bool = True) -> pd.DataFrame:
     where = " AND valid_to IS NULL" if current_only else ""
     return _frame(
