@@ -17,6 +17,7 @@ Imports: duckdb, pandas, streamlit (only for its caches). Never `etl/`.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -588,6 +589,36 @@ def police_uk_reconciliation() -> pd.DataFrame:
 
 def refreshes() -> pd.DataFrame:
     return _frame("SELECT * FROM refreshes ORDER BY started_at DESC")
+
+
+def sources_not_loaded() -> pd.DataFrame:
+    """Manifest sources the last refresh found no file for, with why (empty for an older warehouse)."""
+    try:
+        return _frame("SELECT * FROM sources_not_loaded ORDER BY source_id")
+    except duckdb.Error:
+        return pd.DataFrame(columns=["source_id", "family", "publisher", "title", "url", "reason"])
+
+
+def last_failed_refresh() -> dict[str, Any] | None:
+    """The latest failed refresh in the log the refresh writes beside the warehouse
+    (`refresh-log.jsonl`; a failed build never reaches the warehouse itself), and whether a
+    later run succeeded. None when there is no log or no failure in it. A line cut short by a
+    crash is skipped."""
+    log = db_path().parent / "refresh-log.jsonl"
+    if not log.is_file():
+        return None
+    runs = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict):
+                runs.append(entry)
+    fails = [i for i, r in enumerate(runs) if r.get("status") == "failed"]
+    if not fails:
+        return None
+    last = runs[fails[-1]]
+    later = any(r.get("status") in ("built", "unchanged") for r in runs[fails[-1] + 1:])
+    return {"started_at": last.get("started_at"), "message": last.get("message"), "succeeded_since": later}
 
 
 def revisions() -> pd.DataFrame:

@@ -48,6 +48,7 @@ def compute_changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dic
         WHERE n.file_name IS NULL ORDER BY 1, 2""").fetchall()
     return {
         "first_build": False,
+        "coverage_gaps": coverage_gaps(con),
         "new_periods": [{"indicator_id": i, "periods": p} for i, p in new_periods],
         "revised_count": int(revised_count),
         "revised": [{k: (None if v != v else v) for k, v in r.items()} for r in revised.to_dict("records")],
@@ -56,6 +57,36 @@ def compute_changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dic
         "changed_files": [{"source_id": s, "file_name": f} for s, f in changed],
         "removed_files": [{"source_id": s, "file_name": f} for s, f in gone],
     }
+
+
+GAP = "('missing', 'partial')"
+
+
+def coverage_gaps(con: duckdb.DuckDBPyConnection) -> dict:
+    """police.uk force-months that are missing or partial, against the previous warehouse:
+    `opened` (a gap now that was not one before: a new month not published, or a month that
+    became partial), `closed` (a gap before, complete now: e.g. a late file arrived) and
+    `still_open` (a gap in both). Each lists force, month, status (before -> now) and the note.
+    Why: a new gap is the first thing the analyst checks before trusting a monthly run."""
+    try:
+        con.execute("SELECT 1 FROM new.police_uk_coverage LIMIT 0")
+        con.execute("SELECT 1 FROM wh.police_uk_coverage LIMIT 0")
+    except duckdb.Error:
+        return {"opened": [], "closed": [], "still_open": [], "note": "no police.uk coverage to compare"}
+    rows = con.execute(f"""
+        SELECT coalesce(n.force, o.force) AS force, coalesce(n.month, o.month) AS month,
+               o.status AS before, n.status AS now, coalesce(n.note, o.note) AS note,
+               CASE WHEN n.status IN {GAP} AND (o.status IS NULL OR o.status NOT IN {GAP}) THEN 'opened'
+                    WHEN o.status IN {GAP} AND n.status = 'present' THEN 'closed'
+                    WHEN o.status IN {GAP} AND n.status IN {GAP} THEN 'still_open' END AS kind
+        FROM new.police_uk_coverage n FULL JOIN wh.police_uk_coverage o ON n.force = o.force AND n.month = o.month
+        ORDER BY month, force""").df()
+    out: dict = {}
+    for kind in ("opened", "closed", "still_open"):
+        part = rows[rows["kind"] == kind]
+        out[kind] = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items() if k != "kind"}
+                     for r in part.to_dict("records")]
+    return out
 
 
 def summarise(changelog: dict) -> str:
@@ -69,4 +100,8 @@ def summarise(changelog: dict) -> str:
     parts.append(f"{len(changelog.get('new_areas', []))} new areas, {len(changelog.get('vanished_areas', []))} vanished")
     parts.append(f"{len(changelog.get('changed_files', []))} new or changed files, "
                  f"{len(changelog.get('removed_files', []))} removed")
+    gaps = changelog.get("coverage_gaps") or {}
+    if gaps.get("opened") or gaps.get("closed") or gaps.get("still_open"):
+        parts.append(f"police.uk coverage gaps: {len(gaps.get('opened', []))} new, {len(gaps.get('closed', []))} "
+                     f"closed, {len(gaps.get('still_open', []))} still open")
     return "; ".join(parts)

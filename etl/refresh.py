@@ -29,11 +29,11 @@ from etl.locate import Located, locate, sha256_file
 from etl.manifest import PROJECT_ROOT, Source, load_manifest
 from etl.parsers.geography import build_geography, read_lookup_2017, read_lookup_2021
 from etl.parsers.population import aggregate_population, parse_population_files
+from etl.refresh_log import REFRESH_LOG
 from etl.staged import Staged
 from etl.warehouse import SCHEMA_VERSION, new_build_path, open_read_only, refresh_lock, swap_in, write_tables
 
 DEFAULT_DB = PROJECT_ROOT / "data" / "warehouse.duckdb"
-REFRESH_LOG = "refresh-log.jsonl"
 GEOGRAPHY_IDS = ("ons_lad_csp_pfa_2017", "lad21_csp_pfa_lookup", "ons_lad_boundaries_2022")
 
 
@@ -223,6 +223,7 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
     previous = open_read_only(live) if live.exists() else None
     staged: list[Staged] = []
     source_rows, file_rows = [], []
+    not_loaded: list[dict] = []  # manifest sources with no file this run, and why (shown to the analyst)
     now = datetime.now(timezone.utc)
     for src in manifest:
         if src.family in ("geography", "population"):
@@ -249,6 +250,10 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
                 raise SourceError(f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'}",
                                   source_id=src.id)
             progress(f"{src.id}: no file present; not loaded (optional source)")
+            not_loaded.append({"source_id": src.id, "family": src.family, "publisher": src.publisher,
+                               "title": src.title, "url": src.url,
+                               "reason": f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'} and no "
+                                         "synthetic stand-in for it; an optional source, so the refresh went on"})
             continue
         progress(f"{src.id}: parsing {len(paths)} file(s)")
         module = _parser(src.parser)
@@ -294,6 +299,8 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
         "population": population[["area_code", "year", "age_band", "sex", "persons", "source_id"]],
         "indicators": indicators, "observations": observations,
         "sources": pd.DataFrame(source_rows), "source_files": pd.DataFrame(file_rows),
+        "sources_not_loaded": pd.DataFrame(not_loaded, columns=["source_id", "family", "publisher", "title",
+                                                                "url", "reason"]).astype("string"),
     }
     for name, frames in extra.items():
         if name in tables:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from etl.refresh_log import last_failed_run
 from etl.warehouse import open_read_only, snapshots
 
 
@@ -36,6 +37,10 @@ def status(db: Path) -> dict:
                                         GROUP BY 1 ORDER BY 2 DESC""").df().to_dict("records")
         except Exception:
             coverage, unresolved = [], []
+        try:
+            not_loaded = con.execute("SELECT * FROM wh.sources_not_loaded ORDER BY source_id").df()
+        except Exception:  # a warehouse built before this table existed
+            not_loaded = None
         last = con.execute("""SELECT refresh_id, started_at::VARCHAR AS started_at, finished_at::VARCHAR AS finished_at,
                                      status, message, changelog
                               FROM wh.refreshes ORDER BY started_at DESC LIMIT 1""").df().to_dict("records")
@@ -49,6 +54,8 @@ def status(db: Path) -> dict:
         "families": _records(families), "sources": _records(sources),
         "police_uk_coverage": coverage, "police_uk_records_by_placement": unresolved,
         "last_refresh": last[0] if last else None,
+        "last_failed_run": last_failed_run(db),
+        "sources_not_loaded": None if not_loaded is None else _records(not_loaded),
         "snapshots": [p.name for p in snapshots(db)],
     }
 
@@ -78,5 +85,17 @@ def render_text(st: dict) -> str:
                   ", ".join(f"{c['status']} {c['force_months']}" for c in st["police_uk_coverage"])]
     if st["last_refresh"]:
         lines += ["", f"Last refresh {st['last_refresh']['refresh_id']}: {st['last_refresh']['message']}"]
+        gaps = (st["last_refresh"].get("changelog") or {}).get("coverage_gaps") or {}
+        for kind, words in (("opened", "new gap"), ("closed", "gap closed"), ("still_open", "still a gap")):
+            for g in gaps.get(kind, []):
+                lines.append(f"  police.uk {words}: {g['force']} {g['month']} ({g['before'] or 'none'} -> "
+                             f"{g['now'] or 'none'}){': ' + g['note'] if g.get('note') else ''}")
+    failed = st.get("last_failed_run")
+    if failed:
+        since = "a later run succeeded" if failed["succeeded_since"] else "NO successful run since"
+        lines += ["", f"Last FAILED refresh (started {failed['started_at']}; {since}):", f"  {failed['message']}"]
+    if st.get("sources_not_loaded"):
+        lines += ["", "Manifest sources not loaded:"]
+        lines += [f"  {s['source_id']}: {s['reason']}" for s in st["sources_not_loaded"]]
     lines += ["", f"Snapshots kept for rollback: {', '.join(st['snapshots']) or 'none'}"]
     return "\n".join(lines)

@@ -69,6 +69,35 @@ for r in ref.itertuples():
     with st.expander(f"Full changelog of {r.refresh_id}"):
         st.json(change)
 
+st.subheader("For the analyst: failures, gaps, sources not loaded")
+failed = q.last_failed_refresh()
+if failed is None:
+    st.success("No failed refresh in the log beside this warehouse.")
+else:
+    words = ("a later refresh succeeded" if failed["succeeded_since"]
+             else "no refresh has succeeded since: the warehouse shown is older than the last attempt")
+    (st.info if failed["succeeded_since"] else st.error)(
+        f"Last failed refresh started {failed['started_at']} ({words}). Its error:")
+    st.code(str(failed["message"]), language=None, wrap_lines=True)
+latest_change = {}
+if not ref.empty and isinstance(ref.iloc[0]["changelog"], str):
+    try:
+        latest_change = json.loads(ref.iloc[0]["changelog"])
+    except json.JSONDecodeError:
+        latest_change = {}
+gaps = latest_change.get("coverage_gaps") or {}
+gap_rows = pd.DataFrame([{"change": kind.replace("_", " "), **g} for kind in ("opened", "closed", "still_open")
+                         for g in gaps.get(kind, [])])
+st.markdown(f"**police.uk coverage gaps in the latest refresh**: {len(gaps.get('opened', []))} new, "
+            f"{len(gaps.get('closed', []))} closed, {len(gaps.get('still_open', []))} still open "
+            "(a force-month missing or partial; compared with the warehouse it replaced).")
+if not gap_rows.empty:
+    st.dataframe(gap_rows, hide_index=True)
+not_loaded = q.sources_not_loaded()
+st.markdown(f"**Sources in the manifest not loaded** ({len(not_loaded)})")
+if not not_loaded.empty:
+    st.dataframe(not_loaded, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+
 st.subheader("Revisions, breaks and gaps")
 rev = q.revisions()
 st.markdown(f"**Revised national figures** ({len(rev)}): the current figure is shown in charts; the earlier one "
