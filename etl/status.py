@@ -4,14 +4,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from etl.warehouse import open_read_only, snapshots
+import duckdb
+
+from etl.errors import RefreshError, printable
+from etl.warehouse import open_warehouse, snapshots
+
+UNREADABLE_HINT = ("put a snapshot back with `python -m etl rollback` (or `restore NAME`), "
+                   "or rebuild with `python -m etl refresh --force`")
 
 
 def status(db: Path) -> dict:
     if not db.exists():
         return {"db": str(db), "exists": False,
-                "message": f"no warehouse at {db}: run `python -m etl refresh --sources DIR`"}
-    con = open_read_only(db)
+                "message": f"no warehouse at {printable(db)}: run `python -m etl refresh --sources DIR`"}
+    try:
+        con = open_warehouse(db, f"the live warehouse {printable(db)}")
+    except RefreshError as exc:
+        raise RefreshError(f"{exc}; {UNREADABLE_HINT}") from None
     try:
         meta = dict(con.execute("SELECT key, value FROM wh.meta").fetchall())
         sources = con.execute("""
@@ -39,6 +48,9 @@ def status(db: Path) -> dict:
         last = con.execute("""SELECT refresh_id, started_at::VARCHAR AS started_at, finished_at::VARCHAR AS finished_at,
                                      status, message, changelog
                               FROM wh.refreshes ORDER BY started_at DESC LIMIT 1""").df().to_dict("records")
+    except duckdb.Error as exc:
+        reason = printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise RefreshError(f"the live warehouse {printable(db)} cannot be read: {reason}; {UNREADABLE_HINT}") from None
     finally:
         con.close()
     if last:
@@ -63,7 +75,7 @@ def _records(df) -> list[dict]:
 def render_text(st: dict) -> str:
     if not st.get("exists"):
         return st["message"]
-    lines = [f"Warehouse {st['db']} built {st['built_at']}", "", "Families:"]
+    lines = [f"Warehouse {printable(st['db'])} built {st['built_at']}", "", "Families:"]
     for f in st["families"]:
         lines.append(f"  {f['family']:<15} {f['indicators']:>3} indicators {f['observations']:>8} values "
                      f"{f['first_period']} .. {f['last_period']}  quality: {', '.join(map(str, f['qualities']))}")
@@ -78,5 +90,5 @@ def render_text(st: dict) -> str:
                   ", ".join(f"{c['status']} {c['force_months']}" for c in st["police_uk_coverage"])]
     if st["last_refresh"]:
         lines += ["", f"Last refresh {st['last_refresh']['refresh_id']}: {st['last_refresh']['message']}"]
-    lines += ["", f"Snapshots kept for rollback: {', '.join(st['snapshots']) or 'none'}"]
+    lines += ["", f"Snapshots kept for rollback: {printable(', '.join(st['snapshots'])) or 'none'}"]
     return "\n".join(lines)
