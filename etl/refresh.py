@@ -23,7 +23,7 @@ import pandas as pd
 
 from etl import checks
 from etl.changelog import compute_changelog, summarise
-from etl.errors import RefreshError, SourceError
+from etl.errors import RefreshError, SourceError, printable
 from etl.geocontext import GeoContext
 from etl.locate import Located, locate, sha256_file
 from etl.manifest import PROJECT_ROOT, Source, load_manifest
@@ -104,12 +104,13 @@ def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: b
         try:
             result = _build(build, db, manifest, located, sources_dir, progress, started, fingerprint,
                             version, only_default)
+            snap = swap_in(build, db)
         except BaseException as exc:
             build.unlink(missing_ok=True)
             _log(db, {"started_at": started.isoformat(), "status": "failed", "message": str(exc)})
             raise
-        swap_in(build, db)
-        progress(f"swapped in {db}")
+        progress(f"swapped in {printable(db)}" + (f"; the previous file is kept as snapshot {printable(snap.name)}"
+                                                 if snap else ""))
         _log(db, {"started_at": started.isoformat(), "status": "built", "message": result.message})
         return result
 
@@ -138,9 +139,15 @@ def _previous_state(db: Path) -> dict | None:
 
 
 def _log(db: Path, entry: dict) -> None:
+    """Append to the refresh log; best effort, so a full disk or read-only folder never hides
+    the refresh's own outcome or error."""
     entry["finished_at"] = datetime.now(timezone.utc).isoformat()
-    with open(db.parent / REFRESH_LOG, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry) + "\n")
+    try:
+        with open(db.parent / REFRESH_LOG, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+    except OSError as exc:
+        print(f"warning: could not append to {printable(db.parent / REFRESH_LOG)}: {exc.strerror or exc}",
+              file=sys.stderr)
 
 
 def _parser(name: str):
@@ -220,7 +227,10 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
                      sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
                      version: str, only_default: bool, geog, population: pd.DataFrame, geo: GeoContext,
                      lookups: dict[str, pd.DataFrame], generator: _Generator) -> RefreshResult:
-    previous = open_read_only(live) if live.exists() else None
+    # An unreadable live file (corrupt, not a warehouse) is built over as if absent; the swap
+    # keeps it as a snapshot.
+    has_live = _previous_state(live) is not None
+    previous = open_read_only(live) if has_live else None
     staged: list[Staged] = []
     source_rows, file_rows = [], []
     not_loaded: list[dict] = []  # manifest sources with no file this run, and why (shown to the analyst)
@@ -314,19 +324,19 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
     try:
         problems = checks.run_all(con)
         if problems:
-            raise RefreshError("warehouse checks failed:\n  - " + "\n  - ".join(problems))
-        if live.exists():
-            con.execute(f"ATTACH '{live}' AS wh (READ_ONLY)")
+            raise RefreshError("warehouse checks failed: " + "; ".join(problems))
+        if has_live:
+            con.execute(f"ATTACH '{str(live).replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
         con.execute("ATTACH ':memory:' AS scratch")
-        changelog = _changelog(con, live.exists())
+        changelog = _changelog(con, has_live)
         message = summarise(changelog)
-        history = _history(con, live.exists())
+        history = _history(con, has_live)
         finished = datetime.now(timezone.utc)
         refresh_id = started.strftime("%Y%m%dT%H%M%SZ")
         history = pd.concat([history, pd.DataFrame([{
             "refresh_id": refresh_id, "started_at": started, "finished_at": finished, "status": "built",
             "message": message, "changelog": json.dumps(changelog, default=str)}])], ignore_index=True)
-        if live.exists():
+        if has_live:
             con.execute("DETACH wh")
         con.register("_h", history)
         con.execute("CREATE TABLE refreshes AS SELECT * FROM _h")

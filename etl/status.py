@@ -4,15 +4,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
+
+from etl.errors import RefreshError, printable
 from etl.refresh_log import last_failed_run
-from etl.warehouse import open_read_only, snapshots
+from etl.warehouse import open_warehouse, snapshots
+
+UNREADABLE_HINT = ("put a snapshot back with `python -m etl rollback` (or `restore NAME`), "
+                   "or rebuild with `python -m etl refresh --force`")
 
 
 def status(db: Path) -> dict:
     if not db.exists():
         return {"db": str(db), "exists": False,
-                "message": f"no warehouse at {db}: run `python -m etl refresh --sources DIR`"}
-    con = open_read_only(db)
+                "message": f"no warehouse at {printable(db)}: run `python -m etl refresh --sources DIR`"}
+    try:
+        con = open_warehouse(db, f"the live warehouse {printable(db)}")
+    except RefreshError as exc:
+        raise RefreshError(f"{exc}; {UNREADABLE_HINT}") from None
     try:
         meta = dict(con.execute("SELECT key, value FROM wh.meta").fetchall())
         sources = con.execute("""
@@ -39,11 +48,14 @@ def status(db: Path) -> dict:
             coverage, unresolved = [], []
         try:
             not_loaded = con.execute("SELECT * FROM wh.sources_not_loaded ORDER BY source_id").df()
-        except Exception:  # a warehouse built before this table existed
+        except duckdb.Error:  # a warehouse built before this table existed
             not_loaded = None
         last = con.execute("""SELECT refresh_id, started_at::VARCHAR AS started_at, finished_at::VARCHAR AS finished_at,
                                      status, message, changelog
                               FROM wh.refreshes ORDER BY started_at DESC LIMIT 1""").df().to_dict("records")
+    except duckdb.Error as exc:
+        reason = printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise RefreshError(f"the live warehouse {printable(db)} cannot be read: {reason}; {UNREADABLE_HINT}") from None
     finally:
         con.close()
     if last:
@@ -70,7 +82,7 @@ def _records(df) -> list[dict]:
 def render_text(st: dict) -> str:
     if not st.get("exists"):
         return st["message"]
-    lines = [f"Warehouse {st['db']} built {st['built_at']}", "", "Families:"]
+    lines = [f"Warehouse {printable(st['db'])} built {st['built_at']}", "", "Families:"]
     for f in st["families"]:
         lines.append(f"  {f['family']:<15} {f['indicators']:>3} indicators {f['observations']:>8} values "
                      f"{f['first_period']} .. {f['last_period']}  quality: {', '.join(map(str, f['qualities']))}")
@@ -93,9 +105,10 @@ def render_text(st: dict) -> str:
     failed = st.get("last_failed_run")
     if failed:
         since = "a later run succeeded" if failed["succeeded_since"] else "NO successful run since"
-        lines += ["", f"Last FAILED refresh (started {failed['started_at']}; {since}):", f"  {failed['message']}"]
+        lines += ["", f"Last FAILED refresh (started {failed['started_at']}; {since}):",
+                  f"  {printable(str(failed['message']))}"]
     if st.get("sources_not_loaded"):
         lines += ["", "Manifest sources not loaded:"]
-        lines += [f"  {s['source_id']}: {s['reason']}" for s in st["sources_not_loaded"]]
-    lines += ["", f"Snapshots kept for rollback: {', '.join(st['snapshots']) or 'none'}"]
+        lines += [f"  {s['source_id']}: {printable(s['reason'])}" for s in st["sources_not_loaded"]]
+    lines += ["", f"Snapshots kept for rollback: {printable(', '.join(st['snapshots'])) or 'none'}"]
     return "\n".join(lines)
