@@ -213,6 +213,10 @@ def funnel_limits(
     return out
 
 
+def _p_words(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+
+
 @dataclass(frozen=True)
 class FunnelResult:
     """Positions of every area plus how the limits were set.
@@ -233,7 +237,7 @@ class FunnelResult:
         if not np.isfinite(d.phi):
             return "Poisson limits: too few areas to estimate overdispersion."
         est = (f"overdispersion phi = {d.phi:.2f} over {d.n} areas (z-scores winsorised at 10%/90%; "
-               f"chi-square test p = {d.p_value:.2g})")
+               f"chi-square test {_p_words(d.p_value)})")
         if self.adjustment == UNADJUSTED:
             return f"Unadjusted Poisson limits; {est}."
         if self.applied == UNADJUSTED:

@@ -243,5 +243,6 @@ def trend_marker(
         labels = df.sort_values(start_col).tail(n_points).get("period_label")
         span = (f" from {labels.iloc[0]} to {labels.iloc[-1]}" if labels is not None and len(labels) else "")
         detail = (f"{result.method} over the last {result.n_points} periods{span}: "
-                  f"p = {result.p_value:.2g}, tested at the {level:.0%} level")
+                  + ("p < 0.001" if result.p_value < 0.001 else f"p = {result.p_value:.2g}")
+                  + f", tested at the {level:.0%} level")
     return TrendMarker(result, SYMBOLS[result.direction], words, detail, rating)
