@@ -432,7 +432,8 @@ def istv_heatmap(grid: pd.DataFrame, *, title: str, qualities: Iterable[object] 
         colorbar={"title": {"text": "attendances"}}, hoverongaps=False,
         hovertemplate="%{y} %{x}:00 - %{z:,} attendances<extra></extra>",
     ))
-    fig.update_layout(title=titled(title, qualities) + "<br><sup>* suppressed: 1-7 attendances</sup>",
+    note = "* suppressed: 1-7 attendances, or hidden so that one cannot be worked out from the totals"
+    fig.update_layout(title=titled(title, qualities) + f"<br><sup>{note}</sup>",
                       xaxis_title="hour of assault", yaxis_title="day of week", yaxis_autorange="reversed",
                       margin={"t": 100})
     return fig
@@ -442,7 +443,8 @@ def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", 
                qualities: Iterable[object] = ()) -> go.Figure:
     """Bars of counts by category; suppressed categories keep a labelled empty bar."""
     text = [f"{c:,.0f}" if pd.notna(c) else "suppressed" for c in df["count"]]
-    fig = go.Figure(go.Bar(x=df[category_col].astype(str), y=df["count"], text=text, textposition="outside",
+    y = [None if pd.isna(c) else float(c) for c in df["count"]]  # a suppressed bar is empty, never NaN
+    fig = go.Figure(go.Bar(x=df[category_col].astype(str), y=y, text=text, textposition="outside",
                            marker={"color": "#0072B2"}, cliponaxis=False))
     fig.update_layout(title=titled(title, qualities), yaxis_title=unit, margin={"t": 90})
     return fig

@@ -311,13 +311,13 @@ def test_data_and_sources_lists_every_source_and_coverage(wh, sql):
 
 
 def test_istv_suppresses_small_counts_and_is_marked_synthetic(wh, sql):
-    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2024-03..2024-03")
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023/24")
     heat = figures(at)[0]
     assert "SYNTHETIC" in heat["layout"]["title"]["text"]
     z = heat["data"][0]["z"]
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     rows = sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308' AND dimension = 'hour_dow'
-                  AND month BETWEEN '2024-03-01' AND '2024-03-01' GROUP BY 1""")
+                  AND month BETWEEN '2023-04-01' AND '2024-03-01' GROUP BY 1""")
     small = 0
     for cat, n in rows:
         if cat.startswith("unknown") or " " not in cat:
@@ -329,7 +329,7 @@ def test_istv_suppresses_small_counts_and_is_marked_synthetic(wh, sql):
             assert cell is None, (cat, n)
         elif cell is not None:
             assert cell == n
-    assert at.query_params["period"] == "2024-03..2024-03"
+    assert at.query_params["period"] == "2023/24"
     assert small > 0, "the test month should contain counts of 1-7 to exercise suppression"
     weapons = at.dataframe[-1].value
     assert (weapons["count"].isna() == weapons["suppressed_reason"].notna()).all()
@@ -371,7 +371,7 @@ def test_profile_period_deep_link_shows_that_month_or_says_why_not(wh, sql):
 
 
 def test_istv_day_of_week_groups_counts_safely(wh, sql):
-    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023-04..2024-03")
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023/24")
     day = next(f for f in figures(at) if "by day of week" in f["layout"]["title"]["text"])
     shown = dict(zip(day["data"][0]["x"], day["data"][0]["y"], strict=True))
     expected = dict(sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308'
@@ -384,3 +384,84 @@ def test_istv_day_of_week_groups_counts_safely(wh, sql):
         elif shown[d] is not None:  # may be secondarily suppressed
             assert shown[d] == n
     assert sum(v for v in shown.values() if v is not None) > 0
+
+
+def _lp_bounds(unknowns, equations):
+    """An attacker's linear programme: each equation is ({unknown: coefficient}, constant) meaning
+    sum(coef × unknown) = constant; unknowns are counts >= 0. Returns {unknown: (min, max)}."""
+    from scipy.optimize import linprog
+
+    col = {u: i for i, u in enumerate(unknowns)}
+    a_eq = []
+    b_eq = []
+    for coefs, const in equations:
+        row = np.zeros(len(unknowns))
+        for u, c in coefs.items():
+            row[col[u]] += c
+        a_eq.append(row)
+        b_eq.append(const)
+    out = {}
+    for u in unknowns:
+        c = np.zeros(len(unknowns))
+        c[col[u]] = 1
+        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None)).fun
+        top = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
+        out[u] = (lo, np.inf if top.status == 3 else -top.fun)
+    return out
+
+
+def test_istv_page_figures_survive_a_differencing_attack(wh, sql):
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2022/23")
+    # Only fixed, non-overlapping periods can be chosen: no two ranges to subtract.
+    options = at.selectbox(key="sel_period").options
+    assert options == ["2022/23", "2023/24"] and not at.get("select_slider")
+    figs = figures(at)
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    shown: dict[str, float | None] = {}
+    z = figs[0]["data"][0]["z"]
+    for i, d in enumerate(days):
+        for h in range(24):
+            shown[f"{d} {h:02d}"] = z[i][h]
+    day_fig = next(f for f in figs if "by day of week" in f["layout"]["title"]["text"])
+    band_fig = next(f for f in figs if "3-hour bands" in f["layout"]["title"]["text"])
+    month_fig = next(f for f in figs if "by month" in f["layout"]["title"]["text"])
+    for x, y in zip(day_fig["data"][0]["x"], day_fig["data"][0]["y"], strict=True):
+        shown[f"day {x}"] = y
+    for x, y in zip(band_fig["data"][0]["x"], band_fig["data"][0]["y"], strict=True):
+        shown[f"band {x}"] = y
+    for x, y in zip(month_fig["data"][0]["x"], month_fig["data"][0]["y"], strict=True):
+        shown[f"month {str(x)[:7]}"] = y
+    weapons = at.dataframe[-1].value
+    for c, n in zip(weapons["category"], weapons["count"], strict=True):
+        shown[f"weapon {c}"] = None if n is None or n != n else float(n)
+    shown["no time"] = None  # never shown: the total minus the day totals
+    shown = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)) for k, v in shown.items()}
+    total = "weapon all"
+    sums = [(f"day {d}", [f"{d} {h:02d}" for h in range(24)]) for d in days]
+    for b in range(8):
+        label = f"{3 * b:02d}:00-{3 * b + 2:02d}:59"
+        sums.append((f"band {label}", [f"{d} {h:02d}" for d in days for h in range(3 * b, 3 * b + 3)]))
+    sums.append((total, [f"day {d}" for d in days] + ["no time"]))
+    sums.append((total, [k for k in shown if k.startswith("weapon ") and k != total]))
+    sums.append((total, [k for k in shown if k.startswith("month ")]))
+    unknowns = [k for k, v in shown.items() if v is None]
+    equations = []
+    for t, members in sums:
+        coefs: dict[str, float] = {}
+        const = 0.0
+        for name, sign in [(m, 1.0) for m in members] + [(t, -1.0)]:
+            if shown[name] is None:
+                coefs[name] = coefs.get(name, 0.0) + sign
+            else:
+                const -= sign * shown[name]
+        equations.append((coefs, const))
+    bounds = _lp_bounds(unknowns, equations)
+    # The true values (from the warehouse) lie within the attacker's bounds, and none is pinned.
+    truth = dict(sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308'
+                        AND dimension = 'hour_dow' AND month BETWEEN '2022-04-01' AND '2023-03-01' GROUP BY 1"""))
+    small = [k for k, n in truth.items() if k in shown and 1 <= n <= 7]
+    assert small and all(shown[k] is None for k in small)
+    for name, (lo, hi) in bounds.items():
+        if name in truth:
+            assert lo - 1e-6 <= truth[name] <= hi + 1e-6
+        assert hi - lo > 0.5, (name, lo, hi)
