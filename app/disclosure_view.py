@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from methods.disclosure import apply_disclosure_control, neutralise_csv_formulas
+from methods.disclosure import apply_disclosure_control, neutralise_csv_formulas, suppress_linked_table
 
 QUALITY_LABELS = {
     "official": "official statistics",
@@ -102,3 +102,83 @@ def for_download(df: pd.DataFrame, **control_kwargs) -> pd.DataFrame:
 
 def download_csv(df: pd.DataFrame, **control_kwargs) -> bytes:
     return for_download(df, **control_kwargs).to_csv(index=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------- ISTV: every figure one page shows
+ISTV_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def istv_band(hour: int) -> str:
+    start = (hour // 3) * 3
+    return f"{start:02d}:00-{start + 2:02d}:59"
+
+
+def control_istv_page(hour_dow: pd.DataFrame, dow: pd.DataFrame, hour: pd.DataFrame, weapon: pd.DataFrame,
+                      month: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Disclosure control for every figure the ISTV page shows for one CSP and one reporting
+    period, as one linked table, so no suppressed count can be recovered by differencing:
+
+    - hour x day cells, whose rows are the day-of-week totals and whose 3-hour column groups
+      are the time-of-day band totals (an attendance with no time is unknown for both, so both
+      margins add up exactly);
+    - attendances with no time = the grand total minus the day totals;
+    - the weapon breakdown and the monthly totals, which add up to the same grand total.
+
+    Inputs are the `app.queries.istv_counts` frames (category/count; month/count). Returns
+    frames 'cells' (dow, hour, count, suppressed_reason), 'days', 'bands', 'weapons' (category,
+    count, suppressed_reason; weapons ends with the 'all' total), 'months' (month, count,
+    suppressed_reason) and 'no_time'.
+    """
+    def by_cat(df: pd.DataFrame) -> dict[str, float]:
+        return {str(c): float(n) for c, n in zip(df["category"], df["count"], strict=True)}
+
+    cells = by_cat(hour_dow)
+    days = by_cat(dow)
+    hours = by_cat(hour)
+    weapons = by_cat(weapon)
+    months = {pd.Timestamp(m).strftime("%Y-%m"): float(n) for m, n in zip(month["month"], month["count"], strict=True)}
+    hh = [f"{h:02d}" for h in range(24)]
+    bands = sorted({istv_band(h) for h in range(24)})
+    figures: dict[str, float] = {}
+    sums: list[tuple[str, list[str]]] = []
+    for d in ISTV_DAYS:
+        for h in hh:
+            figures[f"cell {d} {h}"] = cells.get(f"{d} {h}", 0.0)
+        figures[f"day {d}"] = days.get(d, 0.0)
+        sums.append((f"day {d}", [f"cell {d} {h}" for h in hh]))
+    for b in bands:
+        members = [h for h in hh if istv_band(int(h)) == b]
+        figures[f"band {b}"] = sum(hours.get(h, 0.0) for h in members)
+        sums.append((f"band {b}", [f"cell {d} {h}" for d in ISTV_DAYS for h in members]))
+    total = float(sum(months.values()))
+    figures["all"] = total
+    figures["no time"] = total - sum(days.get(d, 0.0) for d in ISTV_DAYS)
+    sums.append(("all", [f"day {d}" for d in ISTV_DAYS] + ["no time"]))
+    for w, n in weapons.items():
+        figures[f"weapon {w}"] = n
+    if weapons:
+        sums.append(("all", [f"weapon {w}" for w in weapons]))
+    for m, n in months.items():
+        figures[f"month {m}"] = n
+    if months:
+        sums.append(("all", [f"month {m}" for m in months]))
+    out = suppress_linked_table(pd.Series(figures), sums)
+
+    def pick(prefix: str) -> pd.DataFrame:
+        part = out[out.index.str.startswith(prefix)]
+        return pd.DataFrame({"category": [i[len(prefix):] for i in part.index], "count": part["count"].to_numpy(),
+                             "suppressed_reason": part["suppressed_reason"].to_numpy()})
+
+    cell_frame = pick("cell ")
+    split = cell_frame["category"].str.split(" ", n=1, expand=True)
+    weapons_frame = pd.concat([pick("weapon "), pd.DataFrame({"category": ["all"], "count": [out.loc["all", "count"]],
+                                                              "suppressed_reason": [out.loc["all", "suppressed_reason"]]})],
+                              ignore_index=True)
+    return {
+        "cells": cell_frame.assign(dow=split[0], hour=split[1])[["dow", "hour", "count", "suppressed_reason"]],
+        "days": pick("day "),
+        "bands": pick("band "),
+        "weapons": weapons_frame,
+        "months": pick("month ").rename(columns={"category": "month"}),
+        "no_time": pick("no time"),
+    }

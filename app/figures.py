@@ -24,8 +24,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from methods.benchmark import style_for
-from methods.funnel import classify_funnel, funnel_limits
+from methods.benchmark import rating_for, style_for
+from methods.funnel import DEFAULT_ADJUSTMENT, UNADJUSTED, FunnelResult, funnel_analysis, funnel_limits
 from methods.spc import SpcResult
 
 QUALITY_SYMBOLS = {"official": "circle", "modelled": "diamond-open", "synthetic": "x", "local": "square"}
@@ -161,8 +161,10 @@ def trend_figure(
 
 def spc_figure(result: SpcResult, *, title: str, unit: str = "offences in the month",
                qualities: Iterable[object] = ()) -> go.Figure:
-    """XmR chart from `methods.spc.xmr_chart`: values (gaps kept), mean and limits, special-cause
-    points drawn with their own symbol and named in the legend."""
+    """XmR chart from `methods.spc.xmr_chart`: values (gaps kept), each continuous run's own
+    mean and limits drawn only across that run (never across a gap), special-cause points drawn
+    with their own symbol and named in the legend; a run with too few points has its mean and
+    the words "too few points for limits" but no limits."""
     pts = result.points
     x = pts.index.to_timestamp(how="end").normalize() if len(pts) else []
     fig = go.Figure()
@@ -180,11 +182,21 @@ def spc_figure(result: SpcResult, *, title: str, unit: str = "offences in the mo
             marker={"symbol": "diamond", "size": 12, "color": "#D55E00"}, customdata=reasons,
             hovertemplate="%{x|%b %Y}: %{y}<br>%{customdata}<extra></extra>",
         ))
-    for val, name, dash in ((result.mean, "mean", "solid"), (result.upper_limit, "upper limit", "dash"),
-                            (result.lower_limit, "lower limit", "dash")):
-        if val is not None and len(pts):
-            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[val, val], name=f"{name} ({val:,.1f})", mode="lines",
-                                     line={"dash": dash, "color": "#555555", "width": 1}, hoverinfo="skip"))
+    shown: set[str] = set()
+    for run in result.runs:
+        x0 = run.start.to_timestamp(how="end").normalize()
+        x1 = run.end.to_timestamp(how="end").normalize()
+        for val, name, dash in ((run.mean, "mean", "solid"), (run.upper_limit, "upper limit", "dash"),
+                                (run.lower_limit, "lower limit", "dash")):
+            if val is None:
+                continue
+            fig.add_trace(go.Scatter(x=[x0, x1], y=[val, val], name=name, mode="lines", legendgroup=name,
+                                     showlegend=name not in shown, line={"dash": dash, "color": "#555555", "width": 1},
+                                     hovertemplate=f"{run.label()}: {name} {val:,.1f}<extra></extra>"))
+            shown.add(name)
+        if not run.has_limits:
+            fig.add_annotation(x=x0 + (x1 - x0) / 2, y=run.mean, yshift=18, showarrow=False,
+                               text="too few points for limits", font={"size": 10, "color": "#444444"})
     sub = "; ".join(result.notes)
     fig.update_layout(
         title=titled(title, qualities) + (f"<br><sup>{sub}</sup>" if sub else ""),
@@ -235,36 +247,113 @@ FUNNEL_SYMBOLS = {
     "within 95% limits": "circle", "below 95% limit": "triangle-down-open",
     "below 99.8% limit": "triangle-down", "not classified": "x",
 }
+# Fixed order, so the legend reads the same whatever order the data come in.
+FUNNEL_ORDER = ["above 99.8% limit", "above 95% limit", "within 95% limits", "below 95% limit",
+                "below 99.8% limit", "not classified"]
+FUNNEL_SIGNIFICANCE = {"above 99.8% limit": "higher", "above 95% limit": "higher",
+                       "within 95% limits": "similar", "below 95% limit": "lower",
+                       "below 99.8% limit": "lower"}
+UNCLASSIFIED_QUALITIES = ("synthetic", "modelled")
+
+
+def funnel_meaning(position: str, polarity: str) -> tuple[str, str]:
+    """(words, colour) for a funnel position. The colour means the same as everywhere else on
+    the dashboard (`methods.benchmark.style_for`): worse / better / similar with a polarity,
+    blues and grey with no judgement (polarity 'none', e.g. police-activity offences), grey for
+    not classified."""
+    sig = FUNNEL_SIGNIFICANCE.get(position)
+    if sig is None:
+        return "not classified", NO_DATA_COLOUR
+    rating = rating_for(sig, polarity)
+    style = style_for(sig, rating, polarity)
+    if sig == "similar":
+        words = "similar"
+    elif rating in ("worse", "better"):
+        words = f"{sig} ({rating})"
+    else:
+        words = f"{sig} (no better/worse judgement)"
+    return words, style.colour
+
+
+def funnel_result(df: pd.DataFrame, *, benchmark_rate: float, per: float = 100_000,
+                  adjustment: str = DEFAULT_ADJUSTMENT) -> FunnelResult:
+    """`methods.funnel.funnel_analysis` over the rows of `df` that have a count and a
+    denominator; modelled and synthetic rows are shown but never classified nor used to
+    estimate overdispersion. Row order follows `df.dropna(subset=["count", "denominator"])`."""
+    d = df.dropna(subset=["count", "denominator"])
+    quality = d["quality"] if "quality" in d else pd.Series(["official"] * len(d), index=d.index)
+    eligible = ~quality.isin(UNCLASSIFIED_QUALITIES).to_numpy()
+    return funnel_analysis(d["count"].astype(float), d["denominator"].astype(float), benchmark_rate, per,
+                           adjustment=adjustment, eligible=eligible)
 
 
 def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: str, title: str,
-                  unit: str, per: float = 100_000) -> go.Figure:
+                  unit: str, per: float = 100_000, polarity: str = "none",
+                  adjustment: str = DEFAULT_ADJUSTMENT, highlight: Iterable[str] = ()) -> go.Figure:
     """Funnel plot from `methods.funnel`: rate against population with 95% and 99.8% limits
-    around the benchmark; each area's position is both its symbol and a legend entry."""
+    around the benchmark (adjusted for overdispersion as `adjustment` says, with the unadjusted
+    Poisson 99.8% limits one legend click away); each area's position is its symbol, its
+    legend entry and a fixed colour that means better / worse / similar / no judgement.
+    Modelled and synthetic areas are grey and not classified. Areas whose `area_code` is in
+    `highlight` are named on the chart."""
     d = df.dropna(subset=["count", "denominator"]).copy()
-    d["position"] = classify_funnel(d["count"], d["denominator"], benchmark_rate, per).to_numpy()
+    result = funnel_result(df, benchmark_rate=benchmark_rate, per=per, adjustment=adjustment)
+    d["position"] = result.positions.to_numpy()
     d["rate"] = d["count"] / d["denominator"] * per
+    quality = d["quality"] if "quality" in d else pd.Series(["official"] * len(d), index=d.index)
+    unclassified = quality.isin(UNCLASSIFIED_QUALITIES)
     fig = go.Figure()
     if not d.empty:
         pops = np.geomspace(max(d["denominator"].min() * 0.8, 1.0), d["denominator"].max() * 1.2, 200)
-        lim = funnel_limits(benchmark_rate, pops, per)
-        for col, name, dash in (("upper_99_8", "99.8% limits", "dash"), ("lower_99_8", None, "dash"),
-                                ("upper_95", "95% limits", "dot"), ("lower_95", None, "dot")):
+        lim = funnel_limits(benchmark_rate, pops, per, adjustment=adjustment,
+                            dispersion=result.dispersion if adjustment != UNADJUSTED else None)
+        adjusted = result.applied != UNADJUSTED
+        kind = "overdispersion-adjusted " if adjusted else "Poisson "
+        for col, name, dash in (("upper_99_8", f"{kind}99.8% limits", "dash"), ("lower_99_8", None, "dash"),
+                                ("upper_95", f"{kind}95% limits", "dot"), ("lower_95", None, "dot")):
             fig.add_trace(go.Scatter(x=pops, y=lim[col], mode="lines", name=name or col, showlegend=name is not None,
                                      legendgroup=dash, line={"dash": dash, "color": "#555555", "width": 1},
                                      hoverinfo="skip"))
+        if adjusted:
+            raw = funnel_limits(benchmark_rate, pops, per)
+            for col, show in (("upper_99_8", True), ("lower_99_8", False)):
+                fig.add_trace(go.Scatter(x=pops, y=raw[col], mode="lines", name="unadjusted Poisson 99.8% limits",
+                                         showlegend=show, legendgroup="raw", visible="legendonly",
+                                         line={"dash": "dashdot", "color": "#AAAAAA", "width": 1}, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[pops[0], pops[-1]], y=[benchmark_rate] * 2, mode="lines",
                                  name=f"{benchmark_name} ({_fmt(benchmark_rate)})", line={"color": "#000000"}))
-        for pos, grp in d.groupby("position", sort=False):
+        for pos in FUNNEL_ORDER:
+            grp = d[(d["position"] == pos) & ~unclassified]
+            if grp.empty:
+                continue
+            words, colour = funnel_meaning(pos, polarity)
+            name = f"{pos}: {words} ({len(grp)})" if pos != "not classified" else f"not classified ({len(grp)})"
             fig.add_trace(go.Scatter(
-                x=grp["denominator"], y=grp["rate"], mode="markers", name=f"{pos} ({len(grp)})",
-                marker={"symbol": FUNNEL_SYMBOLS.get(pos, "circle"), "size": 10},
+                x=grp["denominator"], y=grp["rate"], mode="markers", name=name,
+                marker={"symbol": FUNNEL_SYMBOLS[pos], "size": 10, "color": colour,
+                        "line": {"color": "#333333", "width": 1}},
                 text=grp["area_name"], customdata=grp["count"],
                 hovertemplate="%{text}<br>rate %{y:,.1f} " + unit + "<br>count %{customdata:,}"
-                              + "<br>population %{x:,}<extra>" + pos + "</extra>",
+                              + "<br>population %{x:,}<extra>" + f"{pos}: {words}" + "</extra>",
             ))
-    fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title="population (denominator)",
-                      yaxis_title=unit, xaxis_type="log", legend={"orientation": "h", "y": -0.25})
+        grey = d[unclassified]
+        if not grey.empty:
+            fig.add_trace(go.Scatter(
+                x=grey["denominator"], y=grey["rate"], mode="markers",
+                name=f"modelled or synthetic: not classified ({len(grey)})",
+                marker={"symbol": "x", "size": 9, "color": NO_DATA_COLOUR}, text=grey["area_name"],
+                customdata=grey["quality"].astype(str),
+                hovertemplate="%{text}<br>rate %{y:,.1f} " + unit + "<br>%{customdata} figure: not classified"
+                              + "<extra></extra>",
+            ))
+        chosen = set(highlight)
+        if chosen and "area_code" in d:
+            for r in d[d["area_code"].isin(chosen)].itertuples():
+                fig.add_annotation(x=np.log10(r.denominator), y=r.rate, text=str(r.area_name), showarrow=True,
+                                   arrowhead=0, ax=20, ay=-25, font={"size": 11}, bgcolor="rgba(255,255,255,0.8)")
+    fig.update_layout(title=titled(title, df.get("quality", [])) + f"<br><sup>{result.note()}</sup>",
+                      xaxis_title="population (denominator)", yaxis_title=unit, xaxis_type="log",
+                      legend={"orientation": "h", "y": -0.25}, margin={"t": 100})
     return fig
 
 
@@ -343,7 +432,8 @@ def istv_heatmap(grid: pd.DataFrame, *, title: str, qualities: Iterable[object] 
         colorbar={"title": {"text": "attendances"}}, hoverongaps=False,
         hovertemplate="%{y} %{x}:00 - %{z:,} attendances<extra></extra>",
     ))
-    fig.update_layout(title=titled(title, qualities) + "<br><sup>* suppressed: 1-7 attendances</sup>",
+    note = "* suppressed: 1-7 attendances, or hidden so that one cannot be worked out from the totals"
+    fig.update_layout(title=titled(title, qualities) + f"<br><sup>{note}</sup>",
                       xaxis_title="hour of assault", yaxis_title="day of week", yaxis_autorange="reversed",
                       margin={"t": 100})
     return fig
@@ -353,7 +443,8 @@ def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", 
                qualities: Iterable[object] = ()) -> go.Figure:
     """Bars of counts by category; suppressed categories keep a labelled empty bar."""
     text = [f"{c:,.0f}" if pd.notna(c) else "suppressed" for c in df["count"]]
-    fig = go.Figure(go.Bar(x=df[category_col].astype(str), y=df["count"], text=text, textposition="outside",
+    y = [None if pd.isna(c) else float(c) for c in df["count"]]  # a suppressed bar is empty, never NaN
+    fig = go.Figure(go.Bar(x=df[category_col].astype(str), y=y, text=text, textposition="outside",
                            marker={"color": "#0072B2"}, cliponaxis=False))
     fig.update_layout(title=titled(title, qualities), yaxis_title=unit, margin={"t": 90})
     return fig

@@ -22,7 +22,7 @@ Imports: numpy, pandas only. No I/O.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -164,3 +164,108 @@ def neutralise_csv_formulas(df: pd.DataFrame) -> pd.DataFrame:
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
             out[col] = s.map(fix)
     return out
+
+
+# ---------------------------------------------------------------- margins a page shows
+REASON_MARGIN = "secondary suppression (protects a small count from the totals shown)"
+
+
+def recoverable(values: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequence[int]],
+                totals: Sequence[int | None]) -> np.ndarray:
+    """Which hidden cells a user could work out exactly from what is shown.
+
+    The published table is a set of linear constraints: for each group g, the sum of its
+    member cells equals its total cell (`totals[g]`, an index into `values`, or None when the
+    page shows no total for it, in which case the group constrains nothing). Shown cells are
+    known; a hidden cell j is recoverable when some combination of the constraints isolates it,
+    i.e. when the unit vector e_j lies in the row space of the constraint matrix restricted to
+    the hidden cells. This catches every differencing attack (row minus the rest, column
+    minus the rest, and chains of them), not only a single margin.
+    """
+    hidden = np.asarray(hidden, dtype=bool)
+    idx = np.flatnonzero(hidden)
+    out = np.zeros(len(values), dtype=bool)
+    rows = []
+    for members, total in zip(groups, totals, strict=True):
+        if total is None:
+            continue
+        r = np.zeros(len(values))
+        r[list(members)] = 1.0
+        r[total] -= 1.0
+        rows.append(r)
+    if not rows or not len(idx):
+        return out
+    a = np.array(rows)[:, idx]
+    rank = np.linalg.matrix_rank(a)
+    for k, j in enumerate(idx):
+        e = np.zeros(len(idx))
+        e[k] = 1.0
+        out[j] = np.linalg.matrix_rank(np.vstack([a, e])) == rank
+    return out
+
+
+def protect_margins(values: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequence[int]],
+                    totals: Sequence[int | None]) -> np.ndarray:
+    """Add secondary suppressions until no hidden cell is recoverable (see `recoverable`).
+
+    `values` are the true counts (NaN where the publisher already withheld one), `hidden` the
+    cells already suppressed. While some hidden cell can be worked out, one more cell is
+    hidden: in a group that contains a recoverable cell, the smallest shown non-zero member
+    (a total only when no member is left). Returns the new hidden mask; the input is not
+    modified. Greedy, so it may hide more than the minimum, never less than is safe.
+    """
+    v = np.asarray(values, dtype=float)
+    hide = np.asarray(hidden, dtype=bool).copy() | np.isnan(v)
+    member_sets = [set(m) | ({t} if t is not None else set()) for m, t in zip(groups, totals, strict=True)]
+    while True:
+        rec = recoverable(v, hide, groups, totals)
+        if not rec.any():
+            return hide
+        best: tuple[int, float, int] | None = None
+        for (members, total), cells in zip(zip(groups, totals, strict=True), member_sets, strict=True):
+            if total is None or not any(rec[c] for c in cells):
+                continue
+            n_hidden = sum(bool(hide[c]) for c in cells)
+            for pool in ([m for m in members if not hide[m] and v[m] > 0],
+                         [m for m in members if not hide[m]],
+                         [total] if not hide[total] else []):
+                if pool:
+                    pick = min(pool, key=lambda m: (v[m], m))
+                    key = (n_hidden, float(v[pick]), pick)
+                    if best is None or key < best:
+                        best = key
+                    break
+        if best is None:
+            raise ValueError("cannot protect the table: every figure next to a recoverable one is hidden")
+        hide[best[2]] = True
+
+
+def suppress_linked_table(
+    counts: pd.Series,
+    sums: Mapping[object, Sequence[object]] | Sequence[tuple[object, Sequence[object]]],
+) -> pd.DataFrame:
+    """Disclosure control for a set of health counts linked by sums, as one page shows them.
+
+    `counts` holds every figure a user can see or work out, by name (cells, row and column
+    totals, band totals, a grand total, even a figure only shown as "total minus the rest");
+    `sums` says which names add up to which total ({total: members}, or (total, members)
+    pairs when one total is the sum of two different breakdowns). Counts of 1-7 are suppressed (reason
+    'small count (1-7)'), then more cells until no suppressed figure can be recovered from the
+    others by any combination of the sums (`protect_margins`). Returns a frame indexed like
+    `counts` with columns count (NaN where suppressed) and suppressed_reason.
+    """
+    names = list(counts.index)
+    if len(set(names)) != len(names):
+        raise ValueError("figure names must be unique")
+    pos = {n: i for i, n in enumerate(names)}
+    values = pd.to_numeric(counts, errors="coerce").astype(float).to_numpy()
+    small = (values >= SMALL_MIN) & (values <= SMALL_MAX)
+    pairs = list(sums.items()) if isinstance(sums, Mapping) else list(sums)
+    groups = [[pos[m] for m in members] for _, members in pairs]
+    totals = [pos[t] for t, _ in pairs]
+    hidden = protect_margins(values, small, groups, totals)
+    reason = np.where(small, REASON_SMALL, np.where(hidden & ~np.isnan(values), REASON_MARGIN, None))
+    reason = np.where(np.isnan(values), "not published", reason)
+    return pd.DataFrame({"count": np.where(hidden, np.nan, values),
+                         "suppressed_reason": pd.Series(reason, dtype=object).where(lambda s: s.notna(), None).to_numpy()},
+                        index=counts.index)

@@ -79,14 +79,17 @@ def assess_trend(
     kind: str = "rate",
     n_points: int = MIN_POINTS,
     level: float = 0.95,
+    require_consecutive: bool = True,
 ) -> TrendResult:
     """Assess the trend over the most recent `n_points` periods of one area's series.
 
     `series` has one row per period. A True in `break_col` on a row means the series breaks
     *before* that period (e.g. the first NDQIS year), so a break flagged on any of the last
     `n_points` rows except the earliest one stops the assessment. Periods must not overlap
-    (rolling 12-month figures published quarterly do), and each must have a count and a
-    positive denominator. Significance is tested at `level` (two-sided, 1 degree of freedom).
+    (rolling 12-month figures published quarterly do), must follow one another without a
+    missing period (the convention's "consecutive points"; `require_consecutive`), and each
+    must have a count and a positive denominator. Significance is tested at `level`
+    (two-sided, 1 degree of freedom).
     """
     method = f"chi-squared test for trend ({'Poisson' if kind == 'rate' else 'Cochran-Armitage'})"
     if n_points < MIN_POINTS:
@@ -95,10 +98,13 @@ def assess_trend(
     if len(df) < n_points:
         return TrendResult(NOT_ASSESSED, f"fewer than {n_points} points", None, None, len(df), method)
     last = df.tail(n_points)
-    starts = pd.to_datetime(last[start_col]).to_numpy()
-    ends = pd.to_datetime(last[end_col]).to_numpy()
+    starts = pd.to_datetime(last[start_col]).dt.normalize().to_numpy()
+    ends = pd.to_datetime(last[end_col]).dt.normalize().to_numpy()
     if (starts[1:] <= ends[:-1]).any():
         return TrendResult(NOT_ASSESSED, "periods overlap", None, None, n_points, method)
+    if require_consecutive and (starts[1:] != ends[:-1] + np.timedelta64(1, "D")).any():
+        return TrendResult(NOT_ASSESSED, f"a gap in the series within the last {n_points} points", None, None,
+                           n_points, method)
     if break_col and break_col in last:
         breaks = last[break_col].fillna(False).astype(bool).to_numpy()
         if breaks[1:].any():
@@ -124,3 +130,119 @@ def assess_trend(
     else:
         direction = NO_CHANGE
     return TrendResult(direction, None, x2, p, n_points, method)
+
+
+# ---------------------------------------------------------------- the marker a page shows
+UNASSESSED_QUALITIES = ("synthetic", "modelled")
+MIN_PERIOD_DAYS = 360  # Fingertips tests annual figures only: not monthly or quarterly ones
+SYMBOLS = {INCREASING: "↑", DECREASING: "↓", NO_CHANGE: "→", NOT_ASSESSED: "–"}
+
+
+@dataclass(frozen=True)
+class TrendMarker:
+    """What a page shows for the recent trend: symbol and words, plus the test behind them.
+
+    rating: 'worse' | 'better' when the indicator has a polarity and the trend is significant,
+    else None (polarity 'none' gives plain 'increasing' / 'decreasing').
+    """
+
+    result: TrendResult
+    symbol: str
+    words: str
+    detail: str
+    rating: str | None
+
+    @property
+    def direction(self) -> str:
+        return self.result.direction
+
+    @property
+    def text(self) -> str:
+        """Symbol, words and detail in one line, e.g. '↑ Increasing and getting worse (...)'."""
+        return f"{self.symbol} {self.words}" + (f" ({self.detail})" if self.detail else "")
+
+
+def trend_kind(unit: str) -> tuple[str | None, str | None]:
+    """('rate' | 'proportion', None) for a unit the chi-squared test applies to, else
+    (None, reason). Directly standardised rates are not tested: the test here works on crude
+    counts and populations, which would not be the figure shown."""
+    u = unit.lower()
+    if "dsr" in u or "standardised" in u:
+        return None, "directly standardised rates are not tested here (the test uses crude counts)"
+    if "%" in u or "percent" in u:
+        return "proportion", None
+    if "per " in u:
+        return "rate", None
+    return None, "counts without a population base are not tested"
+
+
+def _break_flags(series: pd.DataFrame, breaks: pd.DataFrame | None, start_col: str) -> pd.Series:
+    """True on the first period that starts on or after each break date."""
+    flags = pd.Series(False, index=series.index)
+    if breaks is None or breaks.empty:
+        return flags
+    starts = pd.to_datetime(series[start_col])
+    for when in pd.to_datetime(breaks["break_date"]).dropna().unique():
+        after = starts[starts >= when]
+        before = starts[starts < when]
+        if len(after) and len(before):
+            flags[after.idxmin()] = True
+    return flags
+
+
+def trend_marker(
+    series: pd.DataFrame,
+    *,
+    unit: str,
+    polarity: str = "none",
+    breaks: pd.DataFrame | None = None,
+    n_points: int = MIN_POINTS,
+    level: float = 0.95,
+    start_col: str = "period_start",
+    end_col: str = "period_end",
+    quality_col: str = "quality",
+) -> TrendMarker:
+    """The Fingertips-style recent-trend marker for one area's series of one indicator.
+
+    Not assessed (with the reason in words) for: synthetic or modelled figures, periods shorter
+    than a year (monthly and quarterly figures are not tested), a unit the test does not apply
+    to (see `trend_kind`), and everything `assess_trend` declines (fewer than `n_points`
+    points, overlapping periods, a gap, a series break inside the window, a missing count or
+    population). `breaks` holds the series_breaks rows (a break_date column) for this
+    indicator and area. With polarity 'higher_is_worse' / 'higher_is_better' a significant
+    trend reads "and getting worse / better"; with 'none' it is only increasing / decreasing.
+    """
+    method = "chi-squared test for trend"
+    df = series.sort_values(start_col).reset_index(drop=True)
+    kind, why_not = trend_kind(unit)
+    reason: str | None = None
+    if df.empty:
+        reason = "no figures"
+    elif quality_col in df and df[quality_col].isin(UNASSESSED_QUALITIES).any():
+        reason = "synthetic or modelled figures are not tested for trend"
+    else:
+        days = (pd.to_datetime(df[end_col]) - pd.to_datetime(df[start_col])).dt.days + 1
+        if days.median() < MIN_PERIOD_DAYS:
+            reason = "monthly and quarterly figures are not tested (annual figures only)"
+        elif kind is None:
+            reason = why_not
+    if reason is not None:
+        result = TrendResult(NOT_ASSESSED, reason, None, None, len(df), method)
+    else:
+        frame = df.assign(_break=_break_flags(df, breaks, start_col))
+        result = assess_trend(frame, start_col=start_col, end_col=end_col, break_col="_break",
+                              kind=kind or "rate", n_points=n_points, level=level)
+    rating = None
+    if result.direction in (INCREASING, DECREASING) and polarity in ("higher_is_worse", "higher_is_better"):
+        up_is_bad = polarity == "higher_is_worse"
+        rating = "worse" if (result.direction == INCREASING) == up_is_bad else "better"
+    if result.direction == NOT_ASSESSED:
+        words, detail = "No trend marker", str(result.reason)
+    else:
+        words = result.direction.capitalize() + (f" and getting {rating}" if rating else "")
+        labels = df.sort_values(start_col).tail(n_points).get("period_label")
+        span = (f" from {labels.iloc[0]} to {labels.iloc[-1]}" if labels is not None and len(labels) else "")
+        detail = (f"{result.method} over the last {result.n_points} periods{span}: "
+                  + ("p < 0.001" if result.p_value < 0.001 else f"p = {result.p_value:.2g}")
+                  + f", tested at the {level:.0%} level")
+    return TrendMarker(result, SYMBOLS[result.direction], words, detail, rating)

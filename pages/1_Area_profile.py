@@ -19,6 +19,7 @@ from app import queries as q
 from app import ui
 from app.disclosure_view import control
 from methods.spc import xmr_chart
+from methods.trend import trend_marker
 
 ui.page_setup("Area profile")
 st.title("Area profile")
@@ -146,6 +147,17 @@ alt = (f"{row['title']} for {row['area_name']} and its benchmarks, {len(mine)} p
        f"{mine['period_label'].iloc[0] if len(mine) else '-'} to {mine['period_label'].iloc[-1] if len(mine) else '-'}."
        f" Latest: {row['summary']}{gaps}")
 ui.chart(fig, alt, key="profile_trend")
+trend_rows = []
+for code in keep:
+    mine_series = series[series["area_code"] == code]
+    marker = trend_marker(mine_series, unit=str(row["unit"]), polarity=str(row.get("polarity") or "none"),
+                          breaks=breaks[breaks["area_code"] == code])
+    name = mine_series["area_name"].iloc[0] if len(mine_series) else code
+    trend_rows.append({"area_name": name, "recent trend": f"{marker.symbol} {marker.words}",
+                       "how it was tested / why not": marker.detail})
+st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
+            "none across a series break)")
+st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
 st.dataframe(series[["area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
                      "suppressed_reason", "quality"]], hide_index=True)
 
@@ -163,10 +175,12 @@ else:
     result = xmr_chart(counts, counts=True)
     spc_fig = fg.spc_figure(result, title=f"{sr['title']}: {sr['geo_label']}", qualities=monthly["quality"])
     flagged = result.points[result.points["special_cause"]]
-    alt = (f"Control chart of monthly counts for {sr['area_name']}: mean {result.mean:,.1f}, limits "
-           f"{result.lower_limit if result.lower_limit is None else round(result.lower_limit, 1)} to "
-           f"{result.upper_limit if result.upper_limit is None else round(result.upper_limit, 1)}; "
-           f"{len(flagged)} month(s) flagged as special cause"
+    runs = "; ".join(
+        f"{run.label()}: mean {run.mean:,.1f}, "
+        + (f"limits {run.lower_limit:,.1f} to {run.upper_limit:,.1f}" if run.has_limits else "too few points for limits")
+        for run in result.runs)
+    alt = (f"Control chart of monthly counts for {sr['area_name']}, one mean and set of limits per continuous run "
+           f"({runs}); {len(flagged)} month(s) flagged as special cause"
            + (f" ({', '.join(str(p) for p in flagged.index)})" if len(flagged) else "")
            + ". " + " ".join(result.notes))
     ui.chart(spc_fig, alt, key="profile_spc")

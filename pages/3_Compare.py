@@ -1,10 +1,12 @@
 """Compare: several areas side by side on one indicator and period: ranked bars with 95%
 intervals (coloured by polarity AND labelled in words), a funnel plot of every area at that
-level with the chosen ones named, their time series, a table and a CSV download.
+level with the chosen ones named (limits adjusted for overdispersion unless the user picks the
+Poisson ones), their time series with the recent-trend marker, a table and a CSV download.
 Query parameters: `indicator`, `level`, `period`, `areas` (comma-separated codes).
 """
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app import figures as fg
@@ -12,7 +14,14 @@ from app import queries as q
 from app import ui
 from app.disclosure_view import control
 from methods.benchmark import compare_frame
-from methods.funnel import classify_funnel
+from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
+from methods.trend import trend_marker
+
+FUNNEL_LIMIT_CHOICES = {
+    "adjusted for overdispersion (random effects)": RANDOM_EFFECTS,
+    "adjusted (multiplicative)": MULTIPLICATIVE,
+    "unadjusted Poisson": UNADJUSTED,
+}
 
 ui.page_setup("Compare areas")
 st.title("Compare areas")
@@ -74,20 +83,42 @@ if bench_value is None or "per 100,000" not in unit.lower():
     st.info("A funnel plot needs a crude rate per 100,000 and a benchmark rate; not available for this indicator.")
 else:
     funnel_data = everyone.dropna(subset=["count", "denominator"])
+    limits_choice = st.radio(
+        "Funnel limits", list(FUNNEL_LIMIT_CHOICES), horizontal=True, key="funnel_limits",
+        help="Offence rates vary between areas more than chance alone allows (overdispersion), so plain "
+             "Poisson limits name most areas as outliers. The adjusted limits follow Spiegelhalter (2005) and "
+             "the PHE/OHID funnel-plot guide: additive random effects by default, multiplicative as an option, "
+             "and the unadjusted Poisson limits for reference.")
+    adjustment = FUNNEL_LIMIT_CHOICES[limits_choice]
     ffig = fg.funnel_figure(funnel_data, benchmark_rate=bench_value, benchmark_name=bench_name,
-                            title=f"{titles[ind_id]}, {period}: {q.AREA_TYPE_NAMES[level].lower()}s", unit=unit)
-    pos = classify_funnel(funnel_data["count"], funnel_data["denominator"], bench_value)
-    counts = pos.value_counts()
+                            title=f"{titles[ind_id]}, {period}: {q.AREA_TYPE_NAMES[level].lower()}s", unit=unit,
+                            polarity=polarity, adjustment=adjustment, highlight=chosen)
+    fres = fg.funnel_result(funnel_data, benchmark_rate=bench_value, adjustment=adjustment)
+    pos = fres.positions
+    grey = funnel_data["quality"].isin(fg.UNCLASSIFIED_QUALITIES).to_numpy()
+    counts = pos[~grey].value_counts()
+    outside = funnel_data.loc[pos.str.contains("99.8").to_numpy(), "area_name"]
     ui.chart(ffig, f"{len(funnel_data)} areas: " + ", ".join(f"{n} {k}" for k, n in counts.items())
-             + ". Areas outside the 99.8% limits: "
-             + (", ".join(funnel_data.loc[pos.str.contains("99.8").to_numpy(), "area_name"]) or "none") + ".",
+             + (f"; {int(grey.sum())} modelled or synthetic, not classified" if grey.any() else "")
+             + ". Areas outside the 99.8% limits: " + (", ".join(outside) or "none") + ". " + fres.note(),
              key="compare_funnel")
+    st.caption(fres.note())
 
 st.subheader("Over time")
 ts = control(q.indicator_series(ind_id, chosen, periods["period_type"].iloc[0]))
-tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, breaks=q.series_breaks([ind_id], chosen))
+breaks = q.series_breaks([ind_id], chosen)
+tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, breaks=breaks)
 ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label'].nunique()} periods; the table "
                "below holds every value.", key="compare_ts")
+trend_rows = []
+for code in chosen:
+    mine = ts[ts["area_code"] == code]
+    marker = trend_marker(mine, unit=unit, polarity=polarity, breaks=breaks[breaks["area_code"] == code])
+    trend_rows.append({"area_name": names.get(code, code), "recent trend": f"{marker.symbol} {marker.words}",
+                       "how it was tested / why not": marker.detail})
+st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
+            "none across a series break)")
+st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",

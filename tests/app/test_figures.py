@@ -69,10 +69,86 @@ def test_ranked_bars_label_in_words_and_symbol():
 def test_funnel_figure_classifies_points():
     df = pd.DataFrame({"area_name": ["small", "big", "outlier"], "count": [10, 1000, 3000],
                        "denominator": [10_000, 1_000_000, 1_000_000], "quality": "official"})
-    fig = fg.funnel_figure(df, benchmark_rate=100.0, benchmark_name="E&W", title="t", unit="per 100,000")
+    fig = fg.funnel_figure(df, benchmark_rate=100.0, benchmark_name="E&W", title="t", unit="per 100,000",
+                           adjustment="none")
     names = [t.name for t in fig.data if t.mode == "markers"]
     assert any(n.startswith("above 99.8% limit") for n in names)
     assert any(n.startswith("within 95% limits") for n in names)
+    assert "Unadjusted Poisson limits" in fig.layout.title.text
+
+
+def _funnel_frame(order):
+    # Ten areas of 200,000 against 50 per 100,000 (E = 100): by the hand-worked example in
+    # tests/methods/test_funnel.py the random-effects funnel puts only J above its 95% limit.
+    counts = dict(zip("ABCDEFGHIJ", [81, 100, 121, 64, 144, 100, 49, 169, 100, 196], strict=True))
+    rows = [{"area_code": k, "area_name": f"Area {k}", "count": counts[k], "denominator": 200_000,
+             "quality": "official"} for k in order]
+    return pd.DataFrame(rows)
+
+
+def _marker_traces(fig):
+    return {t.name: t for t in fig.data if t.mode == "markers"}
+
+
+def test_funnel_colours_mean_the_same_whatever_the_data_order():
+    a = fg.funnel_figure(_funnel_frame("ABCDEFGHIJ"), benchmark_rate=50.0, benchmark_name="E&W", title="t",
+                         unit="per 100,000", polarity="higher_is_worse")
+    b = fg.funnel_figure(_funnel_frame("JIHGFEDCBA"), benchmark_rate=50.0, benchmark_name="E&W", title="t",
+                         unit="per 100,000", polarity="higher_is_worse")
+    ta, tb = _marker_traces(a), _marker_traces(b)
+    assert list(ta) == list(tb) == ["above 95% limit: higher (worse) (1)", "within 95% limits: similar (9)"]
+    assert ta["above 95% limit: higher (worse) (1)"].marker.color == "#D55E00"  # worse, as on the bars
+    assert {n: t.marker.color for n, t in ta.items()} == {n: t.marker.color for n, t in tb.items()}
+    assert "additive random effects" in a.layout.title.text and "phi = 13.21" in a.layout.title.text
+    # The unadjusted Poisson limits are still there, one legend click away.
+    raw = [t for t in a.data if t.name == "unadjusted Poisson 99.8% limits"]
+    assert raw and raw[0].visible == "legendonly"
+
+
+def test_funnel_no_polarity_gives_no_judgement_and_better_is_green():
+    none = fg.funnel_figure(_funnel_frame("ABCDEFGHIJ"), benchmark_rate=50.0, benchmark_name="E&W", title="t",
+                            unit="per 100,000", polarity="none")
+    assert "above 95% limit: higher (no better/worse judgement) (1)" in _marker_traces(none)
+    better = fg.funnel_figure(_funnel_frame("ABCDEFGHIJ"), benchmark_rate=50.0, benchmark_name="E&W", title="t",
+                              unit="per 100,000", polarity="higher_is_better")
+    assert _marker_traces(better)["above 95% limit: higher (better) (1)"].marker.color == "#009E73"
+
+
+def test_funnel_synthetic_and_modelled_areas_are_grey_and_unclassified():
+    df = _funnel_frame("ABCDEFGHIJ")
+    df = pd.concat([df, pd.DataFrame([
+        {"area_code": "S", "area_name": "Synthetic", "count": 900, "denominator": 200_000, "quality": "synthetic"},
+        {"area_code": "M", "area_name": "Modelled", "count": 5, "denominator": 200_000, "quality": "modelled"}])])
+    fig = fg.funnel_figure(df, benchmark_rate=50.0, benchmark_name="E&W", title="t", unit="per 100,000",
+                           polarity="higher_is_worse")
+    traces = _marker_traces(fig)
+    grey = traces["modelled or synthetic: not classified (2)"]
+    assert list(grey.text) == ["Synthetic", "Modelled"] and grey.marker.color == fg.NO_DATA_COLOUR
+    # They do not move the estimate: same classification as without them.
+    assert "above 95% limit: higher (worse) (1)" in traces and "phi = 13.21" in fig.layout.title.text
+
+
+def test_funnel_names_the_chosen_areas():
+    fig = fg.funnel_figure(_funnel_frame("ABCDEFGHIJ"), benchmark_rate=50.0, benchmark_name="E&W", title="t",
+                           unit="per 100,000", highlight=["C", "J"])
+    assert sorted(a.text for a in fig.layout.annotations) == ["Area C", "Area J"]
+
+
+def test_spc_figure_draws_limits_per_run_only():
+    early = pd.Series([10, 11, 9, 10, 12, 10, 11, 9, 10, 11, 10, 9],
+                      index=pd.period_range("2018-04", periods=12, freq="M").to_timestamp())
+    late = pd.Series([40, 41, 39], index=pd.period_range("2024-01", periods=3, freq="M").to_timestamp())
+    res = xmr_chart(pd.concat([early, late]))
+    fig = fg.spc_figure(res, title="Violence")
+    means = [t for t in fig.data if t.name == "mean"]
+    assert len(means) == 2
+    # Each mean line spans its own run only: nothing is drawn across 2019-2023.
+    spans = sorted((pd.Timestamp(t.x[0]).year, pd.Timestamp(t.x[-1]).year) for t in means)
+    assert spans == [(2018, 2019), (2024, 2024)]
+    limits = [t for t in fig.data if t.name in ("upper limit", "lower limit")]
+    assert {pd.Timestamp(t.x[0]).year for t in limits} == {2018}
+    assert [a.text for a in fig.layout.annotations] == ["too few points for limits"]
+    assert "special cause (signal)" not in [t.name for t in fig.data]
 
 
 def _square(x: float) -> dict:

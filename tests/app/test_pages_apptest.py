@@ -139,7 +139,20 @@ def test_profile_deep_link_shows_labelled_geographies_and_comparisons(wh, sql):
     trend, spc = figs[0], figs[1]
     assert any(t["name"] == "Oxford" for t in trend["data"])
     assert "Robbery" in trend["layout"]["title"]["text"]
-    assert any(t["name"].startswith("upper limit") for t in spc["data"])
+    # Control chart per continuous run: the mirror holds Oct 2018 - Feb 2019 and Jan - Mar 2024,
+    # so neither run has 12 months: a mean per run, no limits, no signals, and it says why.
+    months = [m for (m,) in sql("SELECT period_start FROM observations WHERE indicator_id = 'police_uk_robbery' "
+                                "AND area_code = 'E22000308' AND period_type = 'month' ORDER BY 1")]
+    gaps = sum(1 for a, b in zip(months, months[1:]) if (b.year - a.year) * 12 + b.month - a.month > 2)
+    means = [t for t in spc["data"] if t["name"] == "mean"]
+    assert len(means) == gaps + 1 == 2
+    assert not any(t["name"] in ("upper limit", "lower limit", "special cause (signal)") for t in spc["data"])
+    assert [a["text"] for a in spc["layout"]["annotations"]] == ["too few points for limits"] * 2
+    assert "2 separate runs" in spc["layout"]["title"]["text"]
+    # Monthly figures get no trend marker, and the table says why.
+    trend_table = next(d.value for d in at.dataframe if "recent trend" in d.value.columns)
+    assert (trend_table["recent trend"] == "– No trend marker").all()
+    assert trend_table["how it was tested / why not"].str.contains("monthly and quarterly").all()
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("CSV" in s for s in labels) and any("HTML" in s for s in labels)
     assert at.query_params["area"] == "E22000308"
@@ -212,6 +225,84 @@ def test_compare_ranks_areas_with_intervals(wh, sql):
     points = sum(len(t["x"]) for t in funnel["data"] if t.get("mode") == "markers")
     assert points == n_pfa
     assert len(at.dataframe[-1].value) == 3
+    assert sorted(a["text"] for a in funnel["layout"]["annotations"]) == [
+        "Greater Manchester", "Metropolitan Police", "Thames Valley"]
+
+
+def _independent_funnel(rows, rate, level_z):
+    """Spiegelhalter's additive random-effects funnel worked here with numpy alone:
+    z = 2(sqrt O - sqrt E), winsorised at the 10th/90th percentiles, phi = mean z²,
+    tau² = (n phi - (n - 1)) / (sum w - sum w² / sum w), w = 4E; an area is outside when
+    sqrt(O/E) is more than level_z × sqrt(1/(4E) + tau²) from 1."""
+    o = np.array([r[0] for r in rows], dtype=float)
+    e = np.array([r[1] for r in rows], dtype=float) * rate / 1e5
+    z = 2 * (np.sqrt(o) - np.sqrt(e))
+    lo, hi = np.percentile(z, [10, 90])
+    phi = np.mean(np.clip(z, lo, hi) ** 2)
+    w = 4 * e
+    tau2 = max(0.0, (len(z) * phi - (len(z) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    dev = (np.sqrt(o / e) - 1) / np.sqrt(1 / (4 * e) + tau2)
+    return phi, tau2, int((dev > level_z).sum()), int((dev < -level_z).sum())
+
+
+def test_compare_funnel_adjusts_for_overdispersion_on_real_data(wh, sql):
+    at = run_page("pages/3_Compare.py", indicator="knife_offences_total", level="pfa", period="2018/19",
+                  areas="E23000029,E23000001,E23000005")
+    funnel = figures(at)[1]
+    rows = sql("SELECT o.count, o.denominator FROM observations o JOIN areas a USING (area_code) "
+               "WHERE a.area_type = 'pfa' AND indicator_id = 'knife_offences_total' AND period_label = '2018/19' "
+               "AND o.count IS NOT NULL AND o.denominator IS NOT NULL")
+    # The benchmark the page drew (its comparator is chosen elsewhere), checked against the warehouse.
+    line = next(t for t in funnel["data"] if t.get("mode") == "lines" and t["name"].startswith("England"))
+    bench = line["y"][0]
+    assert any(abs(v - bench) < 1e-9 for (v,) in sql(
+        "SELECT value FROM observations WHERE indicator_id = 'knife_offences_total' AND period_label = '2018/19' "
+        "AND area_code IN ('K04000001', 'E92000001', 'W92000004')"))
+    phi, tau2, above95, below95 = _independent_funnel(rows, bench, 1.959964)
+    title = funnel["layout"]["title"]["text"]
+    assert "additive random effects" in title and f"phi = {phi:.2f}" in title and f"tau² = {tau2:.4f}" in title
+    shown = {t["name"].rsplit(" (", 1)[0]: len(t["x"]) for t in funnel["data"] if t.get("mode") == "markers"}
+    n_above = sum(n for k, n in shown.items() if k.startswith("above"))
+    n_below = sum(n for k, n in shown.items() if k.startswith("below"))
+    assert (n_above, n_below) == (above95, below95)
+    # Far fewer than the unadjusted funnel names (35 of 42 forces outside 99.8% in the issue).
+    assert n_above + n_below < len(rows) / 4
+    # Higher is worse for knife crime: "above" is worse and drawn in the "worse" colour.
+    for t in funnel["data"]:
+        if t.get("mode") == "markers" and t["name"].startswith("above"):
+            assert "(worse)" in t["name"] and t["marker"]["color"] == "#D55E00"
+    # The unadjusted limits stay available.
+    at.radio(key="funnel_limits").set_value("unadjusted Poisson").run()
+    raw = figures(at)[1]
+    assert "Unadjusted Poisson limits" in raw["layout"]["title"]["text"]
+    outside = sum(len(t["x"]) for t in raw["data"] if t.get("mode") == "markers" and "99.8%" in t["name"])
+    assert outside > len(rows) / 2
+
+
+def test_compare_trend_marker_on_real_data(wh, sql):
+    at = run_page("pages/3_Compare.py", indicator="knife_offences_total", level="pfa", period="2018/19",
+                  areas="E23000029,E23000001,E23000005")
+    table = next(d.value for d in at.dataframe if "recent trend" in d.value.columns).set_index("area_name")
+    # Greater Manchester has a recorded break (2018/19) inside its last five years: no marker.
+    (when,), = sql("SELECT break_date FROM series_breaks WHERE indicator_id = 'knife_offences_total' "
+                   "AND area_code = 'E23000005'")
+    assert str(when)[:4] == "2018"
+    assert table.loc["Greater Manchester", "recent trend"] == "– No trend marker"
+    assert "series break" in table.loc["Greater Manchester", "how it was tested / why not"]
+    # The Met: Poisson score test for the slope over the last five financial years, by hand.
+    rows = sql("SELECT period_start, count, denominator FROM observations WHERE indicator_id = 'knife_offences_total' "
+               "AND area_code = 'E23000001' AND period_type = 'financial_year' ORDER BY period_start DESC LIMIT 5")
+    rows = rows[::-1]
+    x = np.array([(r[0] - rows[0][0]).days / 365.25 for r in rows])
+    o = np.array([r[1] for r in rows], dtype=float)
+    n = np.array([r[2] for r in rows], dtype=float)
+    e = n * o.sum() / n.sum()
+    score = (x * (o - e)).sum()
+    x2 = score**2 / ((e * x**2).sum() - (e * x).sum() ** 2 / e.sum())
+    assert x2 > 3.841  # significant at 95%
+    word = "Increasing" if score > 0 else "Decreasing"
+    better = "worse" if score > 0 else "better"
+    assert table.loc["Metropolitan Police", "recent trend"] == f"{'↑' if score > 0 else '↓'} {word} and getting {better}"
 
 
 def test_data_and_sources_lists_every_source_and_coverage(wh, sql):
@@ -226,13 +317,13 @@ def test_data_and_sources_lists_every_source_and_coverage(wh, sql):
 
 
 def test_istv_suppresses_small_counts_and_is_marked_synthetic(wh, sql):
-    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2024-03..2024-03")
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023/24")
     heat = figures(at)[0]
     assert "SYNTHETIC" in heat["layout"]["title"]["text"]
     z = heat["data"][0]["z"]
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     rows = sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308' AND dimension = 'hour_dow'
-                  AND month BETWEEN '2024-03-01' AND '2024-03-01' GROUP BY 1""")
+                  AND month BETWEEN '2023-04-01' AND '2024-03-01' GROUP BY 1""")
     small = 0
     for cat, n in rows:
         if cat.startswith("unknown") or " " not in cat:
@@ -244,7 +335,7 @@ def test_istv_suppresses_small_counts_and_is_marked_synthetic(wh, sql):
             assert cell is None, (cat, n)
         elif cell is not None:
             assert cell == n
-    assert at.query_params["period"] == "2024-03..2024-03"
+    assert at.query_params["period"] == "2023/24"
     assert small > 0, "the test month should contain counts of 1-7 to exercise suppression"
     weapons = at.dataframe[-1].value
     assert (weapons["count"].isna() == weapons["suppressed_reason"].notna()).all()
@@ -286,7 +377,7 @@ def test_profile_period_deep_link_shows_that_month_or_says_why_not(wh, sql):
 
 
 def test_istv_day_of_week_groups_counts_safely(wh, sql):
-    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023-04..2024-03")
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2023/24")
     day = next(f for f in figures(at) if "by day of week" in f["layout"]["title"]["text"])
     shown = dict(zip(day["data"][0]["x"], day["data"][0]["y"], strict=True))
     expected = dict(sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308'
@@ -299,3 +390,84 @@ def test_istv_day_of_week_groups_counts_safely(wh, sql):
         elif shown[d] is not None:  # may be secondarily suppressed
             assert shown[d] == n
     assert sum(v for v in shown.values() if v is not None) > 0
+
+
+def _lp_bounds(unknowns, equations):
+    """An attacker's linear programme: each equation is ({unknown: coefficient}, constant) meaning
+    sum(coef × unknown) = constant; unknowns are counts >= 0. Returns {unknown: (min, max)}."""
+    from scipy.optimize import linprog
+
+    col = {u: i for i, u in enumerate(unknowns)}
+    a_eq = []
+    b_eq = []
+    for coefs, const in equations:
+        row = np.zeros(len(unknowns))
+        for u, c in coefs.items():
+            row[col[u]] += c
+        a_eq.append(row)
+        b_eq.append(const)
+    out = {}
+    for u in unknowns:
+        c = np.zeros(len(unknowns))
+        c[col[u]] = 1
+        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None)).fun
+        top = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
+        out[u] = (lo, np.inf if top.status == 3 else -top.fun)
+    return out
+
+
+def test_istv_page_figures_survive_a_differencing_attack(wh, sql):
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308", period="2022/23")
+    # Only fixed, non-overlapping periods can be chosen: no two ranges to subtract.
+    options = at.selectbox(key="sel_period").options
+    assert options == ["2022/23", "2023/24"] and not at.get("select_slider")
+    figs = figures(at)
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    shown: dict[str, float | None] = {}
+    z = figs[0]["data"][0]["z"]
+    for i, d in enumerate(days):
+        for h in range(24):
+            shown[f"{d} {h:02d}"] = z[i][h]
+    day_fig = next(f for f in figs if "by day of week" in f["layout"]["title"]["text"])
+    band_fig = next(f for f in figs if "3-hour bands" in f["layout"]["title"]["text"])
+    month_fig = next(f for f in figs if "by month" in f["layout"]["title"]["text"])
+    for x, y in zip(day_fig["data"][0]["x"], day_fig["data"][0]["y"], strict=True):
+        shown[f"day {x}"] = y
+    for x, y in zip(band_fig["data"][0]["x"], band_fig["data"][0]["y"], strict=True):
+        shown[f"band {x}"] = y
+    for x, y in zip(month_fig["data"][0]["x"], month_fig["data"][0]["y"], strict=True):
+        shown[f"month {str(x)[:7]}"] = y
+    weapons = at.dataframe[-1].value
+    for c, n in zip(weapons["category"], weapons["count"], strict=True):
+        shown[f"weapon {c}"] = None if n is None or n != n else float(n)
+    shown["no time"] = None  # never shown: the total minus the day totals
+    shown = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)) for k, v in shown.items()}
+    total = "weapon all"
+    sums = [(f"day {d}", [f"{d} {h:02d}" for h in range(24)]) for d in days]
+    for b in range(8):
+        label = f"{3 * b:02d}:00-{3 * b + 2:02d}:59"
+        sums.append((f"band {label}", [f"{d} {h:02d}" for d in days for h in range(3 * b, 3 * b + 3)]))
+    sums.append((total, [f"day {d}" for d in days] + ["no time"]))
+    sums.append((total, [k for k in shown if k.startswith("weapon ") and k != total]))
+    sums.append((total, [k for k in shown if k.startswith("month ")]))
+    unknowns = [k for k, v in shown.items() if v is None]
+    equations = []
+    for t, members in sums:
+        coefs: dict[str, float] = {}
+        const = 0.0
+        for name, sign in [(m, 1.0) for m in members] + [(t, -1.0)]:
+            if shown[name] is None:
+                coefs[name] = coefs.get(name, 0.0) + sign
+            else:
+                const -= sign * shown[name]
+        equations.append((coefs, const))
+    bounds = _lp_bounds(unknowns, equations)
+    # The true values (from the warehouse) lie within the attacker's bounds, and none is pinned.
+    truth = dict(sql("""SELECT category, sum(count) FROM istv_counts WHERE csp_code = 'E22000308'
+                        AND dimension = 'hour_dow' AND month BETWEEN '2022-04-01' AND '2023-03-01' GROUP BY 1"""))
+    small = [k for k, n in truth.items() if k in shown and 1 <= n <= 7]
+    assert small and all(shown[k] is None for k in small)
+    for name, (lo, hi) in bounds.items():
+        if name in truth:
+            assert lo - 1e-6 <= truth[name] <= hi + 1e-6
+        assert hi - lo > 0.5, (name, lo, hi)

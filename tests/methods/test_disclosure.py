@@ -2,8 +2,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import linprog
 
-from methods.disclosure import apply_disclosure_control, neutralise_csv_formulas
+from methods.disclosure import (
+    apply_disclosure_control,
+    neutralise_csv_formulas,
+    recoverable,
+    suppress_linked_table,
+)
 
 
 def frame(counts, health=True, reasons=None, **extra):
@@ -140,3 +146,116 @@ def test_neutralise_csv_formulas():
     assert out["value"][0] == -5.0 and out["value"].dtype == float
     assert out["obj"][0] == -3 and out["obj"][1] == "'=1+1"
     assert df["name"][0].startswith("=")  # input untouched
+
+
+# ---------------------------------------------------------------- margins and differencing attacks
+
+def _attack(table: pd.DataFrame, sums: dict, truth: pd.Series) -> dict:
+    """An attacker's linear programme, independent of the code under test: with every shown
+    figure fixed and every hidden one free (>= 0), each sum an equality, find the smallest and
+    largest value each hidden figure can take. Returns {name: (min, max)}."""
+    hidden = [n for n in table.index if np.isnan(table.loc[n, "count"])]
+    col = {n: i for i, n in enumerate(hidden)}
+    a_eq, b_eq = [], []
+    for total, members in (sums.items() if isinstance(sums, dict) else sums):
+        row = np.zeros(len(hidden))
+        rhs = 0.0
+        for name, sign in [(m, 1.0) for m in members] + [(total, -1.0)]:
+            if name in col:
+                row[col[name]] += sign
+            else:
+                rhs -= sign * table.loc[name, "count"]
+        a_eq.append(row)
+        b_eq.append(rhs)
+    out = {}
+    for n in hidden:
+        c = np.zeros(len(hidden))
+        c[col[n]] = 1.0
+        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None)).fun
+        top = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
+        hi = np.inf if top.status == 3 else -top.fun  # status 3: unbounded
+        assert lo - 1e-6 <= truth[n] <= hi + 1e-6  # the attacker's model is right
+        out[n] = (lo, hi)
+    return out
+
+
+def _grid(cells: dict[tuple[str, str], float]):
+    rows = sorted({r for r, _ in cells})
+    cols = sorted({c for _, c in cells})
+    counts = {f"{r}{c}": v for (r, c), v in cells.items()}
+    sums = {}
+    for r in rows:
+        counts[f"row {r}"] = sum(cells[r, c] for c in cols)
+        sums[f"row {r}"] = [f"{r}{c}" for c in cols]
+    for c in cols:
+        counts[f"col {c}"] = sum(cells[r, c] for r in rows)
+        sums[f"col {c}"] = [f"{r}{c}" for r in rows]
+    counts["all"] = sum(cells.values())
+    sums["all"] = [f"row {r}" for r in rows]
+    return pd.Series(counts), sums
+
+
+def test_recoverable_by_hand_on_a_two_by_two_table():
+    #      x    y  | row
+    # a   20   30  |  50
+    # b   40   60  | 100
+    # col 60   90  | 150
+    counts, sums = _grid({("a", "x"): 20, ("a", "y"): 30, ("b", "x"): 40, ("b", "y"): 60})
+    names = list(counts.index)
+    groups = [[names.index(m) for m in ms] for ms in sums.values()]
+    totals = [names.index(t) for t in sums]
+    hide = lambda *ns: np.isin(names, ns)  # noqa: E731
+    # One cell alone: row total minus the rest.
+    assert recoverable(counts.to_numpy(), hide("ax"), groups, totals)[names.index("ax")]
+    # Two in a row: each is its column total minus the other row.
+    assert recoverable(counts.to_numpy(), hide("ax", "ay"), groups, totals)[[names.index("ax"), names.index("ay")]].all()
+    # All four: rows and columns give three independent equations in four unknowns.
+    assert not recoverable(counts.to_numpy(), hide("ax", "ay", "bx", "by"), groups, totals).any()
+    # A row and its total hidden: the other row and the grand total still give the row total.
+    assert recoverable(counts.to_numpy(), hide("ax", "ay", "bx", "by", "row a"), groups, totals)[names.index("row a")]
+
+
+def test_protect_margins_hides_a_rectangle_and_survives_the_attack():
+    cells = {(r, c): v for (r, c), v in zip(
+        [(r, c) for r in "abc" for c in "xyz"], [3, 20, 25, 30, 40, 35, 28, 33, 45], strict=True)}
+    counts, sums = _grid(cells)
+    out = suppress_linked_table(counts, sums)
+    assert out.loc["ax", "suppressed_reason"] == "small count (1-7)"
+    hidden = out.index[out["count"].isna()].tolist()
+    # The cheapest safe pattern: ax, the smallest other in its row (ay = 20), the smallest other
+    # in its column (cx = 28) and the cell completing the rectangle (cy = 33).
+    assert sorted(hidden) == ["ax", "ay", "cx", "cy"]
+    assert set(out.loc[hidden[1:], "suppressed_reason"]) <= {
+        "secondary suppression (protects a small count from the totals shown)", "small count (1-7)"}
+    for name, (lo, hi) in _attack(out, sums, counts).items():
+        assert hi - lo > 0, name
+
+
+def test_hour_by_day_with_bands_and_weapon_totals_survives_the_attack():
+    # The ISTV page: 7 x 24 cells, day totals, 3-hour band totals over the week, attendances
+    # with no time, a weapon breakdown, and one grand total shared by both.
+    rng = np.random.default_rng(3)
+    days, hours = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], [f"{h:02d}" for h in range(24)]
+    cell = {f"{d} {h}": float(rng.poisson(1.2 + 2 * (h in ("22", "23")))) for d in days for h in hours}
+    counts, sums = dict(cell), {}
+    for d in days:
+        counts[f"day {d}"] = sum(cell[f"{d} {h}"] for h in hours)
+        sums[f"day {d}"] = [f"{d} {h}" for h in hours]
+    for b in range(8):
+        members = [f"{d} {h:02d}" for d in days for h in range(3 * b, 3 * b + 3)]
+        counts[f"band {b}"] = sum(cell[m] for m in members)
+        sums[f"band {b}"] = members
+    counts["no time"] = 5.0
+    counts["all"] = sum(cell.values()) + 5
+    sums["all"] = [f"day {d}" for d in days] + ["no time"]
+    weapons = {"knife": 31.0, "blunt": 2.0, "body": counts["all"] - 33}
+    counts.update({f"weapon {k}": v for k, v in weapons.items()})
+    truth = pd.Series(counts)
+    # One grand total, the sum of two different breakdowns.
+    pairs = [*sums.items(), ("all", [f"weapon {k}" for k in weapons])]
+    out = suppress_linked_table(truth, pairs)
+    sums_tied = pairs
+    assert out["count"].isna().sum() > (truth.between(1, 7)).sum()  # secondary cells were needed
+    attacked = _attack(out, sums_tied, truth)
+    assert attacked and all(hi - lo > 0 for lo, hi in attacked.values())
+    assert np.isnan(out.loc["weapon blunt", "count"]) and np.isnan(out.loc["no time", "count"])

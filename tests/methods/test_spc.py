@@ -87,12 +87,62 @@ def test_lower_limit_floored_for_counts_only():
     assert raw.lower_limit < 0
 
 
-def test_short_series_still_computed_but_flagged_unreliable():
+def test_short_series_gives_no_limits_and_no_signals():
     r = xmr_chart(monthly([5, 7, 6]))
-    assert r.upper_limit is not None and not r.reliable
-    assert any("unreliable" in n for n in r.notes)
+    assert r.upper_limit is None and r.lower_limit is None and not r.reliable
+    assert r.mean == 6 and any("too few points for limits" in n for n in r.notes)
     one = xmr_chart(monthly([5]))
     assert one.upper_limit is None and one.mean == 5
+    # Eleven points, one wild: still no limits, so nothing is a signal.
+    wild = xmr_chart(monthly([*BASE[:10], 90]))
+    assert wild.upper_limit is None and not wild.points["special_cause"].any()
+    assert wild.points["upper"].isna().all()
+
+
+def test_runs_split_at_a_long_gap_with_their_own_limits():
+    # Apr 2018 - Mar 2019 (12 months around 20) and Jan - Dec 2024 (12 months around 60),
+    # nothing between: the shape of the police.uk mirror. Pooled, every point would sit far
+    # from a mean of about 40; per run, nothing is special.
+    early = BASE
+    late = [60, 62, 59, 61, 60, 63, 58, 61, 62, 59, 60, 61]
+    s = pd.concat([monthly(early, "2018-04"), monthly(late, "2024-01")])
+    r = xmr_chart(s)
+    assert len(r.runs) == 2
+    first, second = r.runs
+    assert (str(first.start), str(first.end), first.n_points) == ("2018-04", "2019-03", 12)
+    assert (str(second.start), str(second.end), second.n_points) == ("2024-01", "2024-12", 12)
+    mr_e = sum(abs(b - a) for a, b in itertools.pairwise(early)) / 11
+    mr_l = sum(abs(b - a) for a, b in itertools.pairwise(late)) / 11
+    assert first.mean == pytest.approx(sum(early) / 12) and first.mean_moving_range == pytest.approx(mr_e)
+    assert first.upper_limit == pytest.approx(sum(early) / 12 + 2.66 * mr_e)
+    assert second.mean == pytest.approx(sum(late) / 12) and second.mean_moving_range == pytest.approx(mr_l)
+    assert second.lower_limit == pytest.approx(sum(late) / 12 - 2.66 * mr_l)
+    # The top-level figures are the latest run's.
+    assert r.mean == second.mean and r.upper_limit == second.upper_limit and r.reliable
+    assert not r.points["special_cause"].any()
+    between = r.points.loc["2019-04":"2023-12"]
+    assert (between["run"] == -1).all() and between["centre"].isna().all()
+    assert r.points.loc["2018-06", "centre"] == first.mean and r.points.loc["2024-06", "upper"] == second.upper_limit
+    assert any("2 separate runs" in n for n in r.notes)
+
+
+def test_short_run_after_a_gap_has_no_limits_but_the_long_run_keeps_them():
+    s = pd.concat([monthly(BASE, "2018-04"), monthly([80, 81, 79], "2024-01")])
+    r = xmr_chart(s)
+    first, second = r.runs
+    assert first.has_limits and not second.has_limits and not r.reliable
+    assert r.upper_limit is None and r.mean == 80
+    assert not r.points["special_cause"].any()
+    assert any(n.startswith("Jan 2024-Mar 2024 (3 months): too few points for limits") for n in r.notes)
+
+
+def test_one_missing_month_stays_in_the_run_two_split_it():
+    one_gap = [*BASE[:6], np.nan, *BASE[6:]]
+    assert len(xmr_chart(monthly(one_gap)).runs) == 1
+    two_gaps = [*BASE[:6], np.nan, np.nan, *BASE[6:]]
+    r = xmr_chart(monthly(two_gaps))
+    assert [run.n_points for run in r.runs] == [6, 6]
+    assert len(xmr_chart(monthly(one_gap), max_missing=0).runs) == 2
 
 
 def test_timestamp_index_and_duplicates():
