@@ -128,7 +128,7 @@ if not ind_ids:
     st.info("No local figures to draw for this area.")
     st.stop()
 titles = dict(zip(with_data["indicator_id"], with_data["title"], strict=False))
-default_ind = "police_uk_violence_and_sexual_offences" if "police_uk_violence_and_sexual_offences" in ind_ids else None
+default_ind = q.lead_indicator(ind_ids, preferred="police_uk_violence_and_sexual_offences")
 ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: titles.get(i, i), default=default_ind)
 row = with_data[with_data["indicator_id"] == ind_id].iloc[0]
 bench_codes = [c for c, _ in pr._benchmark_codes(geo, row["area_type"])]

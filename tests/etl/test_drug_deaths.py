@@ -398,3 +398,44 @@ def test_profile_shows_drug_deaths_for_an_english_and_a_welsh_csp(built, monkeyp
         assert "Deaths related to drug poisoning by local authority, England and Wales" in text  # source
         assert "Office for National Statistics" in text
     con.close()
+
+
+def test_real_figures_lead_headlines_defaults_and_the_family(built, monkeypatch):
+    """Synthetic treatment stand-ins are never a headline or a default, by rule: drug deaths
+    (official) lead the drug family on the home page fallback, the map/compare default and the
+    profile."""
+    from streamlit.testing.v1 import AppTest
+
+    from app import profile as pr
+    from app import queries as q
+
+    _, db = built
+    monkeypatch.setenv("SVD_DB", str(db))
+    con = duckdb.connect(str(db), read_only=True)
+    synthetic = {i for (i,) in con.execute(
+        "SELECT DISTINCT o.indicator_id FROM observations o JOIN indicators i USING (indicator_id) "
+        "WHERE i.family = 'drug_treatment' AND o.quality = 'synthetic'").fetchall()}
+    con.close()
+    assert synthetic, "the fixture mirror has no real treatment file, so its stand-ins are synthetic"
+    stand_in = sorted(synthetic)[0]
+    # Even when a synthetic indicator is the preferred one, a real one leads.
+    assert q.lead_indicator([stand_in, dd.COUNT_ID, dd.RATE_ID], preferred=stand_in) == dd.COUNT_ID
+    assert q.lead_indicator([stand_in]) == stand_in  # nothing else: the stand-in (labelled) it is
+    latest = q.latest_national()
+    assert "synthetic" not in set(latest["quality"])
+    assert set(latest["family"]) >= {"knife_crime", "drug_treatment"}
+    # A family whose headline were a stand-in still leads with a real national figure.
+    monkeypatch.setitem(q.HEADLINE_INDICATORS, "drug_treatment", stand_in)
+    drug_head = q.latest_national().set_index("family").loc["drug_treatment"]
+    assert drug_head["indicator_id"] != stand_in and drug_head["quality"] == "official"
+    # Profile: within the drug family, the official drug-death rows come before the stand-ins.
+    _, rows = pr.csp_profile("E22000308")
+    drug = rows[rows["family"] == "drug_treatment"]
+    assert set(drug["indicator_id"][:2]) == {dd.COUNT_ID, dd.RATE_ID}
+    assert set(drug["quality"].iloc[2:].dropna()) == {"synthetic"}
+    # Map with no indicator in the URL opens on a real figure.
+    at = AppTest.from_file(str(ROOT / "pages/2_Map.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    chosen = at.selectbox(key="sel_indicator").value
+    assert q.indicator_quality_ranks()[chosen] == q.QUALITY_RANK["official"]
