@@ -59,7 +59,8 @@ HEADLINE_INDICATORS = {
 # What leads in headlines, defaults and within a family: published figures first, synthetic
 # stand-ins last (and never as a headline). A rule on the data, so a real file that replaces a
 # stand-in takes the lead without anyone editing an indicator id.
-QUALITY_RANK = {"official": 0, "local": 1, "modelled": 2, "synthetic": 3}
+QUALITY_RANK = {"official": 0, "local": 1, "modelled": 2, "unsourced": 3, "synthetic": 4}
+NEVER_HEADLINE = ("synthetic", "unsourced")  # stand-ins, and figures with no official source
 # Annual figures first: the profile shows the latest annual value where a source publishes
 # both quarters and years.
 PERIOD_TYPE_PREFERENCE = (
@@ -395,6 +396,10 @@ def all_series_breaks() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- national picture
+# The producer's release behind a quoted national figure (national_figures_origin.csv) and any
+# correction of its label: cited first, the quoting page as "as reported by" (app.citation).
+_RELEASE_COLUMNS = ("n.producer, n.release_title, n.release_date, n.release_table, n.release_url, "
+                    "n.origin_confidence, n.correction, n.no_official_source")
 _NATIONAL_SOURCE_JOIN = """
     LEFT JOIN national_sources n
       ON n.indicator_id = o.indicator_id AND n.area_code = o.area_code
@@ -422,7 +427,7 @@ def latest_national() -> pd.DataFrame:
         SELECT i.family, o.indicator_id, i.title, i.unit, i.basis, o.area_code, a.area_name,
                o.period_label, o.period_start, o.period_end, o.value, o.count, o.quality, o.source_id, o.note,
                s.publisher, coalesce(n.source_title, s.title) AS source_title,
-               coalesce(n.source_url, s.url) AS source_url, n.quote
+               coalesce(n.source_url, s.url) AS source_url, n.quote, {_RELEASE_COLUMNS}
         FROM observations o JOIN indicators i USING (indicator_id)
         JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
         LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)
@@ -430,13 +435,13 @@ def latest_national() -> pd.DataFrame:
         {_NATIONAL_SOURCE_JOIN}
         WHERE i.family IN ({_placeholders(families)}) AND o.source_id NOT LIKE '%#%'
           AND a.area_type IN ('national', 'country') AND o.value IS NOT NULL
-          AND o.quality IS DISTINCT FROM 'synthetic'
+          AND o.quality NOT IN ({_placeholders(NEVER_HEADLINE)})
         QUALIFY row_number() OVER (
             PARTITION BY i.family
             ORDER BY {_quality_rank_sql("o.quality")}, (h.indicator_id IS NOT NULL) DESC,
                      o.period_end DESC, o.period_start DESC, o.indicator_id) = 1
         """,
-        (*heads, *families),
+        (*heads, *families, *NEVER_HEADLINE),
     )
     order = {f: i for i, f in enumerate(FAMILIES)}
     return df.sort_values("family", key=lambda s: s.map(order)).reset_index(drop=True)
@@ -459,12 +464,12 @@ def national_series(series: str) -> pd.DataFrame:
     """Every national figure of one series, one basis (indicator) per line, current vintages
     flagged, with the source page and quote each value was taken from."""
     return _frame(
-        """
+        f"""
         SELECT o.indicator_id, i.title, i.basis, i.unit, i.polarity, i.break_note, o.area_code, a.area_name,
                o.period_start, o.period_end, o.period_label, o.period_type, o.value, o.count,
                o.lower_ci, o.upper_ci, o.quality, o.source_id, (o.source_id NOT LIKE '%#%') AS is_current,
                coalesce(n.source_title, s.title) AS source_title, coalesce(n.source_url, s.url) AS source_url,
-               n.quote, s.publisher
+               n.quote, s.publisher, {_RELEASE_COLUMNS}
         FROM observations o JOIN indicators i USING (indicator_id)
         JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
         LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)

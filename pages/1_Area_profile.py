@@ -17,6 +17,7 @@ from app import figures as fg
 from app import profile as pr
 from app import queries as q
 from app import ui
+from app.citation import cite, md
 from app.disclosure_view import control
 from methods.spc import xmr_chart
 
@@ -105,8 +106,9 @@ for fam in q.FAMILIES:
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():
-            st.markdown(f"National figure for context: **{n.value:,.0f}** {n.title.lower()} ({n.area_name}, "
-                        f"{n.period_label}; [{n.source_title}]({n.source_url})) {ui.quality_badge(n.quality)}")
+            st.markdown(f"National figure for context: **{n.value:,.0f}** {md(n.title.lower())} "
+                        f"({md(n.area_name)}, {md(n.period_label)}). {cite(n._asdict())} "
+                        f"{ui.quality_badge(n.quality)}")
 
 st.subheader("All figures in this profile")
 table = pr.profile_table(rows)
