@@ -439,3 +439,14 @@ def test_real_figures_lead_headlines_defaults_and_the_family(built, monkeypatch)
     assert not at.exception, [e.message for e in at.exception]
     chosen = at.selectbox(key="sel_indicator").value
     assert q.indicator_quality_ranks()[chosen] == q.QUALITY_RANK["official"]
+
+
+def test_status_lists_the_source_with_its_periods_and_areas(built):
+    from etl.status import status
+
+    _, db = built
+    mine = next(s for s in status(db)["sources"] if s["source_id"] == dd.SOURCE_ID)
+    # 28 registration years and 26 three-year periods; 331 LADs + summed CSPs + 9 regions + 3.
+    assert mine["periods"] == 28 + 26 and mine["quality"] == "official" and mine["origin"] == "mirror"
+    assert (mine["first_period"], mine["last_period"]) == ("1993-01-01", "2020-12-31")
+    assert mine["areas"] > 331 + 290 + 9 + 3
