@@ -13,7 +13,7 @@ import streamlit as st
 from app import figures as fg
 from app import queries as q
 from app import ui
-from app.citation import chart_sources, cite, md
+from app.citation import chart_sources, cite, hover_source, md
 from app.disclosure_view import quality_label
 
 ui.page_setup("Home")
@@ -61,7 +61,8 @@ for i, r in enumerate(latest.itertuples()):
     data = data[data["is_current"]]
     data = data[data["indicator_id"] == r.indicator_id] if len(data["indicator_id"].unique()) > 4 else data
     breaks = q.series_breaks(list(data["indicator_id"].unique()))
-    fig = fg.trend_figure(data, title=f"{q.FAMILY_NAMES.get(r.family, r.family)}: {r.title}", unit=str(r.unit),
+    fig = fg.trend_figure(data.assign(source_title=[hover_source(x) for x in data.to_dict("records")]),
+                          title=f"{q.FAMILY_NAMES.get(r.family, r.family)}: {r.title}", unit=str(r.unit),
                           line_col="basis", breaks=breaks, show_intervals=False)
     fig.update_layout(height=380, showlegend=len(data["basis"].unique()) > 1)
     with trend_cols[i % 2]:
@@ -114,7 +115,8 @@ data = q.national_series(chosen)
 current = data[data["is_current"]]
 breaks = q.series_breaks(list(current["indicator_id"].unique()))
 unit = str(current["unit"].iloc[0]) if not current.empty else ""
-fig = fg.trend_figure(current, title=labels[chosen], unit=unit, line_col="basis", breaks=breaks,
+fig = fg.trend_figure(current.assign(source_title=[hover_source(x) for x in current.to_dict("records")]),
+                      title=labels[chosen], unit=unit, line_col="basis", breaks=breaks,
                       show_intervals=False)
 n_bases = current["indicator_id"].nunique()
 alt = (f"{labels[chosen]}: {len(current)} published values on {n_bases} bases (one line each); periods that "

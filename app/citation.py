@@ -88,6 +88,21 @@ def cite(r: Mapping[str, Any]) -> str:
     return text
 
 
+def hover_source(r: Mapping[str, Any]) -> str:
+    """Plain text for a chart point's hover: the release first, then "as reported by" (angle
+    brackets dropped: plotly reads a few HTML tags in hover text)."""
+    page = r["source_title"] if _has(r.get("source_title")) else "the quoting page"
+    if _true(r.get("no_official_source")):
+        text = f"No official source; as reported by {page}"
+    elif _has(r.get("producer")):
+        title = r["release_title"] if _has(r.get("release_title")) else "release not identified"
+        date = f" ({date_words(r['release_date'])})" if _has(r.get("release_date")) else ""
+        text = f"{r['producer']}: {title}{date}; as reported by {page}"
+    else:
+        text = page
+    return re.sub(r"[<>]", "", " ".join(text.split()))
+
+
 def chart_sources(df: pd.DataFrame) -> str:
     """The releases behind the points of a national chart, producer's release first."""
     if df.empty:

@@ -43,6 +43,12 @@ def test_no_official_source_and_corrections_are_said_first():
     assert own == "Source: [Deaths related to drug poisoning](https://www.ons.gov.uk/z) (Office for National Statistics)."
 
 
+def test_hover_source_is_plain_text_release_first():
+    assert citation.hover_source(ROW) == ("Office for National Statistics: Crime in England and Wales: year ending "
+                                          "March 2024 (25 Jul 2024); as reported by Knife crime [briefing] *new*")
+    assert "<" not in citation.hover_source(ROW | {"source_title": "<b>x</b>"})
+
+
 def test_chart_sources_lists_each_release_once():
     df = pd.DataFrame([ROW, ROW | {"source_title": "Other page", "source_url": "https://example.org/p"},
                        ROW | {"release_title": "Another release", "no_official_source": True}])
@@ -89,6 +95,9 @@ def test_home_page_names_the_producers_release_first(built, monkeypatch, mirror)
                                                       if k.startswith("Police recorded offences"))] == f"{value:,.0f}"
     captions = [c.value for c in at.caption if c.value.startswith("Sources (producer's release first)")]
     assert len(captions) >= 2  # every headline chart and the national trend chart
+    # Chart points name the release first in their hover text, too.
+    specs = " ".join(el.proto.spec for el in at.get("plotly_chart"))
+    assert f"{origin['producer']}: " in specs and "; as reported by " in specs
     table = at.dataframe[-1].value
     assert list(table.columns[:5]) == ["producer", "release_title", "release_date", "release_table", "release_url"]
     assert "as_reported_by" in table.columns and table["producer"].notna().all()
