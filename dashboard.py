@@ -13,6 +13,7 @@ import streamlit as st
 from app import figures as fg
 from app import queries as q
 from app import ui
+from app.citation import chart_sources, cite, hover_source, md
 from app.disclosure_view import quality_label
 
 ui.page_setup("Home")
@@ -48,8 +49,7 @@ for col, r in zip(cols, latest.itertuples(), strict=False):
         st.markdown(f"**{q.FAMILY_NAMES.get(r.family, r.family)}**")
         st.metric(r.title, f"{r.value:,.0f}", help=r.basis)
         st.markdown(ui.quality_badge(r.quality))
-        st.markdown(f"{r.area_name}, {r.period_label}. Source: [{r.source_title}]({r.source_url})"
-                    + (f" ({r.publisher})" if isinstance(r.publisher, str) else ""))
+        st.markdown(f"{md(r.area_name)}, {md(r.period_label)}. {cite(r._asdict())}")
 if latest.empty:
     st.info("No national figures in this warehouse.")
 
@@ -61,7 +61,8 @@ for i, r in enumerate(latest.itertuples()):
     data = data[data["is_current"]]
     data = data[data["indicator_id"] == r.indicator_id] if len(data["indicator_id"].unique()) > 4 else data
     breaks = q.series_breaks(list(data["indicator_id"].unique()))
-    fig = fg.trend_figure(data, title=f"{q.FAMILY_NAMES.get(r.family, r.family)}: {r.title}", unit=str(r.unit),
+    fig = fg.trend_figure(data.assign(source_title=[hover_source(x) for x in data.to_dict("records")]),
+                          title=f"{q.FAMILY_NAMES.get(r.family, r.family)}: {r.title}", unit=str(r.unit),
                           line_col="basis", breaks=breaks, show_intervals=False)
     fig.update_layout(height=380, showlegend=len(data["basis"].unique()) > 1)
     with trend_cols[i % 2]:
@@ -69,6 +70,7 @@ for i, r in enumerate(latest.itertuples()):
                f"{data['period_label'].iloc[-1]}; latest {r.value:,.0f} ({r.period_label})."
                if not data.empty else f"{r.title}: no national series.")
         ui.chart(fig, alt, key=f"home_trend_{r.family}")
+        st.caption(chart_sources(data))
 
 # ---------------------------------------------------------------- committee context
 st.subheader("Context: children and gangs")
@@ -113,26 +115,33 @@ data = q.national_series(chosen)
 current = data[data["is_current"]]
 breaks = q.series_breaks(list(current["indicator_id"].unique()))
 unit = str(current["unit"].iloc[0]) if not current.empty else ""
-fig = fg.trend_figure(current, title=labels[chosen], unit=unit, line_col="basis", breaks=breaks,
+fig = fg.trend_figure(current.assign(source_title=[hover_source(x) for x in current.to_dict("records")]),
+                      title=labels[chosen], unit=unit, line_col="basis", breaks=breaks,
                       show_intervals=False)
 n_bases = current["indicator_id"].nunique()
 alt = (f"{labels[chosen]}: {len(current)} published values on {n_bases} bases (one line each); periods that "
        "are not consecutive are shown as separate points, not joined. The table below lists every value with "
        "its source.")
 ui.chart(fig, alt, key="national_trend")
+st.caption(chart_sources(current))
 notes = current.dropna(subset=["break_note"]).drop_duplicates("indicator_id")
 for r in notes.itertuples():
     st.markdown(f"- Series break: {r.break_note}")
 for r in breaks.itertuples():
     st.markdown(f"- {pd.Timestamp(r.break_date):%d %b %Y}: {r.description}")
 
-shown = data[["basis", "period_label", "value", "quality", "is_current", "source_title", "source_url", "quote",
-              "publisher", "indicator_id", "period_start", "period_end"]].copy()
+shown = data[["producer", "release_title", "release_date", "release_table", "release_url", "basis", "period_label",
+              "value", "quality", "is_current", "correction", "source_title", "source_url", "quote", "publisher",
+              "indicator_id", "period_start", "period_end"]].rename(columns={"source_title": "as_reported_by"})
+shown["producer"] = shown["producer"].where(~data["no_official_source"].fillna(False).astype(bool),
+                                            "NO OFFICIAL SOURCE")
 shown["vintage"] = shown["is_current"].map({True: "current", False: "superseded (earlier figure)"})
 shown["quality"] = shown["quality"].map(quality_label)
 st.dataframe(
     shown.drop(columns=["is_current"]), hide_index=True,
-    column_config={"source_url": st.column_config.LinkColumn("source (opens the page)", display_text="open source"),
+    column_config={"release_url": st.column_config.LinkColumn("producer's release", display_text="open release"),
+                   "source_url": st.column_config.LinkColumn("as reported by (opens the page)",
+                                                             display_text="open page"),
                    "value": st.column_config.NumberColumn(format="localized")},
 )
 ui.download(data.assign(area_type="national"), f"national_{chosen}.csv", "Download this series (CSV)")

@@ -22,6 +22,7 @@ QUALITY_LABELS = {
     "modelled": "MODELLED estimate (not a published figure)",
     "synthetic": "SYNTHETIC - for demonstration only, not real data",
     "local": "local data shared with the partnership",
+    "unsourced": "NO OFFICIAL SOURCE - a figure as reported, not an official statistic",
 }
 
 

@@ -176,7 +176,9 @@ def csp_profile(code: str, month: str | None = None) -> tuple[dict[str, Any] | N
     df = pd.DataFrame(rows)
     order = {f: i for i, f in enumerate(q.FAMILIES)}
     df["_o"] = df["family"].map(order)
-    return geo, df.sort_values(["_o", "indicator_id"]).drop(columns="_o").reset_index(drop=True)
+    # Within a family, published figures lead and synthetic stand-ins come last (q.QUALITY_RANK).
+    df["_q"] = df["quality"].map(q.QUALITY_RANK).fillna(len(q.QUALITY_RANK))
+    return geo, df.sort_values(["_o", "_q", "indicator_id"]).drop(columns=["_o", "_q"]).reset_index(drop=True)
 
 
 def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ FAMILY_NAMES = {
     "knife_crime": "Knife crime and weapons",
     "ae_assault": "A&E attendances and hospital admissions for assault",
     "gangs": "Gangs and child criminal exploitation",
-    "drug_treatment": "Drug treatment",
+    "drug_treatment": "Drug treatment and drug-related harm",
     "context": "Context: county lines",
 }
 # The figure a briefing would quote first for each family. The headline is chosen here, not
@@ -57,6 +57,11 @@ HEADLINE_INDICATORS = {
     "gangs": "gangs_cco_gang_members_10_17",
     "drug_treatment": "adult_drug_alcohol_treatment__ndtms",
 }
+# What leads in headlines, defaults and within a family: published figures first, synthetic
+# stand-ins last (and never as a headline). A rule on the data, so a real file that replaces a
+# stand-in takes the lead without anyone editing an indicator id.
+QUALITY_RANK = {"official": 0, "local": 1, "modelled": 2, "unsourced": 3, "synthetic": 4}
+NEVER_HEADLINE = ("synthetic", "unsourced")  # stand-ins, and figures with no official source
 # Annual figures first: the profile shows the latest annual value where a source publishes
 # both quarters and years.
 PERIOD_TYPE_PREFERENCE = (
@@ -405,6 +410,10 @@ def all_series_breaks() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- national picture
+# The producer's release behind a quoted national figure (national_figures_origin.csv) and any
+# correction of its label: cited first, the quoting page as "as reported by" (app.citation).
+_RELEASE_COLUMNS = ("n.producer, n.release_title, n.release_date, n.release_table, n.release_url, "
+                    "n.origin_confidence, n.correction, n.no_official_source")
 _NATIONAL_SOURCE_JOIN = """
     LEFT JOIN national_sources n
       ON n.indicator_id = o.indicator_id AND n.area_code = o.area_code
@@ -412,25 +421,41 @@ _NATIONAL_SOURCE_JOIN = """
 """
 
 
+def _quality_rank_sql(column: str) -> str:
+    cases = " ".join(f"WHEN '{k}' THEN {v}" for k, v in QUALITY_RANK.items())
+    return f"CASE {column} {cases} ELSE {len(QUALITY_RANK)} END"
+
+
 def latest_national() -> pd.DataFrame:
-    """For each family: the latest current national figure of its headline indicator, with
-    period, quality, publisher and the URL of the page it was quoted from."""
-    ids = list(HEADLINE_INDICATORS.values())
+    """For each family: the latest current national figure that leads it, with period, quality,
+    publisher and the URL of the page it was quoted from.
+
+    Which figure leads is a rule: never a synthetic one; the best quality (official first); among
+    equals the family's headline indicator, then the latest period. So a family whose headline
+    series is absent still leads with a real national figure, and a stand-in never does."""
+    families = list(FAMILIES)
+    heads = [x for fam in families for x in (fam, HEADLINE_INDICATORS.get(fam, ""))]
     df = _frame(
         f"""
+        WITH h(family, indicator_id) AS (VALUES {", ".join("(?, ?)" for _ in families)})
         SELECT i.family, o.indicator_id, i.title, i.unit, i.basis, o.area_code, a.area_name,
                o.period_label, o.period_start, o.period_end, o.value, o.count, o.quality, o.source_id, o.note,
                s.publisher, coalesce(n.source_title, s.title) AS source_title,
-               coalesce(n.source_url, s.url) AS source_url, n.quote
+               coalesce(n.source_url, s.url) AS source_url, n.quote, {_RELEASE_COLUMNS}
         FROM observations o JOIN indicators i USING (indicator_id)
         JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
         LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)
+        LEFT JOIN h ON h.family = i.family AND h.indicator_id = o.indicator_id
         {_NATIONAL_SOURCE_JOIN}
-        WHERE o.indicator_id IN ({_placeholders(ids)}) AND o.source_id NOT LIKE '%#%'
-          AND a.area_type IN ('national', 'country')
-        QUALIFY row_number() OVER (PARTITION BY o.indicator_id ORDER BY o.period_end DESC, o.period_start DESC) = 1
+        WHERE i.family IN ({_placeholders(families)}) AND o.source_id NOT LIKE '%#%'
+          AND a.area_type IN ('national', 'country') AND o.value IS NOT NULL
+          AND o.quality NOT IN ({_placeholders(NEVER_HEADLINE)})
+        QUALIFY row_number() OVER (
+            PARTITION BY i.family
+            ORDER BY {_quality_rank_sql("o.quality")}, (h.indicator_id IS NOT NULL) DESC,
+                     o.period_end DESC, o.period_start DESC, o.indicator_id) = 1
         """,
-        tuple(ids),
+        (*heads, *families, *NEVER_HEADLINE),
     )
     order = {f: i for i, f in enumerate(FAMILIES)}
     return df.sort_values("family", key=lambda s: s.map(order)).reset_index(drop=True)
@@ -453,12 +478,12 @@ def national_series(series: str) -> pd.DataFrame:
     """Every national figure of one series, one basis (indicator) per line, current vintages
     flagged, with the source page and quote each value was taken from."""
     return _frame(
-        """
+        f"""
         SELECT o.indicator_id, i.title, i.basis, i.unit, i.polarity, i.break_note, o.area_code, a.area_name,
                o.period_start, o.period_end, o.period_label, o.period_type, o.value, o.count,
                o.lower_ci, o.upper_ci, o.quality, o.source_id, (o.source_id NOT LIKE '%#%') AS is_current,
                coalesce(n.source_title, s.title) AS source_title, coalesce(n.source_url, s.url) AS source_url,
-               n.quote, s.publisher
+               n.quote, s.publisher, {_RELEASE_COLUMNS}
         FROM observations o JOIN indicators i USING (indicator_id)
         JOIN areas a ON a.area_code = o.area_code AND a.valid_to IS NULL
         LEFT JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)
@@ -480,6 +505,27 @@ def national_alternatives(indicator_id: str) -> pd.DataFrame:
         "SELECT * FROM national_sources WHERE indicator_id = ? ORDER BY period_end, vintage_rank",
         (indicator_id,),
     )
+
+
+# ---------------------------------------------------------------- defaults
+def indicator_quality_ranks() -> dict[str, int]:
+    """Each indicator's best quality among its current observations, as a QUALITY_RANK number
+    (0 = official ... 3 = synthetic)."""
+    df = _frame(f"SELECT indicator_id, min({_quality_rank_sql('quality')}) AS rank FROM observations "
+                "WHERE source_id NOT LIKE '%#%' GROUP BY indicator_id")
+    return dict(zip(df["indicator_id"], df["rank"].astype(int), strict=True))
+
+
+def lead_indicator(indicator_ids: list[str], preferred: str | None = None) -> str | None:
+    """The indicator a page opens on, by rule: the best quality among `indicator_ids` (official
+    before local, modelled and synthetic); `preferred` only breaks ties among the best, then the
+    list's own order. A synthetic stand-in is the default only when nothing else exists."""
+    ids = list(indicator_ids)
+    if not ids:
+        return None
+    ranks = indicator_quality_ranks()
+    worst = len(QUALITY_RANK)
+    return min(ids, key=lambda i: (ranks.get(i, worst), i != preferred, ids.index(i)))
 
 
 # ---------------------------------------------------------------- map

@@ -16,7 +16,7 @@ from etl.codes import AREA_CODE_PATTERNS
 from etl.errors import SourceError
 
 FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment", "context")
-QUALITIES = ("official", "modelled", "synthetic", "local")
+QUALITIES = ("official", "modelled", "synthetic", "local", "unsourced")
 POLARITIES = ("higher_is_worse", "higher_is_better", "none")
 GEOGRAPHY_LEVELS = tuple(AREA_CODE_PATTERNS) + ("site",)
 

@@ -17,6 +17,7 @@ from app import figures as fg
 from app import profile as pr
 from app import queries as q
 from app import ui
+from app.citation import cite, md
 from app.disclosure_view import control
 from methods.spc import xmr_chart
 from methods.trend import trend_marker
@@ -106,8 +107,9 @@ for fam in q.FAMILIES:
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():
-            st.markdown(f"National figure for context: **{n.value:,.0f}** {n.title.lower()} ({n.area_name}, "
-                        f"{n.period_label}; [{n.source_title}]({n.source_url})) {ui.quality_badge(n.quality)}")
+            st.markdown(f"National figure for context: **{n.value:,.0f}** {md(n.title.lower())} "
+                        f"({md(n.area_name)}, {md(n.period_label)}). {cite(n._asdict())} "
+                        f"{ui.quality_badge(n.quality)}")
 
 st.subheader("All figures in this profile")
 table = pr.profile_table(rows)
@@ -129,7 +131,7 @@ if not ind_ids:
     st.info("No local figures to draw for this area.")
     ui.stop()
 titles = dict(zip(with_data["indicator_id"], with_data["title"], strict=False))
-default_ind = "police_uk_violence_and_sexual_offences" if "police_uk_violence_and_sexual_offences" in ind_ids else None
+default_ind = q.lead_indicator(ind_ids, preferred="police_uk_violence_and_sexual_offences")
 ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: titles.get(i, i), default=default_ind,
                        noun="indicator with a local figure for this area, id")
 row = with_data[with_data["indicator_id"] == ind_id].iloc[0]

@@ -61,7 +61,8 @@ mappable = [i for i in inds["indicator_id"] if q.map_levels(i)]
 c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
     ind_id = ui.url_select("Indicator", mappable, "indicator", format_func=lambda i: titles.get(i, i),
-                           default="police_uk_violence_and_sexual_offences", noun="mappable indicator")
+                           default=q.lead_indicator(mappable, preferred="police_uk_violence_and_sexual_offences"),
+                           noun="mappable indicator")
 levels = q.map_levels(ind_id)
 with c2:
     level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv],

@@ -33,7 +33,8 @@ titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
 c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
     ind_id = ui.url_select("Indicator", list(inds["indicator_id"]), "indicator", format_func=lambda i: titles.get(i, i),
-                           default="knife_offences_total", noun="comparable indicator (a rate)")
+                           default=q.lead_indicator(list(inds["indicator_id"]), preferred="knife_offences_total"),
+                           noun="comparable indicator (a rate)")
 info = q.indicator(ind_id) or {}
 levels = [lv for lv in ("csp", "lad", "pfa") if not q.map_periods(ind_id, lv).empty]
 with c2:

@@ -19,6 +19,8 @@ SMALL_REAL = ["geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", "geography/lad_to_csp
               "population/ukpopestimatesmid2020on2021geography.xlsx",
               "population/ukpopestimatesmid2021on2021geographyfinal.xlsx",
               "knife_crime/knifecrime_pfa_quarterly.csv", "national/national_figures.csv", "MANIFEST.md"]
+SMALL_REAL.append("drug_deaths/drug_poisoning_registrations_by_LA.csv")
+SMALL_REAL.append("national/national_figures_origin.csv")
 
 # (force slug, force name, month) -> rows of (lsoa code, lsoa name, crime type, how many)
 STREET = {

@@ -38,8 +38,21 @@ Rules, each enforced here rather than assumed:
 * Series breaks: `BASIS_BREAKS` lists where one basis replaces another (NDQIS knife counting,
   combined drug+alcohol treatment totals); they become the `series_breaks` table.
 
-Extra staged tables: `national_sources` (one row per file row: lineage and vintage),
-`revisions`, `series_breaks`. May import etl.* and pandas only.
+* Origin: `national_figures_origin.csv` beside the file (matched by the source's mirror glob)
+  names, for every row (`row` = data row, header excluded), the producer's original release:
+  producer, release title, date, table, URL and how sure that is. Each origin row must repeat
+  its figure's series, period and value (else a SourceError naming the origin file, row and
+  column), so an origin file can never silently describe a different edition. The producer's
+  release is what the pages cite first; the quoting page is "as reported by".
+* Corrections: `data/national_figure_corrections.csv` is `national_figures_problems.md` as
+  data: per row (checked against series, period and value like the origin), the kind of problem
+  (measure, coverage, geography, period, producer, value, comparability, vintage,
+  no_official_source), the correction shown with the figure and, where the basis was wrong, the
+  basis it belongs to. The quoted value is never changed. A row with no official source gets
+  quality `unsourced` and says so.
+
+Extra staged tables: `national_sources` (one row per file row: lineage, vintage, origin and
+correction), `revisions`, `series_breaks`. May import etl.* and pandas only.
 """
 from __future__ import annotations
 
@@ -59,6 +72,15 @@ from etl.staged import Staged, finish_indicators, finish_observations
 
 SOURCE_ID = "national_figures"
 SERIES_MAP_PATH = Path(__file__).resolve().parents[2] / "data" / "national_series_map.csv"
+CORRECTIONS_PATH = SERIES_MAP_PATH.with_name("national_figure_corrections.csv")
+ORIGIN_SUFFIX = "_origin.csv"
+ORIGIN_COLUMNS = ["row", "series", "period", "value", "producer", "release_title", "release_date",
+                  "table", "release_url", "confidence", "how"]
+CORRECTION_COLUMNS = ["row", "series", "period", "value", "kind", "basis", "correction"]
+CORRECTION_KINDS = {"measure", "coverage", "geography", "period", "producer", "value",
+                    "comparability", "vintage", "no_official_source"}
+CONFIDENCE = {"confirmed", "likely", "unknown"}
+NO_OFFICIAL_SOURCE = "no_official_source"
 COLUMNS = ["series", "geography", "period", "period_type", "value", "unit", "note",
            "source_title", "source_url", "quote"]
 MAP_COLUMNS = ["series", "geography", "unit", "source_url_contains", "basis", "basis_label"]
@@ -522,6 +544,114 @@ def indicators_table(rows: pd.DataFrame, breaks: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+# ------------------------------------------------------------ origin and corrections
+
+def _same_figure(fig: pd.Series, series: str, period: str, value: str) -> str | None:
+    """The first of series / period / value that differs from the figure row, or None."""
+    if series.strip() != fig["series"]:
+        return "series"
+    if " ".join(period.split()) != " ".join(str(fig["period"]).split()):
+        return "period"
+    try:
+        same = parse_value(value) == parse_value(fig["value"])
+    except ValueError:
+        same = False
+    return None if same else "value"
+
+
+def _keyed_rows(path: Path, source_id: str, columns: list[str], figures: pd.DataFrame,
+                what: str) -> pd.DataFrame:
+    """Rows of an origin or corrections file, each checked against the figure it names.
+    `row` is the figures file's data row (header excluded); rows beyond a shorter figures file
+    are left out (a test file, an older edition), a row naming a different figure is an error."""
+    df = read_required_columns(path, source_id, columns)
+    df["line"] = range(2, len(df) + 2)
+    by_row = figures.set_index(figures["line"] - 1)
+    keep = []
+    for _, r in df.iterrows():
+        where = {"source_id": source_id, "file": path.name, "row": int(r["line"])}
+        if not r["row"].isdigit() or int(r["row"]) < 1:
+            raise SourceError(f"row {r['row']!r} is not a data row number", column="row", **where)
+        n = int(r["row"])
+        if n not in by_row.index:
+            continue
+        bad = _same_figure(by_row.loc[n], r["series"], r["period"], r["value"])
+        if bad:
+            raise SourceError(f"{what} for row {n} gives {bad} {r[bad]!r} but row {n} of "
+                              f"{by_row.loc[n, 'file']} has {by_row.loc[n, bad]!r}: the two files "
+                              "are not the same edition", column=bad, **where)
+        keep.append(r)
+    out = pd.DataFrame(keep, columns=[*columns, "line"])
+    out["row"] = out["row"].astype(int)
+    dup = out["row"].duplicated()
+    if dup.any():
+        r = out[dup].iloc[0]
+        raise SourceError(f"row {r['row']} is described twice", source_id=source_id,
+                          file=path.name, row=int(r["line"]), column="row")
+    return out.set_index("row")
+
+
+def read_origin(path: Path, figures: pd.DataFrame, source_id: str = SOURCE_ID) -> pd.DataFrame:
+    """The producer's release behind each figure row; every figure row must have one."""
+    origin = _keyed_rows(path, source_id, ORIGIN_COLUMNS, figures, "origin")
+    for n, r in origin.iterrows():
+        where = {"source_id": source_id, "file": path.name, "row": int(r["line"])}
+        if r["confidence"] not in CONFIDENCE:
+            raise SourceError(f"confidence {r['confidence']!r} is not one of {sorted(CONFIDENCE)}",
+                              column="confidence", **where)
+        if r["release_date"] and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", r["release_date"]):
+            raise SourceError(f"release date {r['release_date']!r} is not YYYY, YYYY-MM or "
+                              "YYYY-MM-DD", column="release_date", **where)
+        if not r["producer"]:
+            raise SourceError(f"no producer for row {n}", column="producer", **where)
+    missing = sorted(set(figures["line"] - 1) - set(origin.index))
+    if missing:
+        raise SourceError(f"no origin for figure row(s) {', '.join(map(str, missing[:10]))}",
+                          source_id=source_id, file=path.name, column="row")
+    return origin
+
+
+def load_corrections(figures: pd.DataFrame, rules: pd.DataFrame, source_id: str = SOURCE_ID,
+                     path: Path = CORRECTIONS_PATH) -> pd.DataFrame:
+    """The decision table made from national_figures_problems.md, checked row by row."""
+    corr = _keyed_rows(path, source_id, CORRECTION_COLUMNS, figures, "correction")
+    known = set(zip(rules["series"], rules["basis"]))
+    for _, r in corr.iterrows():
+        where = {"source_id": source_id, "file": path.name, "row": int(r["line"])}
+        if r["kind"] not in CORRECTION_KINDS:
+            raise SourceError(f"kind {r['kind']!r} is not one of {sorted(CORRECTION_KINDS)}",
+                              column="kind", **where)
+        if r["basis"] and (r["series"], r["basis"]) not in known:
+            raise SourceError(f"basis {r['basis']!r} is not a basis of {r['series']} in "
+                              f"{SERIES_MAP_PATH.name}", column="basis", **where)
+        if not r["correction"]:
+            raise SourceError("empty correction", column="correction", **where)
+    return corr
+
+
+def apply_corrections(rows: pd.DataFrame, corr: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """Move wrongly based rows to their basis and carry each correction into the note; the
+    value stays as quoted. Only rows of the file the table was written for (national_figures.csv)."""
+    rows = rows.copy()
+    rows["correction_kind"], rows["correction"] = None, None
+    labels = rules.groupby(["series", "basis"])["basis_label"].first()
+    target = rows["file"] == "national_figures.csv"
+    for i in rows.index[target]:
+        n = int(rows.at[i, "line"]) - 1
+        if n not in corr.index:
+            continue
+        c = corr.loc[n]
+        rows.at[i, "correction_kind"], rows.at[i, "correction"] = c["kind"], c["correction"]
+        prefix = ("No official source: " if c["kind"] == NO_OFFICIAL_SOURCE
+                  else "Corrected label (national_figures_problems.md): ")
+        rows.at[i, "obs_note"] = f"{prefix}{c['correction']}. {rows.at[i, 'obs_note']}"
+        if c["basis"]:
+            rows.at[i, "basis"] = c["basis"]
+            rows.at[i, "basis_label"] = labels[(rows.at[i, "series"], c["basis"])]
+            rows.at[i, "indicator_id"] = indicator_id(rows.at[i, "series"], c["basis"])
+    return rows
+
+
 def _file_record(path: Path, rows: pd.DataFrame) -> dict:
     sub = rows[rows["file"] == path.name]
     return {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -533,11 +663,34 @@ def _file_record(path: Path, rows: pd.DataFrame) -> dict:
 def parse(paths: list[Path], source, geo=None) -> Staged:
     """Every row of the national figures file(s) -> observations, indicators, lineage tables."""
     source_id = getattr(source, "id", SOURCE_ID)
+    paths = [Path(p) for p in paths]
+    origin_paths = [p for p in paths if p.name.endswith(ORIGIN_SUFFIX)]
+    paths = [p for p in paths if not p.name.endswith(ORIGIN_SUFFIX)]
     if not paths:
         raise SourceError("no national figures file found", source_id=source_id)
-    raw = pd.concat([read_national_file(Path(p), source_id) for p in paths], ignore_index=True)
+    raw = pd.concat([read_national_file(p, source_id) for p in paths], ignore_index=True)
     rules = load_series_map()
-    rows = assign_vintages(interpret_rows(raw, rules, source_id), source_id)
+    rows = interpret_rows(raw, rules, source_id)
+    main = raw[raw["file"] == "national_figures.csv"]
+    if len(main) and CORRECTIONS_PATH.exists():
+        rows = apply_corrections(rows, load_corrections(main, rules, source_id), rules)
+    else:
+        rows["correction_kind"], rows["correction"] = None, None
+    origin_cols = ["producer", "release_title", "release_date", "table", "release_url",
+                   "confidence", "how"]
+    for col in origin_cols:
+        rows[f"origin_{col}"] = None
+    for op in origin_paths:
+        figures_name = op.name[: -len(ORIGIN_SUFFIX)] + ".csv"
+        mine = raw[raw["file"] == figures_name]
+        if mine.empty:
+            raise SourceError(f"origin file without its figures file {figures_name}",
+                              source_id=source_id, file=op.name)
+        origin = read_origin(op, mine, source_id)
+        hit = rows["file"] == figures_name
+        for col in origin_cols:
+            rows.loc[hit, f"origin_{col}"] = (rows.loc[hit, "line"] - 1).map(origin[col]).to_numpy()
+    rows = assign_vintages(rows, source_id)
 
     count = rows["num_value"].where(rows["series"].map(lambda s: SERIES[s].unit != "percent"))
     obs = pd.DataFrame({
@@ -546,7 +699,9 @@ def parse(paths: list[Path], source, geo=None) -> Staged:
         "period_label": rows["period_label"], "period_type": rows["period_kind"],
         "count": count, "denominator": None, "value": rows["num_value"],
         "lower_ci": rows["lower"], "upper_ci": rows["upper"], "suppressed_reason": None,
-        "quality": "official", "source_id": rows["obs_source_id"], "note": rows["obs_note"],
+        "quality": rows["correction_kind"].map(lambda k: "unsourced" if k == NO_OFFICIAL_SOURCE
+                                               else "official"),
+        "source_id": rows["obs_source_id"], "note": rows["obs_note"],
     })
     observations = finish_observations(obs, source_id=source_id,
                                        file=", ".join(Path(p).name for p in paths))
@@ -563,12 +718,23 @@ def parse(paths: list[Path], source, geo=None) -> Staged:
         "source_url": rows["source_url"], "quote": rows["quote"],
         "vintage_rank": rows["vintage_rank"].astype(int), "is_current": rows["is_current"],
         "source_id": rows["obs_source_id"], "file_line": rows["line"].astype(int),
+        "producer": rows["origin_producer"], "release_title": rows["origin_release_title"],
+        "release_date": rows["origin_release_date"], "release_table": rows["origin_table"],
+        "release_url": rows["origin_release_url"], "origin_confidence": rows["origin_confidence"],
+        "origin_how": rows["origin_how"], "correction_kind": rows["correction_kind"],
+        "correction": rows["correction"],
+        "no_official_source": rows["correction_kind"] == NO_OFFICIAL_SOURCE,
     })
+    for col in ("producer", "release_title", "release_date", "release_table", "release_url",
+                "origin_how"):  # an empty cell is "not known", never an empty string
+        sources[col] = sources[col].where(sources[col].astype(str).str.strip() != "", None)
     return Staged(
         source_id=source_id, observations=observations, indicators=indicators,
         tables={"national_sources": sources, "revisions": revisions,
                 "series_breaks": breaks},
-        files=[_file_record(Path(p), rows) for p in paths],
+        files=[_file_record(p, rows) for p in paths]
+              + [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                  "rows": None, "period": None} for p in origin_paths],
         stats={"rows_in": len(raw), "observations": len(observations),
                "current": int(rows["is_current"].sum()), "revisions": len(revisions),
                "indicators": len(indicators)},

@@ -71,7 +71,10 @@ def test_every_row_in_is_a_row_out(real, real_rows):
 def test_areas_quality_and_lineage(real):
     obs = real.observations
     assert set(obs["area_code"]) == {"E92000001", "K04000001"}
-    assert (obs["quality"] == "official").all()
+    # One row has no official statistic behind it (national_figures_problems.md): it says so.
+    unsourced = obs[obs["quality"] != "official"]
+    assert unsourced["quality"].tolist() == ["unsourced"] and unsourced["value"].tolist() == [10000.0]
+    assert unsourced["note"].str.startswith("No official source: ").all()
     assert obs["note"].str.contains(r"Source: .+\(https?://", regex=True).all()
     src = real.tables["national_sources"]
     assert list(src.columns[:10]) == ["indicator_id", "area_code", "period_start", "period_end",
@@ -262,3 +265,74 @@ def test_empty_file(tmp_path, content):
     with pytest.raises(SourceError) as err:
         nf.parse([path], SOURCE, None)
     assert err.value.file == "national_figures.csv"
+
+
+# ------------------------------------------------------- producer's release and corrections
+ORIGIN = REAL.with_name("national_figures_origin.csv")
+ORIGIN_ROW = {"row": "1", "series": GOOD_ROW["series"], "period": "2018/19", "value": "5069",
+              "producer": "NHS Digital", "release_title": "Hospital Admitted Patient Care Activity 2018-19",
+              "release_date": "2019-09-19", "table": "External Causes", "release_url": "https://digital.nhs.uk/x",
+              "confidence": "confirmed", "how": "matched"}
+
+
+def write_origin(tmp_path: Path, rows: list[dict]) -> Path:
+    path = tmp_path / "national_figures_origin.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=nf.ORIGIN_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+@pytest.mark.skipif(not ORIGIN.exists(), reason="origin file not in the mirror")
+def test_real_origin_and_corrections(real_rows):
+    st = nf.parse([REAL, ORIGIN], SOURCE, None)
+    src = st.tables["national_sources"].set_index("file_line")
+    origin = pd.read_csv(ORIGIN, dtype=str, keep_default_na=False).set_index("row")
+    assert src["producer"].notna().all() and len(src) == len(real_rows)
+    first = src.loc[2]  # data row 1: FAE 5,069
+    assert first["producer"] == origin.loc["1", "producer"] == "NHS Digital (now NHS England)"
+    assert (first["release_title"], first["release_date"]) == ("Hospital Admitted Patient Care Activity 2018-19",
+                                                               "2019-09-19")
+    assert first["release_table"].startswith("External Causes tables")
+    # The quoted value never changes; a wrong basis moves; a figure with no official source says so.
+    quoted = pd.Series([nf.parse_value(v)[0] for v in real_rows["value"]], dtype=float)
+    pd.testing.assert_series_equal(src["value"].reset_index(drop=True).astype(float), quoted, check_names=False)
+    for row in (141, 142, 147):
+        assert src.loc[row + 1, "indicator_id"] == "homicides_knife_sharp_instrument__police_recorded_excl_gmp"
+        assert src.loc[row + 1, "correction_kind"] == "coverage"
+    assert src.loc[6, "indicator_id"] == "hes_admissions_assault_sharp_object__fae"  # row 5: FAE per Hansard
+    assert src.loc[123, "no_official_source"] and src["no_official_source"].sum() == 1
+    obs = st.observations
+    assert obs.loc[obs["value"] == 10000.0, "quality"].tolist() == ["unsourced"]
+    problems = (REAL.parent / "national_figures_problems.md").read_text()
+    for row in src.index[src["correction"].notna()] - 1:  # each correction is a row the problems file names
+        assert f"{row}" in problems
+
+
+def test_origin_naming_another_figure_is_an_error(tmp_path):
+    figures = write(tmp_path, [GOOD_ROW])
+    origin = write_origin(tmp_path, [ORIGIN_ROW | {"value": "5070"}])
+    with pytest.raises(SourceError) as err:
+        nf.parse([figures, origin], SOURCE, None)
+    e = err.value
+    assert (e.file, e.row, e.column) == ("national_figures_origin.csv", 2, "value")
+    assert "not the same edition" in str(e)
+
+
+def test_origin_missing_a_row_or_bad_date_is_an_error(tmp_path):
+    figures = write(tmp_path, [GOOD_ROW, GOOD_ROW | {"source_title": "B"}])
+    with pytest.raises(SourceError, match="no origin for figure row"):
+        nf.parse([figures, write_origin(tmp_path, [ORIGIN_ROW])], SOURCE, None)
+    with pytest.raises(SourceError) as err:
+        nf.parse([figures, write_origin(tmp_path, [ORIGIN_ROW, ORIGIN_ROW | {"row": "2", "release_date": "Sept 19"}])],
+                 SOURCE, None)
+    assert (err.value.row, err.value.column) == (3, "release_date")
+
+
+def test_origin_is_carried_to_the_lineage_table(tmp_path):
+    st = nf.parse([write(tmp_path, [GOOD_ROW]), write_origin(tmp_path, [ORIGIN_ROW])], SOURCE, None)
+    src = st.tables["national_sources"].iloc[0]
+    assert (src["producer"], src["release_date"], src["release_url"]) == ("NHS Digital", "2019-09-19",
+                                                                        "https://digital.nhs.uk/x")
+    assert {f["name"] for f in st.files} == {"national_figures.csv", "national_figures_origin.csv"}
