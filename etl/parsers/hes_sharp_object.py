@@ -191,9 +191,15 @@ class _Reader:
     def _header_index(self, sheet: str, rows: list[list]) -> int:
         for i, row in enumerate(rows[:20]):
             cells = [_text(c).lower() for c in row]
-            if len(cells) > 1 and cells[0] == "year" and cells[1] == "month":
+            if cells and cells[0] == "year":
+                if len(cells) < 2 or cells[1] != "month":
+                    raise self.err(f"header row starts 'Year' but its next column is "
+                                   f"{_text(row[1]) if len(row) > 1 else ''!r}, not 'Month'", sheet, i + 1, "B")
+                if not any(c in MEASURES for c in cells):
+                    raise self.err("header row has no 'FAEs' / 'FCEs' columns", sheet, i + 1)
                 return i
-        raise self.err("header row not found: no row in the first 20 starting 'Year', 'Month'", sheet)
+        raise self.err("header row not found: no row in the first 20 whose first cell is 'Year'", sheet,
+                       None, "A (Year)")
 
     # ---------------------------------------------------------------- the header
     def columns(self, sheet: str, kind: str, rows: list[list], h: int) -> list[Column]:
