@@ -167,6 +167,15 @@ def local_indicators() -> pd.DataFrame:
     )
 
 
+def regional_indicators() -> pd.DataFrame:
+    """Indicators published no lower than English regions (HES admissions by region of
+    residence): a local profile shows them at the region the area is in, labelled so."""
+    return _frame(
+        "SELECT * FROM indicators WHERE geography_level = 'region' "
+        "AND family IN ('knife_crime', 'ae_assault', 'gangs', 'drug_treatment') ORDER BY family, indicator_id"
+    )
+
+
 def areas(area_types: tuple[str, ...] = LOCAL_LEVELS, current_only: bool = True) -> pd.DataFrame:
     where = " AND valid_to IS NULL" if current_only else ""
     return _frame(

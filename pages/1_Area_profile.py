@@ -149,8 +149,10 @@ st.dataframe(series[["area_name", "period_label", "count", "denominator", "value
                      "suppressed_reason", "quality"]], hide_index=True)
 
 # ---------------------------------------------------------------- SPC
-st.subheader("Monthly control chart (police.uk)")
-spc_id = ind_id if ind_id.startswith("police_uk_") else "police_uk_violence_and_sexual_offences"
+# HES sharp-object admissions are monthly by region: their chart is the region's (counts rounded to 5).
+hes_spc = ind_id.startswith("hes_sharp_object_") and row["area_type"] == "region"
+st.subheader("Monthly control chart (" + ("HES, region of residence" if hes_spc else "police.uk") + ")")
+spc_id = ind_id if ind_id.startswith("police_uk_") or hes_spc else "police_uk_violence_and_sexual_offences"
 spc_rows = with_data[with_data["indicator_id"] == spc_id]
 if spc_rows.empty:
     reason = rows.loc[rows["indicator_id"] == spc_id, "suppressed_reason"]
@@ -160,7 +162,8 @@ else:
     monthly = q.indicator_series(spc_id, [sr["area_code"]], "month")
     counts = pd.Series(monthly["count"].to_numpy(), index=pd.to_datetime(monthly["period_start"]))
     result = xmr_chart(counts, counts=True)
-    spc_fig = fg.spc_figure(result, title=f"{sr['title']}: {sr['geo_label']}", qualities=monthly["quality"])
+    spc_fig = fg.spc_figure(result, title=f"{sr['title']}: {sr['geo_label']}", qualities=monthly["quality"],
+                            **({"unit": "episodes in the month (rounded to 5)"} if hes_spc else {}))
     flagged = result.points[result.points["special_cause"]]
     alt = (f"Control chart of monthly counts for {sr['area_name']}: mean {result.mean:,.1f}, limits "
            f"{result.lower_limit if result.lower_limit is None else round(result.lower_limit, 1)} to "

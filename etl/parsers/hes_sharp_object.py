@@ -66,6 +66,7 @@ from etl.staged import Staged, finish_indicators, finish_observations, validate_
 SOURCE_ID = "hes_sharp_object_region"
 MEASURES = {"faes": "fae", "fces": "fce"}
 INDICATOR_IDS = {"fae": "hes_sharp_object_assault_fae", "fce": "hes_sharp_object_assault_fce"}
+ENGLAND_IDS = {"fae": "hes_sharp_object_assault_fae_england", "fce": "hes_sharp_object_assault_fce_england"}
 # The publisher's sheet names, used only to say which table is missing.
 KIND_SHEETS = {"totals": "GOR-Data-Totals", "sex": "GOR-Data-Gender", "age": "GOR-Data-Age-Group",
                "ethnicity": "GOR-Data-Ethnicity"}
@@ -466,6 +467,7 @@ def indicators(source_id: str = SOURCE_ID) -> pd.DataFrame:
          "series": "hes_sharp_object_fce"},
     ]
     for r in rows:
+        r["definition"] += " England: " + RESIDENTS_NOTE + "."
         r.update({"family": "ae_assault", "unit": "episodes per 100,000 population",
                   "polarity": "higher_is_worse", "geography_level": "region",
                   "method": f"crude rate per 100,000 (regional counts rounded to 5 by the publisher); {interval}",
@@ -473,11 +475,86 @@ def indicators(source_id: str = SOURCE_ID) -> pd.DataFrame:
                   "basis": "NHS Digital HES, region of residence, episodes with cause X99 "
                            "(tabulation for the Home Office)",
                   "break_note": None})
+    for measure, words in (("fae", "admission episodes"), ("fce", "consultant episodes")):
+        rows.append({
+            "indicator_id": ENGLAND_IDS[measure], "family": "ae_assault",
+            "title": f"Hospital {words} for assault by a sharp object, England (HES, as published)",
+            "unit": "episodes", "polarity": "higher_is_worse",
+            "definition": (f"NHS Digital's England total of finished {words} {common} This is the figure "
+                           "parliamentary answers quote: it counts every patient treated in England, "
+                           "including those living abroad, elsewhere in the UK or of unknown residence, so "
+                           "it is not set against the regional rates."),
+            "geography_level": "country", "method": "count as published (exact)", "is_health_source": True,
+            "series": f"hes_sharp_object_{measure}_england",
+            "basis": "NHS Digital HES, all episodes in English hospitals with cause X99", "break_note": None})
     return finish_indicators(pd.DataFrame(rows), source_id=source_id)
 
 
+RESIDENTS_NOTE = ("England = sum of the nine regions' published counts (each rounded to 5): patients living "
+                  "in an English region, counted as the regional figures are; patients living abroad, "
+                  "elsewhere in the UK, in England with no region recorded, or of unknown residence are "
+                  "not included (NHS Digital's England total, which includes them, is a separate indicator)")
+
+
+def _england_residents(frame: pd.DataFrame) -> pd.DataFrame:
+    """England as its regions count it: the sum of the nine regions, for the regional
+    indicators' England benchmark (a region set against NHS Digital's all-patient England total
+    would be compared with a figure that counts non-residents too). A period with a suppressed
+    region has no sum, and says why."""
+    regions = frame[frame["area_code"].notna() & (frame["area_code"] != ENGLAND)]
+    rows = []
+    for (fy, month, measure), grp in regions.groupby(["fy_start", "month", "measure"], dropna=False):
+        missing = grp[grp["count"].isna()]
+        rows.append({"fy_start": fy, "month": month, "measure": measure, "area_code": ENGLAND,
+                     "residence": "England (sum of regions)", "row": int(grp["row"].iloc[0]),
+                     "count": None if len(missing) else float(grp["count"].sum()),
+                     "suppressed_reason": (f"no sum: {', '.join(missing['residence'])} not published "
+                                           "(suppressed or empty)") if len(missing) else None})
+    return pd.DataFrame(rows)
+
+
 def _observations(frame: pd.DataFrame, geo: GeoContext) -> pd.DataFrame:
-    obs = frame[frame["area_code"].notna()].copy()
+    regional = pd.concat([frame[frame["area_code"].notna() & (frame["area_code"] != ENGLAND)],
+                          _england_residents(frame)], ignore_index=True)
+    obs = _with_periods(regional)
+    held = geo.population
+    held_years = held.loc[held["area_code"].isin(obs["area_code"].unique()) & (held["age_band"] == "all")
+                          & (held["sex"] == "persons"), "year"]
+    span = (f"mid-{int(held_years.min())} to mid-{int(held_years.max())}" if len(held_years) else "no years")
+    denominators, notes = [], []
+    for code, year, count in zip(obs["area_code"], obs["mid_year"], obs["count"]):
+        pop, used = geo.population_for(code, int(year))
+        extra = RESIDENTS_NOTE if code == ENGLAND else ROUNDED_NOTE if pd.notna(count) else None
+        if pd.isna(count):
+            denominators.append(pop)
+            notes.append(extra)
+        elif pop is None or used != int(year):
+            denominators.append(None)
+            why = (f"no rate: the warehouse has no ONS mid-{int(year)} population for this area "
+                   f"(it holds {span}); the count is shown as published")
+            notes.append("; ".join(x for x in (why, extra) if x))
+        else:
+            denominators.append(pop)
+            notes.append("; ".join(x for x in (f"rate per 100,000 from ONS mid-{int(year)} population", extra)
+                                   if x))
+    obs["denominator"] = denominators
+    obs["note"] = notes
+    obs = add_rates(obs)
+    no_pop = obs["count"].notna() & obs["denominator"].isna()
+    obs.loc[no_pop, "suppressed_reason"] = obs.loc[no_pop, "note"].str.split(";").str[0]
+    obs["indicator_id"] = obs["measure"].map(INDICATOR_IDS)
+
+    # NHS Digital's own England figure (all patients in English hospitals, exact): a count.
+    eng = _with_periods(frame[frame["area_code"] == ENGLAND])
+    eng["value"] = eng["count"]
+    eng["note"] = ("as published by NHS Digital: all episodes in English NHS hospitals (and NHS-commissioned "
+                   "independent sector), whatever the patient's residence; exact, not rounded")
+    eng["indicator_id"] = eng["measure"].map(ENGLAND_IDS)
+    return pd.concat([obs, eng], ignore_index=True)
+
+
+def _with_periods(frame: pd.DataFrame) -> pd.DataFrame:
+    obs = frame.copy()
     periods = [financial_year(int(fy)) if pd.isna(m) else _month_period(int(fy), int(m))
                for fy, m in zip(obs["fy_start"], obs["month"])]
     obs["period_start"] = [pd.Timestamp(p.start) for p in periods]
@@ -486,29 +563,6 @@ def _observations(frame: pd.DataFrame, geo: GeoContext) -> pd.DataFrame:
     obs["period_type"] = [p.kind for p in periods]
     # Month: its calendar year's mid-year; financial year: the mid-year (30 June) inside it.
     obs["mid_year"] = [p.start.year for p in periods]
-    held = geo.population
-    held_years = held.loc[held["area_code"].isin(obs["area_code"].unique()) & (held["age_band"] == "all")
-                          & (held["sex"] == "persons"), "year"]
-    span = (f"mid-{int(held_years.min())} to mid-{int(held_years.max())}" if len(held_years) else "no years")
-    denominators, notes = [], []
-    for code, year, count in zip(obs["area_code"], obs["mid_year"], obs["count"]):
-        pop, used = geo.population_for(code, int(year))
-        rounded = ROUNDED_NOTE if code != ENGLAND and pd.notna(count) else None
-        if pop is None or used != int(year):
-            denominators.append(None)
-            why = (f"no rate: the warehouse has no ONS mid-{int(year)} population for this area "
-                   f"(it holds {span}); the count is shown as published")
-            notes.append("; ".join(x for x in (why, rounded) if x))
-        else:
-            denominators.append(pop)
-            notes.append("; ".join(x for x in (f"rate per 100,000 from ONS mid-{int(year)} population", rounded)
-                                   if x))
-    obs["denominator"] = denominators
-    obs["note"] = notes
-    obs = add_rates(obs)
-    no_pop = obs["count"].notna() & obs["denominator"].isna()
-    obs.loc[no_pop, "suppressed_reason"] = obs.loc[no_pop, "note"].str.split(";").str[0]
-    obs["indicator_id"] = obs["measure"].map(INDICATOR_IDS)
     return obs
 
 

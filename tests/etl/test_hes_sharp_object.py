@@ -11,6 +11,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import pandas as pd
 import pytest
@@ -21,6 +22,7 @@ from etl.parsers import hes_sharp_object as hes
 
 REAL = Path("hospital/UK_Knife_Crime_Workbook.xlsx")
 FAE, FCE = hes.INDICATOR_IDS["fae"], hes.INDICATOR_IDS["fce"]
+ENG_FAE, ENG_FCE = hes.ENGLAND_IDS["fae"], hes.ENGLAND_IDS["fce"]
 
 # Published residence labels in the publisher's order, with the ONS code where one exists.
 REGIONS = [("East Midlands", "E12000004"), ("East of England", "E12000006"), ("London", "E12000007"),
@@ -186,10 +188,17 @@ def test_made_workbook_parses_to_the_values_written(book):
     assert "rounded to the nearest 5" in london["note"]
     # FCEs are a separate indicator with their own counts (April: FAE + 5).
     assert obs_of(st, FCE, "E12000007", "2019-04")["count"] == obs_of(st, FAE, "E12000007", "2019-04")["count"] + 5
-    # England is exact and its year total is the publisher's row.
-    eng_fy = obs_of(st, FAE, "E92000001", "2019/20")
-    assert eng_fy["count"] == sum(england(k, 2019, "fae") for k in range(12))
-    assert eng_fy["value"] == pytest.approx(eng_fy["count"] / 50_000_000 * 100_000)
+    # NHS Digital's England (all patients, exact) is its own count indicator, from the total row.
+    eng_fy = obs_of(st, ENG_FAE, "E92000001", "2019/20")
+    assert eng_fy["count"] == eng_fy["value"] == sum(england(k, 2019, "fae") for k in range(12))
+    # The regional indicators' England counts as the regions do: the sum of their published totals.
+    residents = obs_of(st, FAE, "E92000001", "2019/20")
+    assert residents["count"] == sum(region_total(r, 2019, "fae") for r in range(9))
+    assert residents["value"] == pytest.approx(residents["count"] / 50_000_000 * 100_000)
+    july = obs_of(st, FAE, "E92000001", "2019-07")
+    assert july["count"] == sum(region_fae(r, 3, 2019) for r in range(9))
+    september = obs_of(st, FAE, "E92000001", "2019-09")  # South West suppressed: no sum, and why
+    assert pd.isna(september["count"]) and "South West" in september["suppressed_reason"]
     # Suppressed: missing with the footnote's reason, never zero.
     sw = obs_of(st, FAE, "E12000009", "2019-09")
     assert pd.isna(sw["count"]) and pd.isna(sw["value"])
@@ -207,7 +216,7 @@ def test_made_workbook_parses_to_the_values_written(book):
 
 def test_mislabelled_last_total_is_read_as_the_year_it_closes(book):
     st = hes.parse_file(book, small_geo())
-    assert obs_of(st, FAE, "E92000001", "2020/21")["count"] == sum(england(k, 2020, "fae") for k in range(12))
+    assert obs_of(st, ENG_FAE, "E92000001", "2020/21")["count"] == sum(england(k, 2020, "fae") for k in range(12))
     fixes = st.tables["hes_sharp_object_label_corrections"]
     assert list(fixes["published_label"]) == ["2019-20 Total"]
     assert list(fixes["read_as"]) == ["2020/21 total"]
@@ -345,10 +354,13 @@ def england_rows_by_openpyxl(path: Path) -> tuple[dict, dict]:
 
 def test_real_england_totals_match_published_figures(real):
     _, st = real
-    assert obs_of(st, FAE, "E92000001", "2018/19")["count"] == 5069
-    assert obs_of(st, FAE, "E92000001", "2019/20")["count"] == 4674
-    assert obs_of(st, FCE, "E92000001", "2019/20")["count"] == 4757
+    assert obs_of(st, ENG_FAE, "E92000001", "2018/19")["count"] == 5069
+    assert obs_of(st, ENG_FAE, "E92000001", "2019/20")["count"] == 4674
+    assert obs_of(st, ENG_FCE, "E92000001", "2019/20")["count"] == 4757
     assert obs_of(st, FAE, "E12000007", "2018/19")["count"] == 1155
+    # England as the regions count it, 2018/19: the nine published regional totals in the file
+    # (285 + 370 + 1155 + 250 + 810 + 375 + 240 + 590 + 540).
+    assert obs_of(st, FAE, "E92000001", "2018/19")["count"] == 4615
 
 
 def test_real_year_totals_reconcile_with_englands_months(real):
@@ -358,9 +370,9 @@ def test_real_year_totals_reconcile_with_englands_months(real):
     for year, (fae, fce) in sums.items():
         label = f"{year}/{(year + 1) % 100:02d}"
         assert totals[year] == (fae, fce), label
-        assert obs_of(st, FAE, "E92000001", label)["count"] == fae
-        assert obs_of(st, FCE, "E92000001", label)["count"] == fce
-    monthly = st.observations[(st.observations["area_code"] == "E92000001")
+        assert obs_of(st, ENG_FAE, "E92000001", label)["count"] == fae
+        assert obs_of(st, ENG_FCE, "E92000001", label)["count"] == fce
+    monthly = st.observations[st.observations["indicator_id"].isin([ENG_FAE, ENG_FCE])
                               & (st.observations["period_type"] == "month")]
     assert len(monthly) == 2 * 120
 
@@ -420,3 +432,39 @@ def test_refresh_adds_new_year_and_bad_workbook_leaves_live_untouched(mirror, tm
     assert "Wessex" in str(err.value) and "GOR-Data-Totals" in str(err.value)
     assert _sha(db) == before
     shutil.rmtree(src)
+
+
+# ---------------------------------------------------------------- on the profile
+def test_profile_shows_the_region_where_the_area_is(real_warehouse, monkeypatch):
+    from app import profile as pr
+    monkeypatch.setenv("SVD_DB", str(real_warehouse))
+    _, rows = pr.csp_profile("E22000308")  # Oxford CSP, in the South East
+    hes_rows = rows[rows["indicator_id"].isin([FAE, FCE])].set_index("indicator_id")
+    assert set(hes_rows["geo_label"]) == {"South East region (where Oxford is)"}
+    assert set(hes_rows["area_code"]) == {"E12000008"}
+    # Compared with England counted the same way (residents of the nine regions), never with
+    # NHS Digital's all-patient England total.
+    con = duckdb.connect(str(real_warehouse), read_only=True)
+    label = hes_rows.loc[FAE, "period_label"]
+    (england_residents,), = con.execute(
+        "SELECT value FROM observations WHERE indicator_id = ? AND area_code = 'E92000001' AND period_label = ?",
+        [FAE, label]).fetchall()
+    con.close()
+    assert hes_rows.loc[FAE, "bench1_name"] == "England"
+    assert hes_rows.loc[FAE, "bench1_value"] == pytest.approx(england_residents)
+    # Other indicators never fall back to the region.
+    assert not rows[~rows["indicator_id"].isin([FAE, FCE])]["geo_label"].str.contains("region").any()
+
+
+def test_profile_page_draws_the_regions_control_chart(real_warehouse, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.setenv("SVD_DB", str(real_warehouse))
+    root = Path(__file__).resolve().parents[2]
+    at = AppTest.from_file(str(root / "pages/1_Area_profile.py"), default_timeout=120)
+    at.query_params["area"] = "E22000308"
+    at.query_params["indicator"] = FAE
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("HES, region of residence" in h.value for h in at.subheader)
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("South East region (where Oxford is)" in spec and "rounded to 5" in spec for spec in charts)
