@@ -468,3 +468,31 @@ def test_profile_page_draws_the_regions_control_chart(real_warehouse, monkeypatc
     assert any("HES, region of residence" in h.value for h in at.subheader)
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert any("South East region (where Oxford is)" in spec and "rounded to 5" in spec for spec in charts)
+
+
+# ---------------------------------------------------------------- the related Fingertips context indicator
+def test_child_injuries_90284_loads_as_context_labelled_any_intent(mirror, real_geo):
+    from etl.manifest import source_by_id
+    from etl.parsers import fingertips
+
+    src = source_by_id("fingertips_child_injuries")
+    path = mirror / src.mirror
+    if not path.exists():
+        pytest.skip("Fingertips 90284 export not in the mirror")
+    st = fingertips.parse([path], src, real_geo)
+    persons = "fingertips_90284_persons_15"
+    ind = st.indicators.set_index("indicator_id").loc[persons]
+    assert ind["family"] == "context" and "any intent" in ind["title"] and "not a violence measure" in ind["title"]
+    o = st.observations
+    eng = o[(o["indicator_id"] == persons) & (o["area_code"] == "E92000001") & (o["period_label"] == "2022/23")]
+    assert eng["value"].iloc[0] == pytest.approx(75.37, abs=0.01)  # OHID's published England figure
+    wigan = o[(o["indicator_id"] == persons) & (o["area_code"] == "E08000010") & (o["period_label"] == "2019/20")]
+    assert wigan["count"].iloc[0] == 655
+    # Counties (E10) are published but not held yet, and the deprivation-decile breakdowns are
+    # not area figures: both counted, none dropped silently.
+    skipped = st.tables["skipped_rows"]
+    assert skipped["reason"].str.contains(r"\(E10\)").any()
+    assert skipped["reason"].str.startswith("breakdown, not an area figure").any()
+    with open(path, encoding="utf-8") as fh:
+        data_rows = sum(1 for _ in fh) - 1
+    assert len(o) + skipped["rows"].sum() == data_rows
