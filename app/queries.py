@@ -431,6 +431,17 @@ def latest_national() -> pd.DataFrame:
     return df.sort_values("family", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
+def national_citation(indicator_id: str, area_code: str, period_label: str) -> dict[str, Any] | None:
+    """The page a national figure was quoted from (title, URL), for citing one figure."""
+    df = _frame(
+        f"""SELECT n.source_title, n.source_url FROM observations o {_NATIONAL_SOURCE_JOIN}
+            WHERE o.indicator_id = ? AND o.area_code = ? AND o.period_label = ? AND n.source_title IS NOT NULL
+            AND o.source_id NOT LIKE '%#%' LIMIT 1""",
+        (indicator_id, area_code, period_label),
+    )
+    return None if df.empty else df.iloc[0].to_dict()
+
+
 def national_series_names() -> pd.DataFrame:
     """Series that have national figures (one row per series, with its family)."""
     return _frame(

@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import figures as fg
+from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
 from app import ui
@@ -57,6 +58,10 @@ if geo["region"]:
 st.markdown("; ".join(where))
 if geo["split_note"]:
     st.info(f"Split unitary authority: {geo['split_note']}")
+st.subheader("Serious Violence Duty outcome measures")
+st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
+           "recorded knife crime by force area, homicide nationally.")
+st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 for ne in geo["not_estimated"]:
     st.info(f"Not estimated here: {ne['reason']}")
 
