@@ -2,7 +2,8 @@
 
 Every indicator of the four families at the geography it is published at, labelled, against
 England & Wales and the force area or region (interval, significance in words and symbol),
-plain-English summary, trend with breaks and gaps, monthly control chart for police.uk series,
+plain-English summary, trend with breaks and gaps, monthly control chart for police.uk series (HES
+sharp-object admissions: the region's), the Serious Violence Duty outcome measures,
 similar areas, CSV and printable HTML downloads. Query parameters: `area`, `indicator`,
 `period` (the month shown for monthly series).
 """
