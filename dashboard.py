@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app import figures as fg
+from app import outcomes as oc
 from app import queries as q
 from app import ui
 from app.citation import chart_sources, cite, hover_source, md
@@ -52,6 +53,11 @@ for col, r in zip(cols, latest.itertuples(), strict=False):
         st.markdown(f"{md(r.area_name)}, {md(r.period_label)}. {cite(r._asdict())}")
 if latest.empty:
     st.info("No national figures in this warehouse.")
+
+st.subheader("Serious Violence Duty outcome measures")
+st.caption("The three measures the Home Office's Serious Violence Duty guidance names, each at the geography "
+           "it is published at, with its latest period, trend and how current it is.")
+st.dataframe(oc.outcomes_table(oc.duty_outcomes()), hide_index=True)
 
 st.markdown("##### Trend of each headline series")
 trend_cols = st.columns(2)

@@ -73,6 +73,15 @@ def _candidates(geo: dict[str, Any]) -> list[list[dict[str, str]]]:
     return [g for g in groups if g]
 
 
+def _region_group(geo: dict[str, Any]) -> list[dict[str, str]]:
+    """The region an area is in, for figures published no lower than region: "South East
+    region (where Oxford is)"."""
+    a, r = geo["area"], geo["region"]
+    if not r or a["area_type"] == "region":
+        return []
+    return [{"code": r["code"], "type": "region", "label": f"{r['name']} region (where {a['area_name']} is)"}]
+
+
 def _benchmark_codes(geo: dict[str, Any], row_type: str) -> list[tuple[str, str]]:
     """(code, name) of the benchmarks for a figure at `row_type`: England & Wales (or the
     country when E&W is not published), then the force area (for CSP/LAD figures) or region."""
@@ -91,6 +100,8 @@ def _missing_reason(ind: pd.Series, geo: dict[str, Any]) -> str:
     if str(ind["indicator_id"]).startswith("gangs_local_"):
         return ("no local working estimate supplied by this partnership "
                 "(template: data/templates/gang_working_estimates.csv)")
+    if ind["geography_level"] == "region" and geo["country"] == q.WALES:
+        return "published for English regions only (no figure for Wales in this source)"
     if ind["series"] == "police_uk" and geo["pfa"]:
         cov = q.coverage_grid()
         mine = cov[cov["pfa_code"] == geo["pfa"]["code"]]
@@ -134,15 +145,17 @@ def csp_profile(code: str, month: str | None = None) -> tuple[dict[str, Any] | N
     geo = q.area_geography(code)
     if geo is None:
         return None, pd.DataFrame()
-    inds = q.local_indicators()
+    inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=True)
+    region_group = _region_group(geo)
     groups = _candidates(geo)
-    all_codes = sorted({c["code"] for g in groups for c in g})
+    all_codes = sorted({c["code"] for g in groups + [region_group] for c in g})
     obs = q.observations(list(inds["indicator_id"]), all_codes)
     rows: list[dict[str, Any]] = []
     for _, ind in inds.iterrows():
         mine = obs[obs["indicator_id"] == ind["indicator_id"]]
         chosen: list[dict[str, str]] = []
-        for g in groups:
+        # Region-level sources are shown at the area's region; other indicators never fall back to it.
+        for g in (groups + [region_group] if ind["geography_level"] == "region" else groups):
             if mine["area_code"].isin([c["code"] for c in g]).any():
                 chosen = [c for c in g if c["code"] in set(mine["area_code"])]
                 break

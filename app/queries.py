@@ -186,6 +186,15 @@ def indicator_coverage() -> pd.DataFrame:
     )
 
 
+def regional_indicators() -> pd.DataFrame:
+    """Indicators published no lower than English regions (HES admissions by region of
+    residence): a local profile shows them at the region the area is in, labelled so."""
+    return _frame(
+        "SELECT * FROM indicators WHERE geography_level = 'region' "
+        "AND family IN ('knife_crime', 'ae_assault', 'gangs', 'drug_treatment') ORDER BY family, indicator_id"
+    )
+
+
 def areas(area_types: tuple[str, ...] = LOCAL_LEVELS, current_only: bool = True) -> pd.DataFrame:
     where = " AND valid_to IS NULL" if current_only else ""
     return _frame(
@@ -459,6 +468,17 @@ def latest_national() -> pd.DataFrame:
     )
     order = {f: i for i, f in enumerate(FAMILIES)}
     return df.sort_values("family", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def national_citation(indicator_id: str, area_code: str, period_label: str) -> dict[str, Any] | None:
+    """The page a national figure was quoted from (title, URL), for citing one figure."""
+    df = _frame(
+        f"""SELECT n.source_title, n.source_url FROM observations o {_NATIONAL_SOURCE_JOIN}
+            WHERE o.indicator_id = ? AND o.area_code = ? AND o.period_label = ? AND n.source_title IS NOT NULL
+            AND o.source_id NOT LIKE '%#%' LIMIT 1""",
+        (indicator_id, area_code, period_label),
+    )
+    return None if df.empty else df.iloc[0].to_dict()
 
 
 def national_series_names() -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Every indicator of the four families at the geography it is published at, labelled, against
 England & Wales and the force area or region (interval, significance in words and symbol),
-plain-English summary, trend with breaks and gaps, monthly control chart for police.uk series,
+plain-English summary, trend with breaks and gaps, monthly control chart for police.uk series (HES
+sharp-object admissions: the region's), the Serious Violence Duty outcome measures,
 similar areas, CSV and printable HTML downloads. Query parameters: `area`, `indicator`,
 `period` (the month shown for monthly series).
 """
@@ -14,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from app import figures as fg
+from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
 from app import ui
@@ -59,6 +61,10 @@ if geo["region"]:
 st.markdown("; ".join(where))
 if geo["split_note"]:
     st.info(f"Split unitary authority: {geo['split_note']}")
+st.subheader("Serious Violence Duty outcome measures")
+st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
+           "recorded knife crime by force area, homicide nationally.")
+st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 for ne in geo["not_estimated"]:
     st.info(f"Not estimated here: {ne['reason']}")
 
@@ -164,8 +170,10 @@ st.dataframe(series[["area_name", "period_label", "count", "denominator", "value
                      "suppressed_reason", "quality"]], hide_index=True)
 
 # ---------------------------------------------------------------- SPC
-st.subheader("Monthly control chart (police.uk)")
-spc_id = ind_id if ind_id.startswith("police_uk_") else "police_uk_violence_and_sexual_offences"
+# HES sharp-object admissions are monthly by region: their chart is the region's (counts rounded to 5).
+hes_spc = ind_id.startswith("hes_sharp_object_") and row["area_type"] == "region"
+st.subheader("Monthly control chart (" + ("HES, region of residence" if hes_spc else "police.uk") + ")")
+spc_id = ind_id if ind_id.startswith("police_uk_") or hes_spc else "police_uk_violence_and_sexual_offences"
 spc_rows = with_data[with_data["indicator_id"] == spc_id]
 if spc_rows.empty:
     reason = rows.loc[rows["indicator_id"] == spc_id, "suppressed_reason"]
@@ -175,7 +183,8 @@ else:
     monthly = q.indicator_series(spc_id, [sr["area_code"]], "month")
     counts = pd.Series(monthly["count"].to_numpy(), index=pd.to_datetime(monthly["period_start"]))
     result = xmr_chart(counts, counts=True)
-    spc_fig = fg.spc_figure(result, title=f"{sr['title']}: {sr['geo_label']}", qualities=monthly["quality"])
+    spc_fig = fg.spc_figure(result, title=f"{sr['title']}: {sr['geo_label']}", qualities=monthly["quality"],
+                            **({"unit": "episodes in the month (rounded to 5)"} if hes_spc else {}))
     flagged = result.points[result.points["special_cause"]]
     runs = "; ".join(
         f"{run.label()}: mean {run.mean:,.1f}, "

@@ -69,6 +69,7 @@ class IndicatorMeta:
     polarity: str
     definition: str
     basis: str
+    title_note: str = ""  # said in the title after the publisher's name, e.g. what it is not
 
 
 KNOWN_INDICATORS: tuple[IndicatorMeta, ...] = (
@@ -93,6 +94,14 @@ KNOWN_INDICATORS: tuple[IndicatorMeta, ...] = (
         "Deaths from drug misuse, directly age standardised rate per 100,000 population, as "
         "published by OHID with its 95% confidence interval.",
         "directly standardised rate"),
+    IndicatorMeta(
+        r"unintentional and deliberate injuries in children", "per 10,000", "higher_is_worse",
+        "Context, not a violence measure: emergency hospital admissions of children aged 0-14 for "
+        "injuries of any intent (accidents and deliberate harm, assault and self-harm together), "
+        "crude rate per 10,000 resident children, as published by OHID with its 95% confidence "
+        "interval. Published for upper-tier local authorities: counties' figures are not held here "
+        "until that geography is (their rows are counted in skipped_rows).",
+        "crude rate", title_note="injuries of any intent, accidental and deliberate: context, not a violence measure"),
     IndicatorMeta(
         r"first time entrants to the youth justice system", "per 100,000", "higher_is_worse",
         "First time entrants to the youth justice system per 100,000 population aged 10-17, "
@@ -237,6 +246,11 @@ def _file_observations(rows: pd.DataFrame, path: Path, source, geo: GeoContext, 
         ~held_level, "area type not held: " + rows["Area Type"] + " (" + codes.str[:3] + ")")
     skip_reason = skip_reason.mask(
         held_level & ~in_geo, "area code not in the geography lookup: " + rows["Area Type"])
+    # Real exports add England rows per deprivation decile under two category types whose
+    # category names coincide: breakdowns, not area figures, so counted and left out.
+    category_type = rows["Category Type"].fillna("")
+    skip_reason = skip_reason.mask(
+        skip_reason.isna() & (category_type != ""), "breakdown, not an area figure: " + category_type)
     skipped = [
         {"source_id": sid, "file": path.name, "reason": str(reason), "rows": int(n)}
         for reason, n in skip_reason.dropna().value_counts().sort_index().items()
@@ -373,6 +387,8 @@ def _indicator_row(indicator_id: str, fingertips_id: int, name: str, sex: str, a
     qualifiers = [q for q in (sex if sex != "Persons" else "", age if age != "All ages" else "",
                               f"{category_type}: {category}" if category else "") if q]
     title = f"{name} ({', '.join(qualifiers)})" if qualifiers else str(name)
+    if meta.title_note:
+        title = f"{title}: {meta.title_note}"
     return {
         "indicator_id": indicator_id,
         "family": source.family,
