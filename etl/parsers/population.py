@@ -201,7 +201,7 @@ def parse_mye5(path: Path, source_id: str) -> pd.DataFrame:
 
 POPULATION_SCHEMA = pa.DataFrameSchema(
     {
-        "area_code": pa.Column(str, pa.Check.str_matches(r"^((E06|E07|E08|E09|E10|W06|E12)\d{6}|E92000001|W92000004|K04000001)$")),
+        "area_code": pa.Column(str, pa.Check.str_matches(r"^((E0[6-9]|E10|W06|E12)\d{6}|E92000001|W92000004|K04000001)$")),
         "year": pa.Column(int, pa.Check.in_range(1981, 2100), coerce=True),
         "age_band": pa.Column(str, pa.Check.str_matches(r"^(all|\d{1,2}|\d{1,2}-\d{1,2})$")),
         "sex": pa.Column(str, pa.Check.isin(["persons", "male", "female"])),
