@@ -79,12 +79,12 @@ def _utla_candidates(geo: dict[str, Any]) -> list[list[dict[str, str]]]:
     """For a figure published per upper-tier local authority: the council area(s) containing the
     CSP or LAD, labelled 'Upper-tier local authority: Kent County Council area, which includes
     Maidstone'. Only these, so a county figure is never shown as the district's own."""
-    group = [{"code": u["code"], "type": "utla", "label": f"{q.AREA_TYPE_NAMES['utla']}: {u['words']}"}
-             for u in geo.get("utlas", [])]
     if geo["area"]["area_type"] == "utla":
         a = geo["area"]
-        group = [{"code": a["area_code"], "type": "utla", "label": _geo_label("utla", a["area_name"], None)}]
-    return [group] if group else []
+        return [[{"code": a["area_code"], "type": "utla", "label": _geo_label("utla", a["area_name"], None)}]]
+    groups = [[{"code": u["code"], "type": "utla", "label": f"{q.AREA_TYPE_NAMES['utla']}: {u['words']}"}
+               for u in geo.get("utlas", []) if u.get("current", True) is current] for current in (True, False)]
+    return [g for g in groups if g]
 
 
 def _benchmark_codes(geo: dict[str, Any], row_type: str) -> list[tuple[str, str]]:

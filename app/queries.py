@@ -334,8 +334,25 @@ def upper_tier_of(lad_codes: list[str], area_name: str) -> list[dict[str, Any]]:
         else:
             continue
         rel = "the same area" if name == area_name else f"which includes {area_name}"
-        out[code] = {"code": code, "name": name, "relation": rel,
+        out[code] = {"code": code, "name": name, "relation": rel, "current": True,
                      "words": f"{upper_tier_name(code, name)}, {rel}"}
+    # Former councils (e.g. Cumbria County Council until March 2023) hold the earlier years.
+    former = _frame(
+        f"""
+        SELECT DISTINCT a.area_code, a.area_name, l.valid_to
+        FROM area_links l JOIN areas a ON a.area_code = l.parent_code
+        WHERE l.child_code IN ({_placeholders(lad_codes)}) AND l.parent_type = 'utla' AND l.valid_to IS NOT NULL
+        ORDER BY l.valid_to DESC, a.area_name
+        """,
+        tuple(lad_codes),
+    )
+    for r in former.itertuples():
+        if r.area_code in out:
+            continue
+        until = pd.Timestamp(r.valid_to).strftime("%-d %B %Y")
+        rel = f"which includes {area_name}"
+        out[r.area_code] = {"code": r.area_code, "name": r.area_name, "relation": rel, "current": False,
+                            "words": f"{upper_tier_name(r.area_code, r.area_name)} (until {until}), {rel}"}
     return list(out.values())
 
 
