@@ -25,7 +25,7 @@ from app.disclosure_view import control, quality_label
 from methods.benchmark import compare_with_benchmark, rating_style
 from methods.summary import QUALITY_NOTES, area_summary
 
-RATE_UNITS = ("per 100,000", "%", "percent", "dsr")
+RATE_UNITS = ("per 100,000", "per 10,000", "%", "percent", "dsr")
 
 
 def is_rate_unit(unit: object) -> bool:
@@ -35,6 +35,8 @@ def is_rate_unit(unit: object) -> bool:
 
 def per_for(unit: object) -> float:
     u = str(unit or "").lower()
+    if "per 10,000" in u:
+        return 10_000.0
     return 100.0 if ("%" in u or "percent" in u) else 100_000.0
 
 
@@ -82,6 +84,18 @@ def _region_group(geo: dict[str, Any]) -> list[dict[str, str]]:
     return [{"code": r["code"], "type": "region", "label": f"{r['name']} region (where {a['area_name']} is)"}]
 
 
+def _utla_candidates(geo: dict[str, Any]) -> list[list[dict[str, str]]]:
+    """For a figure published per upper-tier local authority: the council area(s) containing the
+    CSP or LAD, labelled 'Upper-tier local authority: Kent County Council area, which includes
+    Maidstone'. Only these, so a county figure is never shown as the district's own."""
+    if geo["area"]["area_type"] == "utla":
+        a = geo["area"]
+        return [[{"code": a["area_code"], "type": "utla", "label": _geo_label("utla", a["area_name"], None)}]]
+    groups = [[{"code": u["code"], "type": "utla", "label": f"{q.AREA_TYPE_NAMES['utla']}: {u['words']}"}
+               for u in geo.get("utlas", []) if u.get("current", True) is current] for current in (True, False)]
+    return [g for g in groups if g]
+
+
 def _benchmark_codes(geo: dict[str, Any], row_type: str) -> list[tuple[str, str]]:
     """(code, name) of the benchmarks for a figure at `row_type`: England & Wales (or the
     country when E&W is not published), then the force area (for CSP/LAD figures) or region."""
@@ -107,6 +121,8 @@ def _missing_reason(ind: pd.Series, geo: dict[str, Any]) -> str:
         mine = cov[cov["pfa_code"] == geo["pfa"]["code"]]
         if mine.empty or (mine["status"] == "missing").all():
             return f"no police.uk file for {geo['pfa']['name']} police in this mirror"
+    if ind["geography_level"] == "utla" and geo["country"] == q.WALES:
+        return "published for English councils only (Department for Education statistics cover England)"
     cov = q.indicator_coverage()
     cov = cov[cov["indicator_id"] == ind["indicator_id"]]
     nation = "Wales" if geo["country"] == q.WALES else "England"
@@ -148,14 +164,17 @@ def csp_profile(code: str, month: str | None = None) -> tuple[dict[str, Any] | N
     inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=True)
     region_group = _region_group(geo)
     groups = _candidates(geo)
-    all_codes = sorted({c["code"] for g in groups + [region_group] for c in g})
+    utla_groups = _utla_candidates(geo)
+    all_codes = sorted({c["code"] for g in groups + [region_group] + utla_groups for c in g})
     obs = q.observations(list(inds["indicator_id"]), all_codes)
     rows: list[dict[str, Any]] = []
     for _, ind in inds.iterrows():
         mine = obs[obs["indicator_id"] == ind["indicator_id"]]
         chosen: list[dict[str, str]] = []
-        # Region-level sources are shown at the area's region; other indicators never fall back to it.
-        for g in (groups + [region_group] if ind["geography_level"] == "region" else groups):
+        # Region-level sources are shown at the area's region, upper-tier ones at the council area;
+        # other indicators never fall back to either.
+        level = ind["geography_level"]
+        for g in (utla_groups if level == "utla" else groups + [region_group] if level == "region" else groups):
             if mine["area_code"].isin([c["code"] for c in g]).any():
                 chosen = [c for c in g if c["code"] in set(mine["area_code"])]
                 break

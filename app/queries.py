@@ -39,6 +39,7 @@ AREA_TYPE_NAMES = {
     "region": "Region",
     "country": "Country",
     "national": "England and Wales",
+    "utla": "Upper-tier local authority",
 }
 LOCAL_LEVELS = ("csp", "lad", "pfa")
 FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment")
@@ -168,7 +169,7 @@ def indicator(indicator_id: str) -> dict[str, Any] | None:
 def local_indicators() -> pd.DataFrame:
     """Indicators published below national level (CSP, local authority or force area)."""
     return _frame(
-        "SELECT * FROM indicators WHERE geography_level IN ('csp', 'lad', 'pfa') "
+        "SELECT * FROM indicators WHERE geography_level IN ('csp', 'lad', 'utla', 'pfa') "
         "AND family IN ('knife_crime', 'ae_assault', 'gangs', 'drug_treatment') ORDER BY family, indicator_id"
     )
 
@@ -322,6 +323,7 @@ def area_geography(code: str) -> dict[str, Any] | None:
         "SELECT DISTINCT note FROM boundaries WHERE area_code = ? AND note IS NOT NULL AND note <> ''", (code,)
     )
     not_est = _frame("SELECT reason, source_id FROM not_estimated WHERE area_code = ?", (code,))
+    utlas = upper_tier_of([x["code"] for x in lads], a["area_name"]) if kind in ("csp", "lad") else []
     return {
         "area": a,
         "lads": lads,
@@ -331,7 +333,55 @@ def area_geography(code: str) -> dict[str, Any] | None:
         "country": country,
         "split_note": None if split.empty else str(split.iloc[0, 0]),
         "not_estimated": not_est.to_dict("records"),
+        "utlas": utlas,
     }
+
+
+def upper_tier_name(code: str, name: str) -> str:
+    """How a council area is named in a sentence: 'Kent County Council area' for a county (E10),
+    '<name> council area' for a unitary authority, metropolitan district or London borough."""
+    return f"{name} County Council area" if code.startswith("E10") else f"{name} council area"
+
+
+def upper_tier_of(lad_codes: list[str], area_name: str) -> list[dict[str, Any]]:
+    """The current upper-tier local authorities containing these LADs: a district's county
+    (links of parent type 'utla'), else the LAD itself (a unitary authority, metropolitan
+    district or London borough is its own upper tier). Each with `words`, e.g. 'Kent County
+    Council area, which includes Maidstone'."""
+    if not lad_codes:
+        return []
+    parents = _links(lad_codes, "utla")
+    out: dict[str, dict[str, Any]] = {}
+    for lad in lad_codes:
+        hit = parents[parents.child_code == lad]
+        if not hit.empty:
+            code, name = hit.iloc[0].area_code, hit.iloc[0].area_name
+        elif lad.startswith(("E06", "E08", "E09")):
+            a = area(lad)
+            code, name = lad, (a or {}).get("area_name", lad)
+        else:
+            continue
+        rel = "the same area" if name == area_name else f"which includes {area_name}"
+        out[code] = {"code": code, "name": name, "relation": rel, "current": True,
+                     "words": f"{upper_tier_name(code, name)}, {rel}"}
+    # Former councils (e.g. Cumbria County Council until March 2023) hold the earlier years.
+    former = _frame(
+        f"""
+        SELECT DISTINCT a.area_code, a.area_name, l.valid_to
+        FROM area_links l JOIN areas a ON a.area_code = l.parent_code
+        WHERE l.child_code IN ({_placeholders(lad_codes)}) AND l.parent_type = 'utla' AND l.valid_to IS NOT NULL
+        ORDER BY l.valid_to DESC, a.area_name
+        """,
+        tuple(lad_codes),
+    )
+    for r in former.itertuples():
+        if r.area_code in out:
+            continue
+        until = pd.Timestamp(r.valid_to).strftime("%-d %B %Y")
+        rel = f"which includes {area_name}"
+        out[r.area_code] = {"code": r.area_code, "name": r.area_name, "relation": rel, "current": False,
+                            "words": f"{upper_tier_name(r.area_code, r.area_name)} (until {until}), {rel}"}
+    return list(out.values())
 
 
 # ---------------------------------------------------------------- observations

@@ -13,13 +13,18 @@ AREA_CODE_PATTERNS: dict[str, str] = {
     "country": r"^(E92000001|W92000004)$",
     "national": r"^K04000001$",
     "lsoa": r"^(E01|W01)\d{6}$",
+    # Upper-tier local authorities: counties (E10) and unitary authorities, metropolitan
+    # districts and London boroughs. A unitary code is also a LAD code: `area_type_of` answers
+    # 'lad' for it (the areas table holds it once, as a LAD); only counties and the 2023
+    # unitary codes that are no LAD on 2021 geography are stored as 'utla' areas.
+    "utla": r"^(E06|E08|E09|E10)\d{6}$",
 }
 ENGLAND_AND_WALES = "K04000001"
 ENGLAND = "E92000001"
 WALES = "W92000004"
 
 # Display order of geography levels, smallest first.
-LEVELS = ["lad", "csp", "pfa", "region", "country", "national"]
+LEVELS = ["lad", "csp", "utla", "pfa", "region", "country", "national"]
 
 
 def area_type_of(code: str) -> str | None:

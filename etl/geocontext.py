@@ -129,3 +129,26 @@ class GeoContext:
             self._pop_index = index
             self._pop_index_for = self.population
         return self._pop_index
+
+    # ------------------------------------------------------------ upper tier (utla)
+    def upper_tier_codes(self) -> set[str]:
+        """Every upper-tier local authority code the geography knows, current or not: counties
+        and the 2023 unitaries (stored as 'utla') plus unitary authorities, metropolitan
+        districts and London boroughs (stored once, as LADs, with the same code)."""
+        lads = self.areas[(self.areas["area_type"] == "lad")
+                          & self.areas["area_code"].str.match(r"^(E06|E08|E09)\d{6}$")]
+        return self.codes("utla") | set(lads["area_code"])
+
+    def population_exact(self, area_code: str, year: int, age_band: str = "all",
+                         sex: str = "persons") -> float | None:
+        """The mid-year population for exactly `year`, or None: for rates that must not borrow
+        a neighbouring year's denominator (unlike `population_for`)."""
+        return self._population_index().get((area_code, age_band, sex), {}).get(int(year))
+
+    def population_years(self, age_band: str = "all", sex: str = "persons") -> list[int]:
+        """Mid-years for which any area has a population in this band."""
+        years: set[int] = set()
+        for (_, band, s), by_year in self._population_index().items():
+            if band == age_band and s == sex:
+                years |= set(by_year)
+        return sorted(years)

@@ -12,6 +12,12 @@ Decisions (documented in docs/geography.md):
 - Merged CSPs (several whole LADs, e.g. North Yorkshire) are the union of their LADs.
 - Regions are not in the lookups: a LAD's region comes from the population workbook's row order,
   and a PFA's region from its LADs (all must agree, else the refresh stops).
+- Upper-tier local authorities (`utla`): a county (E10) and its districts come from the same
+  row order (a county row, then its districts); unitary authorities, metropolitan districts and
+  London boroughs are their own upper tier and stay stored once, as LADs. The reorganisations
+  the 2021 lookups do not show (`UTLA_CHANGES`: Cumbria, North Yorkshire and Somerset in 2023;
+  Buckinghamshire, Northamptonshire, Dorset earlier) are mapped by hand to the 2021 districts
+  they replaced or became, checked against the row order, and documented in docs/geography.md.
 """
 from __future__ import annotations
 
@@ -34,6 +40,46 @@ from etl.staged import validate_frame
 V2017_FROM, V2017_TO, V2021_FROM = date(2017, 1, 1), date(2021, 3, 31), date(2021, 4, 1)
 SIMPLIFY_DEGREES = 0.0005  # ~50 m: keeps the generalised (BUC) outline, halves the payload
 ROUND_DIGITS = 4  # ~10 m
+
+
+@dataclass(frozen=True)
+class UtlaChange:
+    """An upper-tier authority the 2021 row order does not show, mapped to 2021 districts."""
+
+    code: str
+    name: str
+    lads: tuple[str, ...]  # 2021 LADs whose area it is; empty when none covers it exactly
+    valid_from: date
+    valid_to: date | None
+    replaced: str | None  # the county it was carved from (its districts must be exactly these)
+    note: str
+
+
+REORG_2023_FROM, REORG_2023_TO = date(2023, 4, 1), date(2023, 3, 31)
+UTLA_CHANGES = (
+    UtlaChange("E06000063", "Cumberland", ("E07000026", "E07000028", "E07000029"), REORG_2023_FROM, None,
+               "E10000006", "unitary from 1 April 2023: the former Allerdale, Carlisle and Copeland districts "
+               "of Cumbria"),
+    UtlaChange("E06000064", "Westmorland and Furness", ("E07000027", "E07000030", "E07000031"), REORG_2023_FROM,
+               None, "E10000006", "unitary from 1 April 2023: the former Barrow-in-Furness, Eden and South "
+               "Lakeland districts of Cumbria"),
+    UtlaChange("E06000065", "North Yorkshire", tuple(f"E07000{n}" for n in range(163, 170)), REORG_2023_FROM,
+               None, "E10000023", "unitary from 1 April 2023: the seven former districts of North Yorkshire "
+               "county (York and the Tees Valley unitaries were never part of it)"),
+    UtlaChange("E06000066", "Somerset", ("E07000187", "E07000188", "E07000189", "E07000246"), REORG_2023_FROM,
+               None, "E10000027", "unitary from 1 April 2023: the four former districts of Somerset county "
+               "(North Somerset and Bath and North East Somerset were never part of it)"),
+    UtlaChange("E10000002", "Buckinghamshire (county)", ("E06000060",), V2017_FROM, date(2020, 3, 31), None,
+               "county until 31 March 2020; the Buckinghamshire unitary authority (E06000060) covers exactly "
+               "its area"),
+    UtlaChange("E10000021", "Northamptonshire (county)", ("E06000061", "E06000062"), V2017_FROM,
+               date(2021, 3, 31), None, "county until 31 March 2021; North and West Northamptonshire "
+               "(E06000061, E06000062) cover exactly its area"),
+    UtlaChange("E10000009", "Dorset (county)", (), V2017_FROM, date(2019, 3, 31), None,
+               "county until 31 March 2019; its area became Dorset (E06000059) and the Christchurch part of "
+               "Bournemouth, Christchurch and Poole (E06000058), so no 2021 district or set of districts "
+               "covers it exactly: no shape and no population"),
+)
 
 
 @dataclass
@@ -144,12 +190,14 @@ def build_geography(lookup17: tuple[Path, str], lookup21: tuple[Path, str],
                           source_id="population")
     regions = lad_region[lad_region["region_code"].str.startswith("E12")][["region_code", "region_name"]].drop_duplicates()
 
+    utla_areas, utla_links = upper_tier(lad_region, set(lad21["lad_code"]))
     areas = pd.concat([
         _areas(lad21, "lad_code", "lad_name", "lad", V2017_FROM, None, "2021"),
         _areas(lad17_only, "lad_code", "lad_name", "lad", V2017_FROM, V2017_TO, "2017"),
         _areas(csp, "csp_code", "csp_name", "csp", V2017_FROM, None, "2017/2021"),
         _areas(pfa, "pfa_code", "pfa_name", "pfa", V2017_FROM, None, "2017/2021"),
         _areas(regions, "region_code", "region_name", "region", V2017_FROM, None, "2021"),
+        utla_areas,
         pd.DataFrame({"area_code": [ENGLAND, WALES], "area_name": ["England", "Wales"],
                       "area_type": "country", "valid_from": V2017_FROM, "valid_to": None, "vintage": "2021"}),
         pd.DataFrame({"area_code": [ENGLAND_AND_WALES], "area_name": ["England and Wales"],
@@ -182,12 +230,86 @@ def build_geography(lookup17: tuple[Path, str], lookup21: tuple[Path, str],
     reg_country = _links(regions.assign(country=ENGLAND), "region_code", "country", "region", "country")
     country_nat = _links(pd.DataFrame({"c": [ENGLAND, WALES], "p": ENGLAND_AND_WALES}), "c", "p",
                          "country", "national")
-    links = pd.concat([links, csp_links, pfa_reg, pfa_wales, reg_country, country_nat], ignore_index=True)
+    links = pd.concat([links, csp_links, pfa_reg, pfa_wales, reg_country, country_nat, utla_links],
+                      ignore_index=True)
     links = links[["child_code", "parent_code", "child_type", "parent_type", "valid_from", "valid_to", "vintage"]]
 
     split = csp_groups(l21)
     boundaries = build_boundaries(shapes, l21, pfa_region, split, areas)
+    boundaries = pd.concat([boundaries, utla_boundaries(boundaries, utla_links)], ignore_index=True)
     return GeographyTables(areas, links, boundaries, split.reset_index(drop=True))
+
+
+def upper_tier(lad_region: pd.DataFrame, lads: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(areas, links) for the upper tier: county areas and district -> county links from the
+    MYE2 row order (`utla_code` / `utla_name` columns beside each LAD's region), the changes in
+    `UTLA_CHANGES`, and each such authority's region.
+
+    Unitary authorities, metropolitan districts and London boroughs are their own upper tier:
+    they are already areas (as LADs, same code) and get no second row or link.
+    """
+    cols = ["area_code", "area_name", "area_type", "valid_from", "valid_to", "vintage"]
+    link_cols = ["child_code", "parent_code", "child_type", "parent_type", "valid_from", "valid_to", "vintage"]
+    if "utla_code" not in lad_region:
+        return pd.DataFrame(columns=cols), pd.DataFrame(columns=link_cols)
+    member = lad_region[lad_region["lad_code"].isin(lads) & lad_region["utla_code"].notna()]
+    counties = member[["utla_code", "utla_name"]].drop_duplicates("utla_code")
+    replaced = {c.replaced: c for c in UTLA_CHANGES if c.replaced}
+    region_of = dict(zip(lad_region["lad_code"], lad_region["region_code"]))
+    areas, links = [], []
+    for code, name in zip(counties["utla_code"], counties["utla_name"]):
+        end = REORG_2023_TO if code in replaced else None
+        areas.append((code, name, "utla", V2017_FROM, end, "2021"))
+        for lad in member.loc[member["utla_code"] == code, "lad_code"]:
+            links.append((lad, code, "lad", "utla", V2017_FROM, end, "2021"))
+    county_lads = member.groupby("utla_code")["lad_code"].agg(frozenset).to_dict()
+    for old, _ in replaced.items():
+        new = [c for c in UTLA_CHANGES if c.replaced == old]
+        given = frozenset(lad for c in new for lad in c.lads)
+        if old in county_lads and given != county_lads[old]:
+            raise SourceError(f"the districts listed under {old} in the MYE2 row order "
+                              f"({sorted(county_lads[old])}) are not those its successors "
+                              f"{[c.code for c in new]} are mapped to ({sorted(given)}): "
+                              "check UTLA_CHANGES", source_id="population", column="Code")
+    for c in UTLA_CHANGES:
+        missing = [lad for lad in c.lads if lad not in lads]
+        if missing:
+            raise SourceError(f"upper-tier authority {c.code} ({c.name}) is mapped to LADs not in the "
+                              f"2021 lookup: {missing}", source_id="lad21_csp_pfa_lookup", column="lad-code")
+        areas.append((c.code, c.name, "utla", c.valid_from, c.valid_to, "2023" if c.replaced else "2017"))
+        links += [(lad, c.code, "lad", "utla", c.valid_from, c.valid_to, "2023" if c.replaced else "2017")
+                  for lad in c.lads]
+    areas_df = pd.DataFrame(areas, columns=cols)
+    links_df = pd.DataFrame(links, columns=link_cols)
+    # Each upper-tier area sits in the region of its districts (all must agree).
+    reg = links_df.assign(region=links_df["child_code"].map(region_of))[["parent_code", "region"]].drop_duplicates()
+    if reg["parent_code"].duplicated().any():
+        bad = reg[reg["parent_code"].duplicated(keep=False)]
+        raise SourceError(f"upper-tier authority spans regions: {bad.to_dict('records')[:2]}",
+                          source_id="population", column="Code")
+    valid = areas_df.set_index("area_code")
+    region_links = pd.DataFrame({
+        "child_code": reg["parent_code"].to_numpy(), "parent_code": reg["region"].to_numpy(),
+        "child_type": "utla", "parent_type": "region",
+        "valid_from": valid.loc[reg["parent_code"], "valid_from"].to_numpy(),
+        "valid_to": valid.loc[reg["parent_code"], "valid_to"].to_numpy(), "vintage": "2021"})
+    return areas_df, pd.concat([links_df, region_links], ignore_index=True)[link_cols]
+
+
+def utla_boundaries(boundaries: pd.DataFrame, utla_links: pd.DataFrame) -> pd.DataFrame:
+    """Upper-tier shapes dissolved from the same simplified LAD coverage as every other level
+    (so they meet the LAD, CSP and force shapes exactly). Unitary authorities keep their LAD
+    shape under area type 'lad'; an authority with no whole 2021 district (Dorset county before
+    2019) gets none."""
+    lad_geom = {r.area_code: shapely.geometry.shape(json.loads(r.geojson))
+                for r in boundaries[boundaries["area_type"] == "lad"].itertuples()}
+    members = utla_links[(utla_links["child_type"] == "lad") & (utla_links["parent_type"] == "utla")]
+    rows = []
+    for code, grp in members.groupby("parent_code"):
+        geom = shapely.set_precision(shapely.coverage_union_all([lad_geom[c] for c in grp["child_code"]]),
+                                     10 ** -ROUND_DIGITS)
+        rows.append((code, "utla", code, json.dumps(shapely.geometry.mapping(geom)), ""))
+    return pd.DataFrame(rows, columns=["area_code", "area_type", "map_unit", "geojson", "note"])
 
 
 def _areas(df, code, name, kind, start, end, vintage) -> pd.DataFrame:

@@ -8,7 +8,7 @@ files carry regions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,11 @@ class PopulationFile:
     """What one workbook holds: long population rows and the LAD -> region order."""
 
     rows: pd.DataFrame  # area_code, area_name, geography, year, age_band, sex, persons
-    lad_region: pd.DataFrame  # lad_code, region_code, region_name
+    # lad_code, region_code, region_name (+ utla_code, utla_name, from parse_population_files)
+    lad_region: pd.DataFrame
+    # lad_code, utla_code, utla_name: the county (E10) each district (E07) is listed under
+    lad_utla: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["lad_code", "utla_code", "utla_name"]))
 
 
 def _open(path: Path, source_id: str) -> CalamineWorkbook:
@@ -61,7 +65,7 @@ def _year_of(rows: list[list], path: Path) -> int | None:
 def parse_mye2(path: Path, source_id: str) -> PopulationFile:
     """All MYE2 sheets of one workbook -> long rows for single ages, bands and all ages."""
     wb = _open(path, source_id)
-    frames, lad_region = [], None
+    frames, lad_region, lad_utla = [], None, None
     found = {}
     for name in wb.sheet_names:
         m = re.fullmatch(r"MYE\s*2\s*-\s*(persons|males|females)", name.strip(), re.IGNORECASE)
@@ -109,7 +113,7 @@ def parse_mye2(path: Path, source_id: str) -> PopulationFile:
             raise SourceError(f"sheet {sheet!r}: single years of age do not add up to 'All ages' "
                               f"for {df['Code'].iloc[i]}", source_id=source_id, file=path.name,
                               row=h + 2 + i, column="All ages")
-        keep = df[df["Code"].str.match(r"^(E06|E07|E08|E09|W06|E12|E92|W92|K04)")]
+        keep = df[df["Code"].str.match(r"^(E06|E07|E08|E09|E10|W06|E12|E92|W92|K04)")]
         long = keep.melt(id_vars=["Code", "Name", "Geography"], value_vars=numeric,
                          var_name="age_band", value_name="persons")
         long["age_band"] = long["age_band"].str.replace("All ages", "all").str.rstrip("+")
@@ -126,9 +130,10 @@ def parse_mye2(path: Path, source_id: str) -> PopulationFile:
         frames.append(out)
         if sex == "persons":
             lad_region = _lad_regions(df)
+            lad_utla = _lad_counties(df, source_id=source_id, file=path.name, first_row=h + 2)
     result = pd.concat(frames, ignore_index=True).rename(
         columns={"Code": "area_code", "Name": "area_name", "Geography": "geography"})
-    return PopulationFile(result, lad_region)
+    return PopulationFile(result, lad_region, lad_utla)
 
 
 def _lad_regions(df: pd.DataFrame) -> pd.DataFrame:
@@ -142,6 +147,26 @@ def _lad_regions(df: pd.DataFrame) -> pd.DataFrame:
         elif LAD_RE.match(code) and region:
             out.append((code, region, region_name))
     return pd.DataFrame(out, columns=["lad_code", "region_code", "region_name"])
+
+
+def _lad_counties(df: pd.DataFrame, *, source_id: str = "", file: str = "", first_row: int = 2) -> pd.DataFrame:
+    """District -> county from row order: MYE2 lists each county (E10) row followed by its
+    non-metropolitan districts (E07); any other row (region, unitary, metropolitan county or
+    district, London borough) ends the county. A district with no county above it is an error:
+    the file's order is the only place the project learns which county a district is in."""
+    out, county, county_name = [], None, None
+    for i, (code, name) in enumerate(zip(df["Code"], df["Name"])):
+        if code.startswith("E10"):
+            county, county_name = code, str(name).strip()
+        elif code.startswith("E07"):
+            if county is None:
+                raise SourceError(f"district {code} is not listed under a county (E10) row: the "
+                                  "MYE2 row order no longer says which county it is in",
+                                  source_id=source_id, file=file, row=first_row + i, column="Code")
+            out.append((code, county, county_name))
+        else:
+            county = None
+    return pd.DataFrame(out, columns=["lad_code", "utla_code", "utla_name"])
 
 
 def parse_mye5(path: Path, source_id: str) -> pd.DataFrame:
@@ -162,7 +187,7 @@ def parse_mye5(path: Path, source_id: str) -> pd.DataFrame:
     recs = []
     for r_i, row in enumerate(rows[h + 1:], start=h + 2):
         code = str(row[0]).strip()
-        if not re.match(r"^(E06|E07|E08|E09|W06|E12|E92|W92|K04)", code):
+        if not re.match(r"^(E06|E07|E08|E09|E10|W06|E12|E92|W92|K04)", code):
             continue
         for i, year in year_cols.items():
             v = row[i]
@@ -176,7 +201,7 @@ def parse_mye5(path: Path, source_id: str) -> pd.DataFrame:
 
 POPULATION_SCHEMA = pa.DataFrameSchema(
     {
-        "area_code": pa.Column(str, pa.Check.str_matches(r"^((E06|E07|E08|E09|W06|E12)\d{6}|E92000001|W92000004|K04000001)$")),
+        "area_code": pa.Column(str, pa.Check.str_matches(r"^((E0[6-9]|E10|W06|E12)\d{6}|E92000001|W92000004|K04000001)$")),
         "year": pa.Column(int, pa.Check.in_range(1981, 2100), coerce=True),
         "age_band": pa.Column(str, pa.Check.str_matches(r"^(all|\d{1,2}|\d{1,2}-\d{1,2})$")),
         "sex": pa.Column(str, pa.Check.isin(["persons", "male", "female"])),
@@ -192,12 +217,13 @@ def parse_population_files(paths: list[tuple[Path, str]]) -> PopulationFile:
     When two editions hold the same area and year (MYE 5's back series vs a later MYE2), the
     single-year MYE2 of that year is preferred; otherwise the later file in the list wins.
     """
-    frames, regions = [], []
+    frames, regions, counties = [], [], []
     for rank, (path, source_id) in enumerate(paths):
         mye2 = parse_mye2(path, source_id)
         mye2.rows["source_id"], mye2.rows["rank"] = source_id, 100 + rank
         frames.append(mye2.rows)
         regions.append(mye2.lad_region)
+        counties.append(mye2.lad_utla)
         mye5 = parse_mye5(path, source_id)
         mye5["source_id"], mye5["rank"] = source_id, rank
         frames.append(mye5)
@@ -206,9 +232,12 @@ def parse_population_files(paths: list[tuple[Path, str]]) -> PopulationFile:
                 .drop_duplicates(["area_code", "year", "age_band", "sex"], keep="last")
                 .drop(columns="rank"))
     lad_region = pd.concat(regions).drop_duplicates("lad_code", keep="last")
+    lad_utla = pd.concat(counties).drop_duplicates("lad_code", keep="last")
+    # The county of each district rides along with its region (geography reads both from here).
+    lad_region = lad_region.merge(lad_utla, on="lad_code", how="left")
     rows = validate_frame(POPULATION_SCHEMA, rows.reset_index(drop=True), source_id=paths[-1][1],
                           file=", ".join(p.name for p, _ in paths), row_offset=None)
-    return PopulationFile(rows, lad_region.reset_index(drop=True))
+    return PopulationFile(rows, lad_region.reset_index(drop=True), lad_utla.reset_index(drop=True))
 
 
 def aggregate_population(rows: pd.DataFrame, links: pd.DataFrame, split_csps: set[str]) -> pd.DataFrame:
@@ -226,8 +255,13 @@ def aggregate_population(rows: pd.DataFrame, links: pd.DataFrame, split_csps: se
                [["child_code", "parent_code_pfa"]].drop_duplicates("child_code")
                .rename(columns={"parent_code_pfa": "parent_code"}))
     lads = rows[rows["area_code"].str.match(AREA_CODE_PATTERNS["lad"])]
+    # Upper-tier authorities the workbook does not list (the 2023 unitaries, the former
+    # Buckinghamshire and Northamptonshire counties) are the sum of the 2021 LADs they cover.
+    lad_utla = links[(links["child_type"] == "lad") & (links["parent_type"] == "utla")][["child_code", "parent_code"]]
+    lad_utla = lad_utla[~lad_utla["parent_code"].isin(set(rows["area_code"]))].drop_duplicates()
     out = [rows]
-    for mapping, geography in ((lad_csp, "CSP"), (lad_pfa, "Police force area")):
+    for mapping, geography in ((lad_csp, "CSP"), (lad_pfa, "Police force area"),
+                               (lad_utla, "Upper-tier local authority")):
         m = lads.merge(mapping, left_on="area_code", right_on="child_code")
         agg = (m.groupby(["parent_code", "year", "age_band", "sex"], as_index=False)
                .agg(persons=("persons", "sum"), source_id=("source_id", "first")))
