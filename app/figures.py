@@ -1,8 +1,7 @@
 """Pure figure builders: data in, plotly figure out. No streamlit, no SQL.
 
 Why pure: the same builder serves the page, the printable profile and the tests, which can
-assert on the figure JSON without a browser. Rules every builder follows (docs/users.md,
-docs/methods.md):
+assert on the figure JSON without a browser. Rules every builder follows (docs/methods.md):
 - a missing period is a gap: points are joined only when the next period starts the day after
   the previous one ends, so nothing is drawn across a missing month or the police.uk mirror's
   2019-02 -> 2024-01 gap, and never across a suppressed value;

@@ -39,3 +39,20 @@ def test_import_direction(folders, forbidden):
             if bad:
                 offenders.append(f"{f.relative_to(ROOT)} imports {sorted(bad)}")
     assert not offenders, offenders
+
+
+def test_every_doc_the_code_cites_is_in_the_repository():
+    """A docstring that cites a file under docs/ must point at a file that exists."""
+    import re
+
+    cited: dict[str, set[str]] = {}
+    for folder in ("app", "etl", "methods", "pages", "bench", "tests"):
+        for f in (ROOT / folder).rglob("*.py"):
+            for doc in re.findall(r"\bdocs/[A-Za-z0-9_.-]+\.md\b", f.read_text(encoding="utf-8")):
+                cited.setdefault(doc, set()).add(str(f.relative_to(ROOT)))
+    for f in ("dashboard.py", "README.md"):
+        for doc in re.findall(r"\bdocs/[A-Za-z0-9_.-]+\.md\b", (ROOT / f).read_text(encoding="utf-8")):
+            cited.setdefault(doc, set()).add(f)
+    assert cited, "the code cites its docs"
+    missing = {doc: sorted(where) for doc, where in cited.items() if not (ROOT / doc).is_file()}
+    assert not missing, missing

@@ -2,7 +2,7 @@
 
 ONS publishes one workbook per quarterly edition; the knife table (likely `Table P6`) gives
 police recorded offences involving a knife or sharp instrument by force area, for rolling
-years such as `Apr 2010 to Mar 2011`. Its layout is only "likely" (docs/formats.md), so this
+years such as `Apr 2010 to Mar 2011`. Its layout is only "likely" (not seen here), so this
 parser finds things by content and fails loudly, naming the file and sheet, when it cannot:
 
 * the sheet: the `Table P<n>` sheet whose title rows mention a knife (names may carry trailing
