@@ -220,19 +220,26 @@ def area_search(text: str, area_types: tuple[str, ...] = LOCAL_LEVELS, limit: in
     text = (text or "").strip()
     if not text:
         return pd.DataFrame(columns=["area_code", "area_name", "area_type", "label"])
+    # Welsh names (Caerdydd) match too, and accents are optional (Ynys Mon finds Ynys Môn).
+    has_cy = not _frame("SELECT 1 FROM duckdb_tables() WHERE table_name = 'area_names_cy'").empty
+    names_cy = "area_names_cy" if has_cy else "(SELECT NULL::VARCHAR AS area_code, NULL::VARCHAR AS name_cy)"
+    welsh = f"LEFT JOIN {names_cy} cy USING (area_code)"
     df = _frame(
         f"""
-        SELECT area_code, area_name, area_type
-        FROM areas
+        SELECT area_code, area_name, area_type, cy.name_cy
+        FROM areas {welsh}
         WHERE area_type IN ({_placeholders(area_types)}) AND valid_to IS NULL
-          AND (area_name ILIKE '%' || ? || '%' OR area_code ILIKE ? || '%')
-        ORDER BY (lower(area_name) = lower(?)) DESC, (area_name ILIKE ? || '%') DESC,
+          AND (strip_accents(area_name) ILIKE '%' || strip_accents(?) || '%' OR area_code ILIKE ? || '%'
+               OR strip_accents(coalesce(cy.name_cy, '')) ILIKE '%' || strip_accents(?) || '%')
+        ORDER BY (lower(area_name) = lower(?) OR lower(coalesce(cy.name_cy, '')) = lower(?)) DESC,
+                 (area_name ILIKE ? || '%' OR coalesce(cy.name_cy, '') ILIKE ? || '%') DESC,
                  CASE area_type WHEN 'csp' THEN 0 WHEN 'lad' THEN 1 ELSE 2 END, area_name
         LIMIT ?
         """,
-        (*area_types, text, text, text, text, limit),
+        (*area_types, text, text, text, text, text, text, text, limit),
     )
-    df["label"] = [area_label(c, n, t) for c, n, t in zip(df.area_code, df.area_name, df.area_type, strict=True)]
+    df["label"] = [area_label(c, n, t) + (f" - {cy}" if isinstance(cy, str) and cy != n else "")
+                   for c, n, t, cy in zip(df.area_code, df.area_name, df.area_type, df.name_cy, strict=True)]
     return df
 
 

@@ -32,6 +32,7 @@ from etl.parsers.population import aggregate_population, parse_population_files
 from etl.refresh_log import REFRESH_LOG
 from etl.staged import Staged
 from etl.warehouse import SCHEMA_VERSION, new_build_path, open_read_only, refresh_lock, swap_in, write_tables
+from etl.welsh_names import welsh_area_names
 
 DEFAULT_DB = PROJECT_ROOT / "data" / "warehouse.duckdb"
 GEOGRAPHY_IDS = ("ons_lad_csp_pfa_2017", "lad21_csp_pfa_lookup", "ons_lad_boundaries_2022")
@@ -309,6 +310,7 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
         "population": population[["area_code", "year", "age_band", "sex", "persons", "source_id"]],
         "indicators": indicators, "observations": observations,
         "sources": pd.DataFrame(source_rows), "source_files": pd.DataFrame(file_rows),
+        "area_names_cy": welsh_area_names(geog.areas, geog.links),
         "sources_not_loaded": pd.DataFrame(not_loaded, columns=["source_id", "family", "publisher", "title",
                                                                 "url", "reason"]).astype("string"),
     }
