@@ -210,3 +210,16 @@ def test_unexpected_error_is_still_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("SVD_TRACEBACK", raising=False)
     assert main(["status", "--db", str(live)]) == 2
     one_line(capsys.readouterr().err, "ValueError", "something odd with two lines")
+
+
+@pytest.mark.slow
+def test_refresh_builds_over_a_corrupt_live_warehouse_and_keeps_it(small_mirror, tmp_path):
+    """A real refresh (no stand-in build): the unreadable live file is neither opened for reuse
+    nor lost; it becomes a snapshot and a good warehouse takes its place."""
+    live = tmp_path / "warehouse.duckdb"
+    live.write_bytes(os.urandom(100_000))
+    garbage = sha(live)
+    assert refresh_module.refresh(small_mirror, live, quiet=True).status == "built"
+    assert [sha(p) for p in snapshots(live)] == [garbage]
+    assert warehouse.check_warehouse(live)["refresh_id"]
+    assert main(["status", "--db", str(live)]) == 0
