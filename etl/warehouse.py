@@ -213,9 +213,10 @@ CONTRACT_TABLES: dict[str, tuple[str, ...]] = {
     "boundaries": ("area_code", "geojson"),
     "population": ("area_code", "year", "persons"),
     "indicators": ("indicator_id", "family"),
-    "observations": ("indicator_id", "area_code", "period_label", "count", "value", "quality", "source_id"),
-    "sources": ("source_id", "quality"),
-    "refreshes": ("refresh_id", "started_at", "status"),
+    "observations": ("indicator_id", "area_code", "period_start", "period_end", "period_label", "count", "value",
+                     "quality", "source_id"),
+    "sources": ("source_id", "family", "publisher", "title", "file_name", "sha256", "rows", "quality"),
+    "refreshes": ("refresh_id", "started_at", "finished_at", "status", "message", "changelog"),
     "meta": ("key", "value"),
 }
 

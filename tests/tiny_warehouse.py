@@ -33,11 +33,16 @@ def make_tiny(path: Path, version: int) -> Path:
         con.execute("""CREATE TABLE indicators AS SELECT * FROM (VALUES ('knife', 'knife_crime', 'Knife crime'))
             t(indicator_id, family, title)""")
         con.execute(f"""CREATE TABLE observations AS SELECT * FROM (VALUES
-            ('knife', 'E22000001', '2025-01', {version}.0, {version}.0, 'official', 'src'))
-            t(indicator_id, area_code, period_label, count, value, quality, source_id)""")
-        con.execute("""CREATE TABLE sources AS SELECT * FROM (VALUES ('src', 'official')) t(source_id, quality)""")
+            ('knife', 'E22000001', DATE '2025-01-01', DATE '2025-01-31', '2025-01', {version}.0, {version}.0,
+             'official', 'src'))
+            t(indicator_id, area_code, period_start, period_end, period_label, count, value, quality, source_id)""")
+        con.execute("""CREATE TABLE sources AS SELECT * FROM (VALUES
+            ('src', 'knife_crime', 'Home Office', 'Knife crime', 'mirror', 1, 'knife.csv', 'abc',
+             TIMESTAMP '2026-01-01 00:00:00', 'official'))
+            t(source_id, family, publisher, title, origin, rows, file_name, sha256, retrieved_at, quality)""")
         con.execute(f"""CREATE TABLE refreshes AS SELECT * FROM (VALUES
-            ('R{version}', TIMESTAMP '{built[:19]}', 'built')) t(refresh_id, started_at, status)""")
+            ('R{version}', TIMESTAMP '{built[:19]}', TIMESTAMP '{built[:19]}', 'built', 'tiny build {version}', '{{}}'))
+            t(refresh_id, started_at, finished_at, status, message, changelog)""")
         con.execute(f"""CREATE TABLE meta AS SELECT * FROM (VALUES
             ('built_at', '{built}'), ('refresh_id', 'R{version}')) t(key, value)""")
         con.execute("CHECKPOINT")
