@@ -61,10 +61,6 @@ if geo["region"]:
 st.markdown("; ".join(where))
 if geo["split_note"]:
     st.info(f"Split unitary authority: {geo['split_note']}")
-st.subheader("Serious Violence Duty outcome measures")
-st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
-           "recorded knife crime by force area, homicide nationally.")
-st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 for ne in geo["not_estimated"]:
     st.info(f"Not estimated here: {ne['reason']}")
 
@@ -128,6 +124,12 @@ with c2:
     st.download_button("Download a printable profile (HTML)", data=pr.profile_html(geo, rows, q.sources()),
                        file_name=f"profile_{code}.html", mime="text/html", key="dl_profile_html",
                        icon=":material/print:")
+
+# ---------------------------------------------------------------- Duty outcome measures
+st.subheader("Serious Violence Duty outcome measures")
+st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
+           "recorded knife crime by force area, homicide nationally.")
+st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 
 # ---------------------------------------------------------------- trend
 st.subheader("Trend")
