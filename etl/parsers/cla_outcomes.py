@@ -57,7 +57,9 @@ EXTRA = ("characteristic", "breakdown", "children_count", "children_percent")
 
 def indicators() -> pd.DataFrame:
     return pd.DataFrame([{
-        "indicator_id": o.indicator_id, "family": "gangs", "title": o.title, "unit": "%",
+        # "percent", not "%": a rate for the profile, but kept off the Compare page, which has no
+        # upper-tier level yet (it would compare unitary councils only, without the counties).
+        "indicator_id": o.indicator_id, "family": "gangs", "title": o.title, "unit": "percent of children looked after",
         "polarity": "none", "definition": o.definition + " National and regional counts are rounded by DfE "
         "to the nearest 10; small local counts are suppressed (c).", "geography_level": "utla",
         "method": f"'{o.numerator}' / '{o.total}' x 100; 95% Wilson interval",

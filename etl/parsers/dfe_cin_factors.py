@@ -95,7 +95,7 @@ def indicators(rate_years: list[int]) -> pd.DataFrame:
                      "geography_level": "utla", "method": "count as published by DfE",
                      "series": "dfe_cin_factors", "basis": "children in need census, end of assessment"})
         rows.append({"indicator_id": rate_id(f), "family": "gangs",
-                     "title": f"Social-care assessments citing {f.words} per 10,000 children aged 0-17",
+                     "title": f"Social-care assessment episodes citing {f.words} per 10,000 children aged 0-17",
                      "unit": "per 10,000 children aged 0-17", "polarity": "none",
                      "definition": (f"{base} Rate per 10,000 children aged 0-17 (ONS mid-year estimate for "
                                     "the 30 June inside the reporting year). Rates only for reporting years "
