@@ -488,10 +488,11 @@ def test_child_injuries_90284_loads_as_context_labelled_any_intent(mirror, real_
     assert eng["value"].iloc[0] == pytest.approx(75.37, abs=0.01)  # OHID's published England figure
     wigan = o[(o["indicator_id"] == persons) & (o["area_code"] == "E08000010") & (o["period_label"] == "2019/20")]
     assert wigan["count"].iloc[0] == 655
-    # Counties (E10) are published but not held yet, and the deprivation-decile breakdowns are
-    # not area figures: both counted, none dropped silently.
+    # Counties (E10) are held at their own geography now that upper-tier councils are one (Kent);
+    # the deprivation-decile breakdowns are not area figures: counted, none dropped silently.
+    assert (o["area_code"] == "E10000016").any()
     skipped = st.tables["skipped_rows"]
-    assert skipped["reason"].str.contains(r"\(E10\)").any()
+    assert not skipped["reason"].str.contains(r"\(E10\)").any()
     assert skipped["reason"].str.startswith("breakdown, not an area figure").any()
     with open(path, encoding="utf-8") as fh:
         data_rows = sum(1 for _ in fh) - 1
