@@ -12,14 +12,16 @@ AREA_CODE_PATTERNS: dict[str, str] = {
     "region": r"^E12\d{6}$",
     "country": r"^(E92000001|W92000004)$",
     "national": r"^K04000001$",
+    "uk": r"^K02000001$",
     "lsoa": r"^(E01|W01)\d{6}$",
 }
 ENGLAND_AND_WALES = "K04000001"
 ENGLAND = "E92000001"
 WALES = "W92000004"
+UNITED_KINGDOM = "K02000001"  # for figures published for the UK only (county lines, NRM)
 
 # Display order of geography levels, smallest first.
-LEVELS = ["lad", "csp", "pfa", "region", "country", "national"]
+LEVELS = ["lad", "csp", "pfa", "region", "country", "national", "uk"]
 
 
 def area_type_of(code: str) -> str | None:
