@@ -17,6 +17,7 @@ Imports: pandas, methods, app.queries, app.disclosure_view. No streamlit calls.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -49,7 +50,15 @@ def benchmark_values(indicator_id: str, figure_level: str, period_label: str, pe
                      codes: list[str]) -> pd.DataFrame:
     """Disclosure-controlled benchmark rows (BENCH_COLUMNS) for figures at `figure_level`:
     the like-for-like ones where the source has them, else the published aggregates."""
-    codes = [c for c in dict.fromkeys(codes) if c]
+    codes = tuple(c for c in dict.fromkeys(codes) if c)
+    # every CSP of a force asks for the same benchmarks: kept per warehouse version
+    return _benchmark_values(indicator_id, figure_level, period_label, period_type, codes,
+                             q.warehouse_version()).copy()
+
+
+@lru_cache(maxsize=4096)
+def _benchmark_values(indicator_id: str, figure_level: str, period_label: str, period_type: str,
+                      codes: tuple[str, ...], version: str | None) -> pd.DataFrame:
     lfl = q.like_for_like_benchmarks(indicator_id, figure_level, period_label)
     if not lfl.empty:
         df = lfl[lfl["area_code"].isin(codes)].copy()

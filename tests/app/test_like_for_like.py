@@ -253,3 +253,32 @@ def test_profile_compare_map_and_csv_give_one_category(wh):
         if (mapped["map_unit"] == unit).sum() == 1:
             assert phrase in units.loc[unit, "label"]
     assert {"higher", "lower", "similar"} <= categories
+
+
+def test_a_known_recording_problem_is_not_compared_anywhere(wh):
+    """Thames Valley knife crime is low from 2014/15 (MANIFEST knife_crime): its 2018/19 figure
+    reads "not compared: recording change" with the reason on the profile, Compare, the map and
+    their downloads; a force without a known problem is compared."""
+    from app import benchmarks as bm
+    from app import profile as pr
+    from app import queries as q
+    from app.disclosure_view import download_csv
+
+    ind, period = "knife_offences_total", "2018/19"
+    _, rows = pr.csp_profile("E23000029")
+    row = rows[rows["indicator_id"] == ind].iloc[0]
+    assert row["period_label"] == period
+    for i in (1, 2):
+        assert row[f"_result{i}"].significance == "not compared"
+        assert row[f"_result{i}"].reason.startswith("recording change: Thames Valley Police knife-crime counts are low")
+    assert "recording change" in row["summary"]
+    everyone = q.observations([ind], period_label=period)
+    everyone = everyone[(everyone["area_type"] == "pfa") & (everyone["period_type"] == row["period_type"])]
+    for df in (bm.national_comparisons(everyone, ind, "pfa", period, row["period_type"]),
+               bm.national_comparisons(q.map_values(ind, "pfa", period), ind, "pfa", period, row["period_type"])):
+        by = df.set_index("area_code")
+        assert by.loc["E23000029", "comparison_phrase"] == row["bench1_phrase"]
+        assert by.loc["E23000029", "not_compared_reason"].startswith("recording change")
+        assert by.loc["E23000032", "significance"] in ("higher", "lower", "similar")  # Kent: compared
+        csv = pd.read_csv(StringIO(download_csv(df).decode("utf-8"))).set_index("area_code")
+        assert csv.loc["E23000029", "comparison_phrase"].startswith("not compared with England & Wales (recording change")
