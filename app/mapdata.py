@@ -32,6 +32,8 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             value, lo, up = r["value"], r["lower_ci"], r["upper_ci"]
             why = r["suppressed_reason"] if isinstance(r["suppressed_reason"], str) else r.get("note")
             lines = [names]
+            if isinstance(r.get("comparison_phrase"), str):  # app.benchmarks: as on the profile
+                lines.append(r["comparison_phrase"])
         else:
             counts, pops = grp["count"], grp["denominator"]
             lines = [names, f"({len(grp)} partnerships drawn as one shape)"]

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from app import queries as q
+from app.benchmarks import profile_comparisons
 from app.disclosure_view import control, quality_label
-from methods.benchmark import compare_with_benchmark, rating_style
+from methods.benchmark import rating_style
 from methods.summary import QUALITY_NOTES, area_summary
 
 RATE_UNITS = ("per 100,000", "per 10,000", "%", "percent", "dsr")
@@ -214,34 +215,15 @@ def csp_profile(code: str, month: str | None = None) -> tuple[dict[str, Any] | N
 
 
 def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) -> dict[str, Any]:
-    bench_codes = _benchmark_codes(geo, row_type)
-    bench = control(q.observations([row["indicator_id"]], [c for c, _ in bench_codes],
-                                   period_label=row["period_label"]))
-    bench = bench[bench["period_type"] == row["period_type"]]
-    values = {r.area_code: r for r in bench.itertuples()}
-    picked: list[tuple[str, Any]] = []
-    national = next(((n, values[c]) for c, n in bench_codes[:2] if c in values), None)
-    if national:
-        picked.append(national)
-    local = next(((n, values[c]) for c, n in bench_codes[2:] if c in values and c != row["area_code"]), None)
-    if local:
-        picked.append(local)
-    rate = is_rate_unit(row["unit"])
-    for i, (name, b) in enumerate(picked, start=1):
-        # A benchmark that is a sum of only some forces (police.uk with forces missing, the
-        # redistributed knife file without City of London) says so wherever its name appears.
-        if isinstance(b.note, str) and b.note.lower().startswith("sum of"):
-            name = f"{name}, {b.note.split(';')[0].strip()}"
-        result = compare_with_benchmark(
-            row["value"], row["lower_ci"], row["upper_ci"], b.value if rate else None,
-            benchmark_name=name, polarity=row["polarity"], count=row["count"], is_rate=True,
-            quality=row["quality"], benchmark_quality=b.quality,
-        )
+    # Comparator, like-for-like value and category come from app.benchmarks, shared with
+    # Compare, the map and the downloads; `bench{i}_basis` says what each benchmark sums.
+    for i, (comp, b, result) in enumerate(profile_comparisons(row, row_type, geo), start=1):
         style = rating_style(result)
-        row[f"bench{i}_name"] = name
-        row[f"bench{i}_value"] = b.value
-        row[f"bench{i}_lower"] = b.lower_ci
-        row[f"bench{i}_upper"] = b.upper_ci
+        row[f"bench{i}_name"] = comp.name
+        row[f"bench{i}_value"] = b.get("value")
+        row[f"bench{i}_lower"] = b.get("lower_ci")
+        row[f"bench{i}_upper"] = b.get("upper_ci")
+        row[f"bench{i}_basis"] = b.get("basis")
         row[f"bench{i}_phrase"] = result.phrase
         row[f"bench{i}_label"] = f"{style.symbol} {style.label}"
         row[f"bench{i}_colour"] = style.colour
@@ -296,7 +278,8 @@ def similar_areas(code: str, indicator_id: str, n: int = 5) -> pd.DataFrame:
 
 PROFILE_COLUMNS = [
     "family", "title", "geo_label", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
-    "unit", "bench1_label", "bench1_value", "bench2_label", "bench2_value", "suppressed_reason", "quality",
+    "unit", "bench1_label", "bench1_value", "bench1_basis", "bench2_label", "bench2_value", "bench2_basis",
+    "bench3_label", "bench3_value", "bench3_basis", "suppressed_reason", "quality",
     "publisher", "source_title", "note",
 ]
 

@@ -40,6 +40,7 @@ AREA_TYPE_NAMES = {
     "country": "Country",
     "national": "England and Wales",
     "utla": "Upper-tier local authority",
+    "uk": "United Kingdom",
 }
 LOCAL_LEVELS = ("csp", "lad", "pfa")
 FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment")
@@ -514,7 +515,7 @@ def latest_national() -> pd.DataFrame:
         LEFT JOIN h ON h.family = i.family AND h.indicator_id = o.indicator_id
         {_NATIONAL_SOURCE_JOIN}
         WHERE i.family IN ({_placeholders(families)}) AND o.source_id NOT LIKE '%#%'
-          AND a.area_type IN ('national', 'country') AND o.value IS NOT NULL
+          AND a.area_type IN ('national', 'country', 'uk') AND o.value IS NOT NULL
           AND o.quality NOT IN ({_placeholders(NEVER_HEADLINE)})
         QUALIFY row_number() OVER (
             PARTITION BY i.family
@@ -545,7 +546,7 @@ def national_series_names() -> pd.DataFrame:
         SELECT i.series, min(i.family) AS family, count(DISTINCT o.indicator_id) AS bases, count(*) AS points
         FROM observations o JOIN indicators i USING (indicator_id)
         WHERE split_part(o.source_id, '#', 1) IN ('national_figures', 'cco_gang_estimates')
-          AND o.area_code IN ('K04000001', 'E92000001', 'W92000004')
+          AND o.area_code IN ('K04000001', 'E92000001', 'W92000004', 'K02000001')
         GROUP BY i.series ORDER BY family, series
         """
     )
@@ -568,7 +569,7 @@ def national_series(series: str) -> pd.DataFrame:
           ON n.indicator_id = o.indicator_id AND n.area_code = o.area_code
          AND n.period_start = o.period_start AND n.period_end = o.period_end
          AND n.is_current = (o.source_id NOT LIKE '%#%')
-        WHERE i.series = ? AND o.area_code IN ('K04000001', 'E92000001', 'W92000004')
+        WHERE i.series = ? AND o.area_code IN ('K04000001', 'E92000001', 'W92000004', 'K02000001')
           AND split_part(o.source_id, '#', 1) IN ('national_figures', 'cco_gang_estimates')
         ORDER BY o.indicator_id, o.period_end, is_current DESC
         """,
@@ -803,3 +804,34 @@ def istv_counts(csp_code: str, dimension: str, first_month: str, last_month: str
         """,
         (csp_code, dimension, first_month, last_month),
     )
+
+
+# ---------------------------------------------------------------- like-for-like benchmarks
+def like_for_like_benchmarks(indicator_id: str, figure_level: str, period_label: str) -> pd.DataFrame:
+    """Benchmarks built to count exactly as figures at `figure_level` do (police.uk: records
+    placed in a CSP of a force with a complete month), with a `basis` saying what each sums.
+    Empty when the source has none (its published aggregates are then the benchmarks) or the
+    warehouse predates the table."""
+    try:
+        return _frame(
+            """
+            SELECT b.*, i.is_health_source FROM benchmarks b JOIN indicators i USING (indicator_id)
+            WHERE b.indicator_id = ? AND b.figure_level = ? AND b.period_label = ?
+            """,
+            (indicator_id, figure_level, period_label),
+        )
+    except duckdb.CatalogException:
+        return pd.DataFrame()
+
+
+def recording_breaks(indicator_id: str) -> pd.DataFrame:
+    """Known recording problems of one indicator that stop comparisons (series_breaks rows with
+    `affects`); empty for a warehouse built before that column existed."""
+    try:
+        return _frame(
+            "SELECT area_code, break_date, affects, description FROM series_breaks "
+            "WHERE indicator_id = ? AND affects IS NOT NULL",
+            (indicator_id,),
+        )
+    except (duckdb.BinderException, duckdb.CatalogException):
+        return pd.DataFrame(columns=["area_code", "break_date", "affects", "description"])

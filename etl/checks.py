@@ -5,6 +5,7 @@ Each check returns problems as sentences; any problem stops the swap.
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from etl.codes import AREA_CODE_PATTERNS
 
@@ -38,29 +39,97 @@ def indicators_defined(con) -> list[str]:
     return [f"indicator {i} has observations but no definition" for (i,) in rows]
 
 
-def police_uk_reconciles(con) -> list[str]:
-    """Sum of CSPs + records placed elsewhere = each force's total, per month and crime type."""
-    try:
-        rows = con.execute("""
-            WITH csp AS (
-                SELECT o.period_label AS month, l.parent_code AS pfa, o.indicator_id, sum(o.count) AS n
-                FROM observations o JOIN area_links l ON l.child_code = o.area_code AND l.child_type = 'csp'
-                WHERE o.source_id = 'police_uk_street' GROUP BY ALL),
-            pfa AS (
-                SELECT period_label AS month, area_code AS pfa, indicator_id, count AS n FROM observations
-                WHERE source_id = 'police_uk_street' AND (area_code LIKE 'E23%' OR area_code LIKE 'W15%')),
-            placed AS (
-                SELECT r.month, c.pfa_code AS pfa, r.crime_type, sum(r.n) FILTER (WHERE r.status = 'placed in a CSP') AS inside,
-                       sum(r.n) AS total
-                FROM police_uk_reconciliation r JOIN police_uk_coverage c ON c.force = r.force AND c.month = r.month
-                WHERE c.status = 'present' AND c.pfa_code IS NOT NULL GROUP BY ALL)
-            SELECT p.month, p.pfa, p.indicator_id, p.n, coalesce(c.n, 0) AS csp_sum
-            FROM pfa p LEFT JOIN csp c USING (month, pfa, indicator_id)
-            WHERE p.n < coalesce(c.n, 0)
-            LIMIT 5""").fetchall()
-    except duckdb.CatalogException:
-        return []
-    return [f"police.uk {i} {m} {p}: CSPs add up to {c} but the force total is only {n}" for m, p, i, n, c in rows]
+# ---------------------------------------------------------------- police.uk invariants
+# Each invariant is a query returning the rows that break it (none when it holds), declared here
+# beside the tables it guards (police_uk_reconciliation, police_uk_lsoa_counts, police_uk_coverage
+# and the police.uk observations). Codes are matched with etl.codes' patterns, never a LIKE prefix.
+POLICE_UK_SOURCE = "police_uk_street"
+POLICE_UK_TABLES = ("police_uk_reconciliation", "police_uk_lsoa_counts", "police_uk_coverage")
+_TYPES = """(SELECT DISTINCT crime_type, indicator_id FROM (VALUES
+    ('Possession of weapons', 'police_uk_possession_of_weapons'),
+    ('Violence and sexual offences', 'police_uk_violence_and_sexual_offences'),
+    ('Robbery', 'police_uk_robbery'), ('Drugs', 'police_uk_drugs')) t(crime_type, indicator_id))"""
+POLICE_UK_INVARIANTS: dict[str, tuple[str, str]] = {
+    # Every record of a file is in exactly one reconciliation category: placed + each unplaced
+    # category = the file's records of that type, exactly.
+    "placed plus unplaced categories equal the force file's records": ("""
+        WITH file AS (SELECT split_part(file_key, '/', 1) AS month, split_part(file_key, '/', 2) AS force,
+                             crime_type, sum(n) AS records FROM police_uk_lsoa_counts GROUP BY ALL),
+             cats AS (SELECT month, force, crime_type, sum(n) AS categories FROM police_uk_reconciliation
+                      GROUP BY ALL)
+        SELECT month, force, crime_type, coalesce(f.records, 0) AS records, coalesce(c.categories, 0) AS categories
+        FROM file f FULL JOIN cats c USING (month, force, crime_type)
+        WHERE coalesce(f.records, 0) <> coalesce(c.categories, 0)""", "the categories add up to {categories}, "
+        "the file holds {records}: {month} {force} {crime_type}"),
+    # A complete force-month: the force figure is everything its file holds (placed or not).
+    "force figure equals placed plus unplaced records": ("""
+        WITH cats AS (SELECT r.month, c.pfa_code, r.crime_type, sum(r.n) AS categories
+                      FROM police_uk_reconciliation r JOIN police_uk_coverage c USING (force, month)
+                      WHERE c.status = 'present' AND c.pfa_code IS NOT NULL GROUP BY ALL),
+             force AS (SELECT o.period_label AS month, o.area_code AS pfa_code, t.crime_type, o.count AS figure
+                       FROM observations o JOIN _TYPES t USING (indicator_id)
+                       WHERE o.source_id = $source AND regexp_full_match(o.area_code, $pfa))
+        SELECT month, pfa_code, crime_type, coalesce(c.categories, 0) AS categories, f.figure
+        FROM cats c FULL JOIN force f USING (month, pfa_code, crime_type)
+        WHERE f.figure IS DISTINCT FROM coalesce(c.categories, 0)""", "force figure {figure} but its placed and unplaced "
+        "records add up to {categories}: {month} {pfa_code} {crime_type}"),
+    # A complete force-month: its CSP figures add up to the records placed in its CSPs, exactly.
+    "CSP figures add up to the force's placed records": ("""
+        WITH placed AS (SELECT r.month, c.pfa_code, r.crime_type, sum(r.n) AS placed
+                        FROM police_uk_reconciliation r JOIN police_uk_coverage c USING (force, month)
+                        WHERE c.status = 'present' AND c.pfa_code IS NOT NULL AND r.status = 'placed in a CSP'
+                        GROUP BY ALL),
+             csp AS (SELECT o.period_label AS month, l.parent_code AS pfa_code, t.crime_type, sum(o.count) AS csp_sum
+                     FROM observations o JOIN _TYPES t USING (indicator_id)
+                     JOIN area_links l ON l.child_code = o.area_code AND l.parent_type = 'pfa'
+                     WHERE o.source_id = $source AND regexp_full_match(o.area_code, $csp) GROUP BY ALL),
+             complete AS (SELECT DISTINCT c.month, c.pfa_code, t.crime_type FROM police_uk_coverage c, _TYPES t
+                          WHERE c.status = 'present' AND c.pfa_code IS NOT NULL)
+        SELECT month, pfa_code, crime_type, coalesce(p.placed, 0) AS placed, coalesce(s.csp_sum, 0) AS csp_sum
+        FROM complete k LEFT JOIN placed p USING (month, pfa_code, crime_type)
+        LEFT JOIN csp s USING (month, pfa_code, crime_type)
+        WHERE coalesce(p.placed, 0) <> coalesce(s.csp_sum, 0)""", "CSPs add up to {csp_sum} but {placed} "
+        "records were placed in them: {month} {pfa_code} {crime_type}"),
+    # A missing or partial force-month has no figure at all (never a zero or a short count).
+    "no figure for a missing or partial force-month": ("""
+        SELECT o.period_label AS month, o.area_code, o.indicator_id, c.status
+        FROM observations o JOIN area_links l ON l.child_code = o.area_code AND l.parent_type = 'pfa'
+        JOIN police_uk_coverage c ON c.pfa_code = l.parent_code AND c.month = o.period_label
+        WHERE o.source_id = $source AND c.status <> 'present' AND regexp_full_match(o.area_code, $csp)""",
+        "{area_code} has a figure for {month} ({indicator_id}) though its force's file is {status}"),
+}
+
+
+def police_uk_violations(con: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFrame]:
+    """Each police.uk invariant's offending rows (an empty frame when it holds). A guarded table
+    that is missing while police.uk figures exist is itself a violation."""
+    has_obs = con.execute("SELECT count(*) FROM observations WHERE source_id = ?", [POLICE_UK_SOURCE]).fetchone()[0]
+    present = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    missing = [t for t in POLICE_UK_TABLES if t not in present]
+    if missing:
+        if not has_obs:
+            return {}  # no police.uk in this warehouse at all
+        return {"police.uk tables present": pd.DataFrame({"missing_table": missing})}
+    params = {"source": POLICE_UK_SOURCE, "pfa": AREA_CODE_PATTERNS["pfa"].strip("^$"),
+              "csp": AREA_CODE_PATTERNS["csp"].strip("^$")}
+    out = {}
+    for name, (sql, _) in POLICE_UK_INVARIANTS.items():
+        sql = sql.replace("_TYPES", _TYPES)
+        used = {k: v for k, v in params.items() if f"${k}" in sql}
+        out[name] = con.execute(sql, used).df()
+    return out
+
+
+def police_uk_reconciles(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The police.uk invariants as sentences naming the offending rows (up to 5 each)."""
+    problems = []
+    for name, bad in police_uk_violations(con).items():
+        if bad.empty:
+            continue
+        template = POLICE_UK_INVARIANTS[name][1] if name in POLICE_UK_INVARIANTS else "missing table {missing_table}"
+        rows = [template.format(**r) for r in bad.head(5).to_dict("records")]
+        problems.append(f"police.uk invariant broken ({name}), {len(bad)} row(s): " + "; ".join(rows))
+    return problems
 
 
 def no_negative_counts(con) -> list[str]:

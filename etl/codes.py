@@ -12,6 +12,7 @@ AREA_CODE_PATTERNS: dict[str, str] = {
     "region": r"^E12\d{6}$",
     "country": r"^(E92000001|W92000004)$",
     "national": r"^K04000001$",
+    "uk": r"^K02000001$",
     "lsoa": r"^(E01|W01)\d{6}$",
     # Upper-tier local authorities: counties (E10) and unitary authorities, metropolitan
     # districts and London boroughs. A unitary code is also a LAD code: `area_type_of` answers
@@ -22,9 +23,10 @@ AREA_CODE_PATTERNS: dict[str, str] = {
 ENGLAND_AND_WALES = "K04000001"
 ENGLAND = "E92000001"
 WALES = "W92000004"
+UNITED_KINGDOM = "K02000001"  # for figures published for the UK only (county lines, NRM)
 
 # Display order of geography levels, smallest first.
-LEVELS = ["lad", "csp", "utla", "pfa", "region", "country", "national"]
+LEVELS = ["lad", "csp", "utla", "pfa", "region", "country", "national", "uk"]
 
 
 def area_type_of(code: str) -> str | None:

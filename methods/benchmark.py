@@ -219,3 +219,81 @@ def style_for(significance: str, rating: str, polarity: str, reason: str | None 
 def rating_style(result: BenchmarkResult) -> RatingStyle:
     """`style_for` applied to a `BenchmarkResult`."""
     return style_for(result.significance, result.rating, result.polarity, result.reason)
+
+
+# ---------------------------------------------------------------- which benchmarks, and when not
+REASON_RECORDING = "recording change"
+ENGLAND_AND_WALES_CODE = "K04000001"
+ENGLAND_CODE = "E92000001"
+WALES_CODE = "W92000004"
+
+
+@dataclass(frozen=True)
+class Comparator:
+    """One benchmark an area is set against. role: 'national' (England & Wales, or England for
+    an England-only publication), 'wales' (Welsh areas, beside England & Wales) or 'local' (the
+    force for CSP / local-authority figures, the region for force figures)."""
+
+    role: str
+    code: str
+    name: str
+
+
+def choose_comparators(
+    area_type: str,
+    country: str,
+    available: set[str] | frozenset[str],
+    *,
+    pfa: tuple[str, str] | None = None,
+    region: tuple[str, str] | None = None,
+) -> list[Comparator]:
+    """The benchmarks for one figure, chosen the same way on every page.
+
+    England & Wales is picked by its code, never by sort order. An English area whose
+    publication has no England & Wales figure (England-only) is set against England; a Welsh
+    area is also set against Wales, and never against England. Then the force (for CSP and
+    local-authority figures) or the region (for force figures). `available`: the codes that
+    have a benchmark value for this indicator, period and figure level.
+    """
+    out: list[Comparator] = []
+    welsh = country == WALES_CODE
+    if ENGLAND_AND_WALES_CODE in available:
+        out.append(Comparator("national", ENGLAND_AND_WALES_CODE, "England & Wales"))
+    elif not welsh and ENGLAND_CODE in available:
+        out.append(Comparator("national", ENGLAND_CODE, "England"))
+    if welsh and WALES_CODE in available:
+        out.append(Comparator("wales", WALES_CODE, "Wales"))
+    if area_type in ("csp", "lad") and pfa and pfa[0] in available:
+        out.append(Comparator("local", pfa[0], f"{pfa[1]} police force area"))
+    elif area_type == "pfa" and region and region[0] in available:
+        out.append(Comparator("local", region[0], region[1]))
+    return out
+
+
+def recording_problem(
+    breaks: pd.DataFrame, area_code: str, period_start: object, period_end: object
+) -> str | None:
+    """The description of a known recording problem affecting `area_code`'s own counts in the
+    period, else None. `breaks`: rows of the warehouse's series_breaks for one indicator, with
+    break_date and `affects` ('from': counts from the break on are affected, e.g. Thames
+    Valley knife low from 2014/15; 'before': counts before it, e.g. Greater Manchester
+    under-counted before 2018/19). Rows without `affects` (a basis change between two
+    indicators, a total that merely includes an affected force) mark charts only."""
+    if breaks is None or breaks.empty or "affects" not in breaks:
+        return None
+    mine = breaks[(breaks["area_code"] == area_code) & breaks["affects"].isin(["from", "before"])]
+    start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
+    for b in mine.itertuples():
+        when = pd.Timestamp(b.break_date)
+        if (b.affects == "from" and end >= when) or (b.affects == "before" and start < when):
+            return str(b.description)
+    return None
+
+
+def not_compared_for_recording(benchmark_name: str, problem: str, polarity: str = "none",
+                               benchmark_value: float | None = None) -> BenchmarkResult:
+    """'not compared: recording change' with the reason, for a figure (or its benchmark) whose
+    counts a known recording problem affects."""
+    reason = f"{REASON_RECORDING}: {problem}"
+    return BenchmarkResult(NOT_COMPARED, NOT_COMPARED, reason, f"not compared with {benchmark_name} ({reason})",
+                           benchmark_name, benchmark_value, polarity)

@@ -97,8 +97,9 @@ for fam in q.FAMILIES:
         line = f"**{r['title']}** - {r['geo_label']}" + (f", {period}" if period else "") + f": {figure}"
         badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
         st.markdown(f"{line} {badge}")
-        comps = [f"{r[f'bench{i}_label']} vs {r[f'bench{i}_name']} ({r[f'bench{i}_value']:,.1f})"
-                 for i in (1, 2) if isinstance(r.get(f"bench{i}_label"), str)]
+        comps = [f"{r[f'bench{i}_label']} vs {r[f'bench{i}_name']} ({r[f'bench{i}_value']:,.1f}; "
+                 f"{r.get(f'bench{i}_basis') or 'as published'})"
+                 for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
         if comps:
             st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
         src = source_of.get(str(r.get("source_id") or "").split("#")[0])

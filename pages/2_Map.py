@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import benchmarks as bm
 from app import figures as fg
 from app import queries as q
 from app import ui
@@ -20,6 +21,14 @@ from app.mapdata import display_geojson, map_units
 from app.svgmap import svg_map
 
 INTERACTIVE_LABEL = "Interactive map (zoom and pan, slower to load)"
+
+
+def _values(ind_id: str, level: str, period: str):
+    """Map values with each area's comparison against its national comparator (app.benchmarks,
+    the same category as the profile and Compare)."""
+    values = q.map_values(ind_id, level, period)
+    ptype = q.preferred_period_type(q.map_periods(ind_id, level)["period_type"])
+    return bm.national_comparisons(values, ind_id, level, period, ptype)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -34,7 +43,7 @@ def _map_figure(ind_id: str, level: str, period: str, title: str, version: str):
     (plotly_chart serialises it without changing it)."""
     info = q.indicator(ind_id) or {}
     unit = str(info.get("unit", ""))
-    units = map_units(q.map_values(ind_id, level, period), unit)
+    units = map_units(_values(ind_id, level, period), unit)
     return fg.choropleth_figure(units, _display_geojson(level, version), title=title, unit=unit)
 
 
@@ -43,7 +52,7 @@ def _svg_map(ind_id: str, level: str, period: str, title: str, version: str) -> 
     """The static map's markup for one view, built once per warehouse version."""
     info = q.indicator(ind_id) or {}
     unit = str(info.get("unit", ""))
-    values = q.map_values(ind_id, level, period)
+    values = _values(ind_id, level, period)
     # values are ordered by area name: a shape shared by several areas opens the first one's profile
     links = values.groupby("map_unit", sort=False)["area_code"].first().to_dict()
     names = dict(zip(values["area_code"], values["area_name"], strict=True))
@@ -76,7 +85,7 @@ with c3:
 
 info = q.indicator(ind_id) or {}
 unit = str(info.get("unit", ""))
-values = q.map_values(ind_id, level, period)
+values = _values(ind_id, level, period)
 units = map_units(values, unit)
 title = f"{titles[ind_id]}, {period}"
 version = q.warehouse_version() or ""
@@ -117,7 +126,7 @@ for code in dict.fromkeys([*picked, *([chosen] if chosen else [])]):
 
 st.subheader("Values")
 table = values[["area_code", "area_name", "map_unit", "period_label", "count", "denominator", "value", "lower_ci",
-                 "upper_ci", "suppressed_reason", "quality", "note", "map_note"]]
+                 "upper_ci", "comparison_phrase", "benchmark_basis", "suppressed_reason", "quality", "note", "map_note"]]
 ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)))
 ui.download(values.assign(area_type=level), f"map_{ind_id}_{level}_{period}.csv")
 ui.page_ready()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app import benchmarks as bm
 from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import control
-from methods.benchmark import compare_frame
 from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
 from methods.trend import trend_marker
 
@@ -57,20 +57,20 @@ if not wanted:
 chosen = st.multiselect("Areas", list(names), default=wanted, format_func=lambda c: names[c], key="areas_ms")
 ui.set_url(areas=",".join(chosen) if chosen else None)
 
-bench_rows = control(q.observations([ind_id], [q.ENGLAND_WALES, q.ENGLAND], period_label=period))
-bench = bench_rows.iloc[0] if not bench_rows.empty else None
-bench_name = "England & Wales" if bench is not None and bench["area_code"] == q.ENGLAND_WALES else "England"
-bench_value = float(bench["value"]) if bench is not None else None
+# The comparator and its like-for-like value come from app.benchmarks, as on the profile and map.
+comp, bench = bm.national_benchmark(ind_id, level, period, str(periods["period_type"].iloc[0]))
+bench_name = comp.name if comp else "England & Wales"
+bench_value = float(bench["value"]) if bench is not None and bench["value"] == bench["value"] else None
 unit = str(info.get("unit", ""))
 polarity = str(info.get("polarity", "none"))
 
 if not chosen:
     st.info("Pick at least one area.")
     ui.stop()
-sel = everyone[everyone["area_code"].isin(chosen)]
-compared = compare_frame(sel, bench_value if bench_value is not None else float("nan"),
-                         benchmark_name=bench_name, polarity=polarity,
-                         benchmark_quality=bench["quality"] if bench is not None else None)
+compared = bm.national_comparisons(everyone[everyone["area_code"].isin(chosen)], ind_id, level, period,
+                                   str(periods["period_type"].iloc[0]))
+if bench is not None:
+    st.caption(f"Benchmark: {bench_name} ({bench['basis']}).")
 
 st.subheader("Ranked, with 95% intervals")
 fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=bench_value,
@@ -123,7 +123,7 @@ st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
-                  "comparison_phrase", "suppressed_reason", "quality", "publisher", "source_title", "note"]]
+                  "comparison_phrase", "benchmark_basis", "suppressed_reason", "quality", "publisher", "source_title", "note"]]
 ui.table(table, controlled=True)
 ui.download(compared, f"compare_{ind_id}_{period}.csv")
 ui.page_ready()

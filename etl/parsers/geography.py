@@ -32,7 +32,7 @@ import pandas as pd
 import pandera.pandas as pa
 import shapely
 
-from etl.codes import AREA_CODE_PATTERNS, ENGLAND, ENGLAND_AND_WALES, WALES
+from etl.codes import AREA_CODE_PATTERNS, ENGLAND, ENGLAND_AND_WALES, UNITED_KINGDOM, WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.staged import validate_frame
@@ -202,6 +202,9 @@ def build_geography(lookup17: tuple[Path, str], lookup21: tuple[Path, str],
                       "area_type": "country", "valid_from": V2017_FROM, "valid_to": None, "vintage": "2021"}),
         pd.DataFrame({"area_code": [ENGLAND_AND_WALES], "area_name": ["England and Wales"],
                       "area_type": "national", "valid_from": V2017_FROM, "valid_to": None, "vintage": "2021"}),
+        # UK-only publications (county lines, NRM) are held at the UK, not at England & Wales.
+        pd.DataFrame({"area_code": [UNITED_KINGDOM], "area_name": ["United Kingdom"],
+                      "area_type": "uk", "valid_from": V2017_FROM, "valid_to": None, "vintage": "2021"}),
     ], ignore_index=True)
     # LADs that kept their code keep the 2021 name but were valid from 2017.
     # --- links -----------------------------------------------------------------------------

@@ -68,11 +68,12 @@ BREAK_NOTE = ("Greater Manchester under-counted before 2018/19; Thames Valley lo
               "not revised for the NDQIS counting method (from year ending March 2021 in most "
               "forces), so not comparable with later official series.")
 # (force name as in the file, break date, description): the MANIFEST's known breaks.
-KNOWN_BREAKS: list[tuple[str, date, str]] = [
-    ("Greater Manchester", date(2018, 4, 1),
+# (force, break date, which side of it the force's own counts are affected, text)
+KNOWN_BREAKS: list[tuple[str, date, str, str]] = [
+    ("Greater Manchester", date(2018, 4, 1), "before",
      ("Greater Manchester Police knife-crime counts are under-counted before 2018/19; "
       "do not join the trend across 2018/19 Q1.")),
-    ("Thames Valley", date(2014, 4, 1),
+    ("Thames Valley", date(2014, 4, 1), "from",
      ("Thames Valley Police knife-crime counts are low from 2014/15 onwards; "
       "do not join the trend across 2014/15 Q1.")),
 ]
@@ -406,18 +407,18 @@ def _series_breaks(force_pfa: dict[str, str], members: dict[str, list[str]]) -> 
     """The MANIFEST's known breaks for the forces in this file, and for every sum that
     includes them (a break in a member is a break in the total)."""
     rows = []
-    for force, when, text in KNOWN_BREAKS:
+    for force, when, affects, text in KNOWN_BREAKS:
         pfa = force_pfa.get(force)
         if pfa is None:  # force not in this file
             continue
         for ind in COUNT_COLUMNS:
             rows.append({"indicator_id": ind, "area_code": pfa, "break_date": when,
-                         "description": text})
+                         "description": text, "affects": affects})
             for code, pfas in members.items():
-                if pfa in pfas:
+                if pfa in pfas:  # a total including the force: marked on charts, still compared
                     rows.append({"indicator_id": ind, "area_code": code, "break_date": when,
-                                 "description": f"Includes {force}: {text}"})
-    out = pd.DataFrame(rows, columns=["indicator_id", "area_code", "break_date", "description"])
+                                 "description": f"Includes {force}: {text}", "affects": None})
+    out = pd.DataFrame(rows, columns=["indicator_id", "area_code", "break_date", "description", "affects"])
     out["break_date"] = pd.to_datetime(out["break_date"])
     return out
 

@@ -9,8 +9,8 @@ Rules, each enforced here rather than assumed:
 
 * Geography: the `geography` label is mapped by `GEOGRAPHY_CODES`; coverage qualifiers
   ("excl. GMP", "excl. Devon & Cornwall") are part of the *basis*, not the area. Rows published
-  for the UK (county lines, NRM) are stored at England & Wales (K04000001) because
-  `etl.codes` declares no UK code; the basis label says "UK" and the note says why.
+  for the UK (county lines, NRM) are stored at the UK code (K02000001, `etl.codes`), never
+  under England & Wales; the basis label says "UK" too.
 * Basis: one indicator per (series, basis). The basis comes from the explicit table
   `data/national_series_map.csv` (series, geography, unit, source_url_contains -> basis,
   basis_label). Rules are tried in file order and the first match wins, so a rule that names a
@@ -64,7 +64,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.codes import ENGLAND, ENGLAND_AND_WALES
+from etl.codes import ENGLAND, ENGLAND_AND_WALES, UNITED_KINGDOM
 from etl.csvtable import read_required_columns
 from etl.errors import SourceError
 from etl.periods import MONTHS, Period, parse_period
@@ -93,11 +93,9 @@ GEOGRAPHY_CODES: dict[str, str] = {
     "England and Wales (incl. GMP)": ENGLAND_AND_WALES,
     "England and Wales (excl. Devon & Cornwall)": ENGLAND_AND_WALES,
     "England and Wales (excl. Devon & Cornwall and GMP)": ENGLAND_AND_WALES,
-    # No UK code in etl.codes: UK-wide figures are stored at the E&W national level and say so.
-    "UK": ENGLAND_AND_WALES,
+    "UK": UNITED_KINGDOM,
 }
-UK_NOTE = ("Published for the United Kingdom; stored at the England and Wales national level "
-           "because the project has no UK area code.")
+UK_NOTE = "Published for the United Kingdom (not England and Wales alone)."
 
 # Point estimates whose label states no data period. Each entry says why.
 POINT_ESTIMATE_PERIODS: dict[str, tuple[str, str]] = {
@@ -523,7 +521,7 @@ def indicators_table(rows: pd.DataFrame, breaks: pd.DataFrame) -> pd.DataFrame:
         codes = set(group["area_code"])
         if len(codes) != 1:
             raise SourceError(f"indicator {ind} mixes areas {sorted(codes)}", source_id=SOURCE_ID)
-        level = "country" if codes == {ENGLAND} else "national"
+        level = "country" if codes == {ENGLAND} else "uk" if codes == {UNITED_KINGDOM} else "national"
         brk = [d for b, d in zip(breaks["indicator_id"], breaks["description"])
                if b == ind] + [f"Replaced by {b.new_indicator} from {b.break_date:%d %b %Y}."
                                for b in BASIS_BREAKS if b.old_indicator == ind]

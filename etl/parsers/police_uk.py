@@ -31,7 +31,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from etl.checksums import sha256_file, sha256_stream
-from etl.codes import ENGLAND_AND_WALES
+from etl.codes import ENGLAND, ENGLAND_AND_WALES, WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
 from etl.manifest import Source
@@ -53,7 +53,6 @@ KNOWN_TYPES = set(CRIME_TYPES) | {
     "Vehicle crime", "Violent crime", "Public disorder and weapons"}
 FILE_RE = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z-]+?)-street\.csv(?:\.gz)?$")
 NON_TERRITORIAL = {"btp": "British Transport Police"}
-PARTIAL_SHARE = 0.5  # a month with under half the force's median records is 'partial'
 LSOA_NAME_RE = re.compile(r"^(.*) (\d{3}[A-Z])$")
 
 
@@ -223,14 +222,23 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def district_key(name: str) -> str:
+    """The key an LSOA name's district part and a lookup's LAD name are matched on: case,
+    punctuation, '&'/'and' and ', City of' insensitive (`normalise_area_name`), and without a
+    leading 'The', which police.uk writes for some districts the ONS lookups name without it
+    ('The Vale of Glamorgan 001A' for LAD 'Vale of Glamorgan')."""
+    key = normalise_area_name(name)
+    return key[4:] if key.startswith("the ") else key
+
+
 def resolve_lsoas(lsoas: pd.DataFrame, geo: GeoContext, l17: pd.DataFrame, l21: pd.DataFrame) -> pd.DataFrame:
     """Place every (lsoa_code, lsoa_name) seen: lad21_code, csp_code, reason (None when placed).
 
     `l17` / `l21`: the two lookups (lad_code, lad_name, csp_code). An LSOA code's names across
     all files loaded are pooled, so an old-name sighting resolves a new-name record.
     """
-    names21 = {normalise_area_name(n): c for c, n in zip(l21["lad_code"], l21["lad_name"])}
-    names17 = {normalise_area_name(n): c for c, n in zip(l17["lad_code"], l17["lad_name"])}
+    names21 = {district_key(n): c for c, n in zip(l21["lad_code"], l21["lad_name"])}
+    names17 = {district_key(n): c for c, n in zip(l17["lad_code"], l17["lad_name"])}
     csp17 = dict(zip(l17["lad_code"], l17["csp_code"]))
     csps21 = l21.groupby("lad_code")["csp_code"].apply(lambda s: sorted(set(s))).to_dict()
     # LAD17 -> LAD21 where the code changed: the one new LAD21 inside the same CSP.
@@ -244,7 +252,7 @@ def resolve_lsoas(lsoas: pd.DataFrame, geo: GeoContext, l17: pd.DataFrame, l21: 
             lad17_to_21[lad] = next(iter(new21_by_csp[csp]))
 
     df = lsoas[["lsoa_code", "lsoa_name"]].drop_duplicates().copy()
-    base = df["lsoa_name"].fillna("").str.extract(LSOA_NAME_RE)[0].fillna("").map(normalise_area_name)
+    base = df["lsoa_name"].fillna("").str.extract(LSOA_NAME_RE)[0].fillna("").map(district_key)
     df["lad21_named"] = base.map(names21)
     df["lad17_named"] = base.map(names17)
     by_code = df.groupby("lsoa_code").agg(lad21=("lad21_named", "first"), lad17=("lad17_named", "first"))
@@ -270,37 +278,90 @@ def resolve_lsoas(lsoas: pd.DataFrame, geo: GeoContext, l17: pd.DataFrame, l21: 
     return df[["lsoa_code", "lsoa_name", "lad21", "csp_code", "reason"]].rename(columns={"lad21": "lad21_code"})
 
 
+# A force-month is 'partial' when one of its large series (all records, or one of the four crime
+# types, with SHORT_MIN_EXPECTED+ records expected) falls under SHORT_RATIO of what the force's own
+# neighbouring months give. Why these numbers: with 500+ records expected, chance (Poisson) moves a
+# month by under 5%, and across the mirror's 39 forces x 8 months no complete file fell below 80%
+# of its neighbours, while the short files are far below: Kent 2018-12 (violence 36%), Kent
+# 2018-11 (violence 73%), Dyfed-Powys 2024 (4-36%). Small series (robbery, weapons) move by a
+# third from month to month on their own, so they are not used to judge a file.
+SHORT_RATIO = 0.75
+SHORT_MIN_EXPECTED = 500
+NEIGHBOUR_WINDOW = 12  # months either side that count as neighbouring
+NEIGHBOURS = 4  # nearest unflagged months used (at least 2)
+
+
+def _month_index(m: str) -> int:
+    return int(m[:4]) * 12 + int(m[5:7]) - 1
+
+
+def _days(m: str) -> int:
+    return pd.Period(m, freq="M").days_in_month
+
+
+def short_months(series: dict[str, dict[str, float]]) -> dict[str, str]:
+    """Months judged short for one force: {month: reason}.
+
+    `series`: {series name: {month: count}} (e.g. 'all records' and each crime type). A month's
+    expected count is the median per-day count of its nearest NEIGHBOURS months not already
+    judged short (within NEIGHBOUR_WINDOW months, else the nearest at any distance), times its
+    days. The worst month below SHORT_RATIO is flagged, then the rest are judged again without
+    it, so one short month never makes its neighbour look complete (Kent 2018-11 beside 2018-12)
+    and a run of short months (Dyfed-Powys 2024) is found from the months before it.
+    """
+    months = sorted({m for s in series.values() for m in s})
+    flagged: dict[str, str] = {}
+    while True:
+        worst: tuple[float, str, str] | None = None
+        for m in months:
+            if m in flagged:
+                continue
+            for name, s in series.items():
+                if m not in s:
+                    continue
+                others = sorted((o for o in s if o != m and o not in flagged),
+                                key=lambda o: (abs(_month_index(o) - _month_index(m)), o))
+                near = [o for o in others if abs(_month_index(o) - _month_index(m)) <= NEIGHBOUR_WINDOW]
+                nb = near[:NEIGHBOURS] if len(near) >= 2 else others[:NEIGHBOURS]
+                if len(nb) < 2:
+                    continue
+                expected = float(np.median([s[o] / _days(o) for o in nb])) * _days(m)
+                if expected < SHORT_MIN_EXPECTED:
+                    continue
+                ratio = s[m] / expected
+                if ratio < SHORT_RATIO and (worst is None or ratio < worst[0]):
+                    why = (f"{name}: {s[m]:,.0f} against {expected:,.0f} expected from the force's "
+                           f"neighbouring months ({ratio:.0%})")
+                    worst = (ratio, m, why)
+        if worst is None:
+            return flagged
+        flagged[worst[1]] = worst[2]
+
+
 def coverage_grid(totals: pd.DataFrame, counts: pd.DataFrame, pfa_by_slug: dict[str, str | None],
                   months: list[str]) -> pd.DataFrame:
     """Force x month: present / partial / missing, with rows and the force's typical month.
 
-    'partial' when the file's records, or its records of one of the four crime types, fall
-    under half of that force's median month (judged once a force has 3+ months loaded and the
-    type's median is 100+): e.g. Dyfed-Powys 2024, Kent's short late-2018 files.
+    'partial' when `short_months` finds the file short against the force's own neighbouring
+    months: e.g. Dyfed-Powys 2024, Kent's short late-2018 files (MANIFEST: police_uk coverage).
     """
     rows = []
     t = totals.set_index("file_key")
     by_type = counts.groupby(["file_key", "crime_type"])["n"].sum()
     for slug, pfa in sorted(pfa_by_slug.items()):
-        keys = [f"{m}/{slug}" for m in months if f"{m}/{slug}" in t.index]
-        present = [t.loc[k, "rows"] for k in keys]
+        keys = {m: f"{m}/{slug}" for m in months if f"{m}/{slug}" in t.index}
+        present = [t.loc[k, "rows"] for k in keys.values()]
         typical = float(np.median(present)) if len(present) >= 3 else None
-        type_typical = {ct: float(np.median([by_type.get((k, ct), 0) for k in keys]))
-                        for ct in CRIME_TYPES} if len(keys) >= 3 else {}
+        series = {"all records": {m: float(t.loc[k, "rows"]) for m, k in keys.items()}}
+        for ct in CRIME_TYPES:
+            series[ct] = {m: float(by_type.get((k, ct), 0)) for m, k in keys.items()}
+        short = short_months(series)
         for m in months:
-            key = f"{m}/{slug}"
-            if key not in t.index:
+            if m not in keys:
                 rows.append((slug, pfa, m, "missing", None, typical, "no file for this force and month"))
                 continue
-            n = int(t.loc[key, "rows"])
-            short = []
-            if typical and n < PARTIAL_SHARE * typical:
-                short.append(f"{n:,} records against a typical {typical:,.0f} for this force")
-            for ct, med in type_typical.items():
-                got = int(by_type.get((key, ct), 0))
-                if med >= 100 and got < PARTIAL_SHARE * med:
-                    short.append(f"{ct}: {got:,} against a typical {med:,.0f}")
-            rows.append((slug, pfa, m, "partial" if short else "present", n, typical, "; ".join(short)))
+            n = int(t.loc[keys[m], "rows"])
+            rows.append((slug, pfa, m, "partial" if m in short else "present", n, typical, short.get(m, "")))
     return pd.DataFrame(rows, columns=["force", "pfa_code", "month", "status", "rows", "typical_rows", "note"])
 
 
@@ -458,6 +519,8 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
     obs.append(_level_counts(terr.assign(pfa=terr["force_pfa"]), "pfa", coverage,
                              {p: p for p in set(pfa_by_slug.values()) if p}, geo, "pfa", months))
     pfa_obs = obs[-1]
+    benchmarks = pd.concat([like_for_like_benchmarks(obs[0], "csp", csp_pfa, geo),
+                            like_for_like_benchmarks(obs[1], "lad", lad_pfa, geo)], ignore_index=True)
     obs.append(_rollup(pfa_obs, geo, coverage, "region"))
     obs.append(_rollup(pfa_obs, geo, coverage, "national"))
     observations = pd.concat([o for o in obs if len(o)], ignore_index=True)
@@ -473,6 +536,7 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
         "police_uk_lsoa_counts": counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]],
         "police_uk_files": files_df,
         "police_uk_lsoa_placement": placed,
+        "benchmarks": benchmarks.assign(quality=source.quality, source_id=source.id),
     }
     staged.files = [{"file_name": r.file_name, "sha256": r.sha256, "rows": int(r.rows), "period": r.month,
                      "reused": bool(r.reused)} for r in files_df.itertuples()]
@@ -577,6 +641,64 @@ def _rollup(pfa_obs: pd.DataFrame, geo: GeoContext, coverage: pd.DataFrame, leve
         return pd.DataFrame()
     out = pd.DataFrame(rows)
     return _with_rates(out, geo, level, note=out["note_base"])
+
+
+BENCHMARK_COLUMNS = ["indicator_id", "area_code", "figure_level", "period_start", "period_end", "period_label",
+                     "period_type", "count", "denominator", "value", "lower_ci", "upper_ci", "basis"]
+
+
+def like_for_like_benchmarks(level_obs: pd.DataFrame, level: str, area_pfa: dict[str, str],
+                             geo: GeoContext) -> pd.DataFrame:
+    """Benchmarks for CSP (or LAD) figures that count exactly as those figures do.
+
+    A CSP figure counts only its own force's records placed in it, and only in a month whose
+    force file is complete. Its force, region, country and England & Wales benchmarks are
+    therefore the sums of the CSP figures themselves (records placed in a CSP of a force with a
+    complete month) over those CSPs' population: a CSP with no population (inside a split
+    unitary authority) is left out of both. The force's own total (everything it published,
+    incl. records with no location or placed outside it) is the benchmark only for force figures.
+    `basis` says what each benchmark sums.
+    """
+    rows = level_obs[level_obs["denominator"].notna()].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=BENCHMARK_COLUMNS)
+    links = geo.links
+    pfa_region = dict(zip(*links.loc[(links["child_type"] == "pfa") & (links["parent_type"] == "region"),
+                                     ["child_code", "parent_code"]].T.to_numpy()))
+    region_country = dict(zip(*links.loc[(links["child_type"] == "region") & (links["parent_type"] == "country"),
+                                         ["child_code", "parent_code"]].T.to_numpy()))
+    pfa_country = {p: (WALES if p.startswith("W") else region_country.get(pfa_region.get(p), ENGLAND))
+                   for p in set(area_pfa.values()) if isinstance(p, str)}
+    rows["pfa"] = rows["area_code"].map(area_pfa)
+    names = dict(zip(geo.areas["area_code"], geo.areas["area_name"]))
+    noun = {"csp": "CSPs", "lad": "local authorities"}[level]
+    out = []
+    parents = {"pfa": lambda p: p, "region": pfa_region.get, "country": pfa_country.get,
+               "national": lambda p: ENGLAND_AND_WALES}
+    for kind, parent_of in parents.items():
+        df = rows.assign(parent=rows["pfa"].map(lambda p, f=parent_of: f(p) if isinstance(p, str) else None))
+        df = df.dropna(subset=["parent"])
+        for (parent, label, ind), g in df.groupby(["parent", "period_label", "indicator_id"]):
+            members = {p for p in pfa_country if parent_of(p) == parent}
+            included = set(g["pfa"])
+            left_out = sorted(names.get(p, p) for p in members - included)
+            n_areas = g["area_code"].nunique()
+            if kind == "pfa":
+                basis = (f"like-for-like: records placed in its {n_areas} {noun}, over their population "
+                         "(not its records with no location or placed outside it)")
+            else:
+                basis = (f"like-for-like: records placed in {n_areas} {noun} of {len(included)} forces with a "
+                         "complete month, over their population")
+                if left_out:
+                    basis += "; no complete month or no area population: " + ", ".join(left_out)
+            out.append({"indicator_id": ind, "area_code": parent, "figure_level": level,
+                        "period_start": g["period_start"].iloc[0], "period_end": g["period_end"].iloc[0],
+                        "period_label": label, "period_type": "month", "count": float(g["count"].sum()),
+                        "denominator": float(g["denominator"].sum()), "basis": basis})
+    bench = pd.DataFrame(out)
+    rated = crude_rate_frame(bench, count_col="count", pop_col="denominator")
+    bench["value"], bench["lower_ci"], bench["upper_ci"] = rated["value"], rated["lower_ci"], rated["upper_ci"]
+    return bench[BENCHMARK_COLUMNS]
 
 
 def _type_of(indicator_id: str) -> str:

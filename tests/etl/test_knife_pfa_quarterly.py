@@ -177,12 +177,15 @@ def test_every_force_quarter_and_year_present(staged):
 @needs_real
 def test_series_breaks_recorded_as_data(staged):
     b = staged.tables["series_breaks"]
-    assert list(b.columns) == ["indicator_id", "area_code", "break_date", "description"]
+    assert list(b.columns) == ["indicator_id", "area_code", "break_date", "description", "affects"]
     gmp = b[(b.area_code == "E23000005") & (b.indicator_id == "knife_offences_total")]
     assert gmp.break_date.tolist() == [pd.Timestamp("2018-04-01")]
+    assert gmp.affects.tolist() == ["before"]  # MANIFEST: under-counted before 2018/19
     tv = b[(b.area_code == "E23000029") & (b.indicator_id == "knife_robbery_sexual")]
     assert tv.break_date.tolist() == [pd.Timestamp("2014-04-01")]
-    assert ((b.area_code == "K04000001") & (b.break_date == pd.Timestamp("2014-04-01"))).any()
+    assert tv.affects.tolist() == ["from"]  # MANIFEST: low from 2014/15
+    ew = b[(b.area_code == "K04000001") & (b.break_date == pd.Timestamp("2014-04-01"))]
+    assert len(ew) and ew.affects.isna().all()  # a total including the force: charts only
 
 
 @needs_real

@@ -68,9 +68,13 @@ def test_every_row_in_is_a_row_out(real, real_rows):
 
 
 @needs_real
-def test_areas_quality_and_lineage(real):
+def test_areas_quality_and_lineage(real, real_rows):
     obs = real.observations
-    assert set(obs["area_code"]) == {"E92000001", "K04000001"}
+    assert set(obs["area_code"]) == {"E92000001", "K04000001", "K02000001"}
+    # figures published for the UK are held at the UK code, never under England & Wales
+    n_uk = int((real_rows["geography"] == "UK").sum())
+    assert n_uk > 0 and (obs["area_code"] == "K02000001").sum() == n_uk
+    assert obs.loc[obs["area_code"] == "K02000001", "note"].str.contains("United Kingdom").all()
     # One row has no official statistic behind it (national_figures_problems.md): it says so.
     unsourced = obs[obs["quality"] != "official"]
     assert unsourced["quality"].tolist() == ["unsourced"] and unsourced["value"].tolist() == [10000.0]

@@ -1,0 +1,153 @@
+"""Benchmarks and comparisons, made one way for the profile, Compare, the map and every download.
+
+Why one module: "significantly lower than England & Wales" must mean the same thing wherever it
+is read, so the comparator (`methods.benchmark.choose_comparators`), the benchmark value and
+the category for an area, indicator and period all come from here.
+
+- The benchmark counts as the figure does: where a source stages like-for-like benchmarks
+  (the `benchmarks` table; police.uk CSP and local-authority figures count only records placed
+  in the area, so their force and national benchmarks are sums of those placed records over
+  those areas' population), those are used; otherwise the source's own published aggregates.
+  Each benchmark carries a `basis` saying what it sums.
+- A known recording problem (series_breaks rows with `affects`) gives "not compared: recording
+  change" with the reason, for the area and for a benchmark that is itself affected.
+
+Imports: pandas, methods, app.queries, app.disclosure_view. No streamlit calls.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from app import queries as q
+from app.disclosure_view import control
+from methods.benchmark import (
+    BenchmarkResult,
+    Comparator,
+    choose_comparators,
+    compare_with_benchmark,
+    not_compared_for_recording,
+    recording_problem,
+)
+
+NATIONAL_CODES = (q.ENGLAND_WALES, q.ENGLAND, q.WALES)
+BENCH_COLUMNS = ["area_code", "count", "denominator", "value", "lower_ci", "upper_ci", "quality", "basis"]
+
+
+def country_of(code: str) -> str:
+    """Wales for Welsh GSS codes (first letter W: W06 LAD, W14 CSP, W15 force), else England."""
+    return q.WALES if str(code).startswith("W") else q.ENGLAND
+
+
+def _polarity(value: object) -> str:
+    return value if isinstance(value, str) and value else "none"
+
+
+def benchmark_values(indicator_id: str, figure_level: str, period_label: str, period_type: str,
+                     codes: list[str]) -> pd.DataFrame:
+    """Disclosure-controlled benchmark rows (BENCH_COLUMNS) for figures at `figure_level`:
+    the like-for-like ones where the source has them, else the published aggregates."""
+    codes = tuple(c for c in dict.fromkeys(codes) if c)
+    # every CSP of a force asks for the same benchmarks: kept per warehouse version
+    return _benchmark_values(indicator_id, figure_level, period_label, period_type, codes,
+                             q.warehouse_version()).copy()
+
+
+@lru_cache(maxsize=4096)
+def _benchmark_values(indicator_id: str, figure_level: str, period_label: str, period_type: str,
+                      codes: tuple[str, ...], version: str | None) -> pd.DataFrame:
+    lfl = q.like_for_like_benchmarks(indicator_id, figure_level, period_label)
+    if not lfl.empty:
+        df = lfl[lfl["area_code"].isin(codes)].copy()
+    else:
+        # one cached query per indicator and period, shared by every area's profile
+        df = q.observations([indicator_id], period_label=period_label)
+        df = df[(df["period_type"] == period_type) & df["area_code"].isin(codes)].copy()
+        notes = df["note"] if "note" in df else pd.Series([None] * len(df), index=df.index)
+        df["basis"] = [n.split(";")[0].strip() if isinstance(n, str) and n.lower().startswith("sum of")
+                       else "as published" for n in notes]
+    if df.empty:
+        return pd.DataFrame(columns=BENCH_COLUMNS)
+    return control(df)[BENCH_COLUMNS].reset_index(drop=True)
+
+
+def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[str, Any] | None,
+                breaks: pd.DataFrame) -> BenchmarkResult:
+    """The category of one area figure (`row`: area_code, unit, value, lower_ci, upper_ci,
+    count, polarity, quality, period_start, period_end) against one benchmark row."""
+    from app.profile import is_rate_unit  # the profile owns unit reading; imported late (it imports us)
+
+    bench_value = None if bench is None else bench.get("value")
+    problem = (recording_problem(breaks, row["area_code"], row["period_start"], row["period_end"])
+               or recording_problem(breaks, comparator.code, row["period_start"], row["period_end"]))
+    if problem:
+        return not_compared_for_recording(comparator.name, problem, _polarity(row.get("polarity")),
+                                          bench_value)
+    return compare_with_benchmark(
+        row.get("value"), row.get("lower_ci"), row.get("upper_ci"),
+        bench_value if is_rate_unit(row.get("unit")) else None,
+        benchmark_name=comparator.name, polarity=_polarity(row.get("polarity")), count=row.get("count"),
+        is_rate=True, quality=row.get("quality"), benchmark_quality=None if bench is None else bench.get("quality"),
+    )
+
+
+def profile_comparisons(row: Mapping[str, Any], figure_level: str, geo: Mapping[str, Any]
+                        ) -> list[tuple[Comparator, Mapping[str, Any], BenchmarkResult]]:
+    """Every comparison the profile makes for one figure, in order (national, Wales, local)."""
+    pfa = (geo["pfa"]["code"], geo["pfa"]["name"]) if geo.get("pfa") else None
+    region = (geo["region"]["code"], geo["region"]["name"]) if geo.get("region") else None
+    codes = [*NATIONAL_CODES, *(c[0] for c in (pfa, region) if c)]
+    bench = benchmark_values(row["indicator_id"], figure_level, row["period_label"], row["period_type"], codes)
+    bench = bench[bench["area_code"] != row["area_code"]]
+    rows = {r["area_code"]: r for r in bench.to_dict("records")}
+    comps = choose_comparators(figure_level, geo["country"], set(rows), pfa=pfa, region=region)
+    breaks = q.recording_breaks(row["indicator_id"])
+    return [(c, rows[c.code], compare_one(row, c, rows[c.code], breaks)) for c in comps]
+
+
+def national_comparisons(df: pd.DataFrame, indicator_id: str, figure_level: str, period_label: str,
+                         period_type: str) -> pd.DataFrame:
+    """`df` (disclosure-controlled figures of many areas at one level and period) with the
+    comparison against each area's national comparator, as the profile's first benchmark:
+    columns benchmark_name, benchmark_value, benchmark_basis, significance, rating,
+    not_compared_reason, comparison_phrase. Disclosure control is applied first, as for the
+    profile's rows."""
+    out = control(df) if len(df) else df.copy()
+    bench = benchmark_values(indicator_id, figure_level, period_label, period_type, list(NATIONAL_CODES))
+    rows = {r["area_code"]: r for r in bench.to_dict("records")}
+    breaks = q.recording_breaks(indicator_id)
+    cols: dict[str, list] = {k: [] for k in ("benchmark_name", "benchmark_value", "benchmark_basis", "significance",
+                                             "rating", "not_compared_reason", "comparison_phrase")}
+    for r in out.to_dict("records"):
+        comps = [c for c in choose_comparators(figure_level, country_of(r["area_code"]), set(rows))
+                 if c.role == "national"]
+        if comps:
+            comp, b = comps[0], rows[comps[0].code]
+            res = compare_one({**r, "indicator_id": indicator_id}, comp, b, breaks)
+        else:
+            comp, b = Comparator("national", "", "England & Wales"), None
+            res = compare_with_benchmark(r.get("value"), r.get("lower_ci"), r.get("upper_ci"), None,
+                                         benchmark_name=comp.name, quality=r.get("quality"))
+        cols["benchmark_name"].append(comp.name)
+        cols["benchmark_value"].append(None if b is None else b.get("value"))
+        cols["benchmark_basis"].append(None if b is None else b.get("basis"))
+        cols["significance"].append(res.significance)
+        cols["rating"].append(res.rating)
+        cols["not_compared_reason"].append(res.reason)
+        cols["comparison_phrase"].append(res.phrase)
+    for k, v in cols.items():
+        out[k] = pd.Series(v, index=out.index, dtype=object)
+    return out
+
+
+def national_benchmark(indicator_id: str, figure_level: str, period_label: str, period_type: str,
+                       country: str = q.ENGLAND) -> tuple[Comparator | None, Mapping[str, Any] | None]:
+    """The national comparator and its row for figures at one level (for a funnel plot's
+    centre line and a ranked chart's reference line)."""
+    bench = benchmark_values(indicator_id, figure_level, period_label, period_type, list(NATIONAL_CODES))
+    rows = {r["area_code"]: r for r in bench.to_dict("records")}
+    comps = [c for c in choose_comparators(figure_level, country, set(rows)) if c.role == "national"]
+    return (comps[0], rows[comps[0].code]) if comps else (None, None)
