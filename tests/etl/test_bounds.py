@@ -114,3 +114,25 @@ def test_monthly_archive_where_the_runbook_says_is_found(tmp_path):
     assert found == [arch, loose]
     assert [(f.month, f.member) for f in police_uk.discover(found)] == [
         ("2018-10", "2018-10/2018-10-kent-street.csv"), ("2018-11", None)]
+
+
+def test_small_csv_header_limits_are_clear_errors(tmp_path, monkeypatch):
+    from etl import csvtable
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(120_000)) + "\n1\n")
+    with pytest.raises(SourceError, match="120,000 columns") as err:
+        csvtable.read_required_columns(wide, "s", ["c0"])
+    assert (err.value.file, err.value.row) == ("wide.csv", 1)
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("a,b, a\n1,2,3\n")  # pandas alone would rename the second to 'a.1'
+    with pytest.raises(SourceError, match="column 'a' appears 2 times") as err:
+        csvtable.read_required_columns(repeated, "s", ["a"])
+    assert (err.value.row, err.value.column) == (1, "a")
+    long = tmp_path / "long.csv"
+    long.write_text("a,b\n1,2\n3," + "x" * (128 * 1024) + "\n")
+    with pytest.raises(SourceError, match="a cell of 131,072 characters") as err:
+        csvtable.read_required_columns(long, "s", ["a"])
+    assert (err.value.row, err.value.column) == (3, "b")
+    monkeypatch.setattr(csvtable, "MAX_SMALL_CSV_BYTES", 10)
+    with pytest.raises(SourceError, match="more than the 10 a hand-kept table"):
+        csvtable.read_required_columns(long, "s", ["a"])
