@@ -81,7 +81,9 @@ ATTENDANCE_FIELDS = ["arrival_datetime", "assault_datetime", "assault_location_t
 # columns the aggregation needs (about 50 bytes a row instead of ~2.4 KB of text), so a
 # multi-million-row extract fits in bounded memory. A line longer than MAX_LINE_BYTES cannot
 # be an attendance (a damaged file, or not a CSV) and is refused before it is held whole.
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
+AGGREGATION_COLUMNS = ["csp_code", "month", "assault_datetime", "assault_after_arrival",
+                       "method_category", "_h1", "_h2"]
 MAX_LINE_BYTES = 1 << 20
 _HASH_KEYS = ("istv-dedup-key-1", "istv-dedup-key-2")  # two 64-bit row hashes for de-duplication
 
@@ -126,17 +128,20 @@ def parse(paths: list[Path], source, geo: GeoContext, method_map: Path | None = 
         qualities.add(quality)
         rows, covered = read_extract(path, source.id, csp_codes, mapping)
         periods.append(covered)
-        frames.append(rows)
         checks.extend(_row_checks(rows, source.id, path.name))
         months = sorted(f"{m:%Y-%m}" for m in rows["month"].dropna().unique())
         staged.files.append({"name": path.name, "sha256": sha256_of(path), "rows": len(rows),
                              "period": f"{months[0]} .. {months[-1]}" if months else ""})
+        frames.append(rows[AGGREGATION_COLUMNS])  # the check-only columns are let go here
+        del rows
     if SYNTHETIC in qualities and len(qualities) > 1:
         raise SourceError("synthetic and real ISTV extracts in one refresh: remove the "
                           "generated files (or the real ones) so counts are not mixed",
                           source_id=source.id, file=", ".join(p.name for p in paths))
     quality = qualities.pop() if qualities else source.quality
-    rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows()
+    rows = (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)) if frames \
+        else _empty_rows()
+    frames.clear()
     rows, removed = _deduplicate(rows)
     if removed:
         checks.append({"source_id": source.id, "file": "all files", "check": "duplicate_rows_removed",
@@ -445,7 +450,10 @@ def _deduplicate(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if "_h1" not in rows:  # no extract at all
         return rows, 0
     repeat = rows.duplicated(["_h1", "_h2"], keep="first")
-    return rows.loc[~repeat].reset_index(drop=True), int(repeat.sum())
+    removed = int(repeat.sum())
+    if removed:
+        rows = rows.loc[~repeat.to_numpy()].reset_index(drop=True)
+    return rows.drop(columns=["_h1", "_h2"]), removed
 
 
 def _empty_rows() -> pd.DataFrame:

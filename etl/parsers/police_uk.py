@@ -109,9 +109,11 @@ def discover(paths: list[Path]) -> list[StreetFile]:
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 
 
-def extract_member(f: StreetFile, dest: Path, limit: int = MAX_MEMBER_BYTES) -> None:
+def extract_member(f: StreetFile, dest: Path, limit: int | None = None) -> None:
     """Copy the archive member `f.member` to `dest`, streamed, refusing it once it decompresses
-    past `limit` bytes (the declared size is checked first, the bytes actually read too)."""
+    past `limit` bytes (default MAX_MEMBER_BYTES; the declared size is checked first, the bytes
+    actually read too)."""
+    limit = MAX_MEMBER_BYTES if limit is None else limit
     try:
         with zipfile.ZipFile(f.path) as z:
             info = z.getinfo(f.member)
