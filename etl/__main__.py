@@ -81,10 +81,8 @@ def _fail(command: str, message: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "refresh":
         from etl.refresh import refresh
-        if args.download:
-            from etl.fetch import download_all
-            download_all(quiet=args.quiet, months=args.month)
-        result = refresh(args.sources, args.db, force=args.force, quiet=args.quiet)
+        result = refresh(args.sources, args.db, force=args.force, quiet=args.quiet,
+                         download=args.download, months=args.month)
         print(f"{result.status}: {result.message} ({result.seconds:.1f}s)")
     elif args.command == "status":
         from etl.status import render_text, status

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.checksums import sha256_file  # noqa: F401 - re-exported for the refresh
+from etl.errors import SourceError
 from etl.manifest import PROJECT_ROOT, Source
 
 GENERATED_DIR = PROJECT_ROOT / "data" / "generated"
@@ -20,14 +21,31 @@ class Located:
     quality: str
 
 
+def mirror_patterns(source: Source) -> list[str]:
+    """The source's mirror glob plus any `mirror_also` globs (police.uk: the monthly .zip
+    archive dropped under police_uk/YYYY-MM/, as the runbook says)."""
+    also = source.extra.get("mirror_also", [])
+    return [source.mirror, *([also] if isinstance(also, str) else also)]
+
+
 def mirror_paths(source: Source, sources_dir: Path | None) -> list[Path]:
-    """Files matching the source's mirror glob in the sources folder, then in data/raw/."""
+    """Files matching the source's mirror globs in the sources folder, then in data/raw/.
+
+    A file (or folder) that is a symlink leading out of the folder searched is refused: the
+    sources folder is what an operator reviewed, and a link must not pull in anything else."""
     found: list[Path] = []
     for base in (sources_dir, RAW_DIR / source.id):
         if base is None or not base.exists():
             continue
-        pattern = source.mirror if base == sources_dir else (source.raw or Path(source.mirror).name)
-        found = sorted(p for p in base.glob(pattern) if p.is_file() and not p.name.endswith(".synthetic.json"))
+        patterns = mirror_patterns(source) if base == sources_dir else [source.raw or Path(source.mirror).name]
+        hits = {p for pattern in patterns for p in base.glob(pattern)}
+        found = sorted(p for p in hits if p.is_file() and not p.name.endswith(".synthetic.json"))
+        root = base.resolve()
+        for p in found:
+            if not p.resolve().is_relative_to(root):
+                raise SourceError(f"{p.relative_to(base)} is a symlink leading outside the sources "
+                                  f"folder (to {p.resolve()}): copy the file in instead",
+                                  source_id=source.id, file=str(p))
         if found:
             return found
     return found

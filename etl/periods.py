@@ -115,3 +115,45 @@ def parse_period(label: str) -> Period:
             y = int(m.group(2))
             return Period(date(y, mo, 1), _month_end(y, mo), text, "month")
     raise ValueError(f"unrecognised period label: {label!r}")
+
+
+# Plausibility: a period or date no publication of ours can hold is a typo or a damaged file
+# (a month in 1900 or 2099, an attendance dated tomorrow), refused rather than charted.
+EARLIEST = {
+    "police_uk": date(2010, 12, 1),  # data.police.uk street-level records begin December 2010
+    "istv": date(2014, 1, 1),  # ISB 1594 (ISTV) was first issued in 2014
+    "any": date(1990, 1, 1),  # no series the dashboard loads starts earlier
+}
+# Counts above this cannot be true of any area (England and Wales: about 61 million people).
+MAX_PLAUSIBLE_COUNT = 100_000_000
+
+
+def implausible_period(start: date, end: date | None = None, *, earliest: date = EARLIEST["any"],
+                       today: date | None = None) -> str | None:
+    """Why a period cannot belong to a publication starting at `earliest`, or None: it starts
+    before that or after today (a period may end after today only if it starts by today)."""
+    today = today or date.today()
+    if start < earliest:
+        return f"period starts {start.isoformat()}, before the series began ({earliest.isoformat()})"
+    if start > today:
+        return f"period starts {start.isoformat()}, in the future (today is {today.isoformat()})"
+    if end is not None and end < start:
+        return "period ends before it starts"
+    return None
+
+
+def future_date(value: date, today: date | None = None) -> str | None:
+    """Why a date that records something already done (a supply, an attendance) is impossible."""
+    today = today or date.today()
+    if value > today:
+        return f"date {value.isoformat()} is in the future (today is {today.isoformat()})"
+    return None
+
+
+def implausible_count(value: float) -> str | None:
+    """Why a count of people or events cannot be right, or None."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return "count is not a finite number"
+    if value > MAX_PLAUSIBLE_COUNT:
+        return f"count {value:g} exceeds any plausible population ({MAX_PLAUSIBLE_COUNT:,})"
+    return None

@@ -76,7 +76,11 @@ class Progress:
 
 
 def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: bool = False,
-            quiet: bool = False, only_default: bool = True) -> RefreshResult:
+            quiet: bool = False, only_default: bool = True, download: bool = False,
+            months: list[str] | None = None) -> RefreshResult:
+    """Build a new warehouse from the located sources and swap it in. `download`: first fetch
+    the fetch='url' sources (and police.uk archives for `months`) into data/raw/, inside the
+    lock, so two refreshes never write the same raw file and a build never reads a half-written one."""
     db = Path(db or default_db())
     sources_dir = Path(sources_dir) if sources_dir else default_sources()
     if sources_dir is not None and not sources_dir.is_dir():
@@ -85,6 +89,9 @@ def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: b
     started = datetime.now(timezone.utc)
     db.parent.mkdir(parents=True, exist_ok=True)
     with refresh_lock(db):
+        if download:
+            from etl.fetch import download_all
+            download_all(quiet=quiet, months=months or [])
         manifest = load_manifest()
         located = {s.id: locate(s, sources_dir) for s in manifest}
         for sid in (*GEOGRAPHY_IDS, "ons_mye_2020", "ons_mye_2021"):

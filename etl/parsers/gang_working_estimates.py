@@ -27,7 +27,7 @@ import pandas as pd
 from etl.codes import AREA_CODE_PATTERNS
 from etl.csvtable import read_required_columns
 from etl.errors import SourceError
-from etl.periods import parse_period
+from etl.periods import future_date, implausible_count, implausible_period, parse_period
 from etl.staged import Staged, finish_indicators, finish_observations
 from etl.suppression import MARKER_REASONS
 
@@ -70,6 +70,8 @@ def _row_to_observation(row: pd.Series, csps: set[str], where: dict) -> dict:
         period = parse_period(row["period_label"])
     except ValueError as exc:
         raise fail(str(exc), "period_label") from None
+    if problem := implausible_period(period.start, period.end):
+        raise fail(problem, "period_label")
     if row["measure"] not in MEASURES:
         raise fail(f"measure {row['measure']!r} is not one of {sorted(MEASURES)}", "measure")
     if not row["age_band"]:
@@ -81,11 +83,15 @@ def _row_to_observation(row: pd.Series, csps: set[str], where: dict) -> dict:
     except ValueError:
         raise fail(f"supplied_on {row['supplied_on']!r} is not a date (YYYY-MM-DD)",
                    "supplied_on") from None
+    if problem := future_date(supplied_on):
+        raise fail(f"supplied_on: {problem}", "supplied_on")
     raw, count, reason = row["count"], None, None
     if raw.lower() in MARKER_REASONS:
         reason = MARKER_REASONS[raw.lower()]
     elif _WHOLE.match(raw):
         count = float(raw.replace(",", ""))
+        if problem := implausible_count(count):
+            raise fail(problem, "count")
     else:
         raise fail(f"count {raw!r} is not a non-negative whole number or a suppression marker",
                    "count")

@@ -22,18 +22,23 @@ pandera and the shared `etl` contract modules.
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import re
+from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from etl.codes import AREA_CODE_PATTERNS
+from etl.csvtable import check_header
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.manifest import PROJECT_ROOT
+from etl.periods import EARLIEST, future_date, implausible_period
 from etl.periods import month as month_period
 from etl.staged import (
     Staged,
@@ -71,6 +76,16 @@ CHECK_COLUMNS = ["source_id", "file", "check", "rows", "detail"]
 ATTENDANCE_FIELDS = ["arrival_datetime", "assault_datetime", "assault_location_type",
                      "assault_location_description", "assault_method", "assault_method_other",
                      "age_band", "sex"]
+
+# Reading is streamed: CHUNK_ROWS rows at a time are validated and reduced to the few typed
+# columns the aggregation needs (about 50 bytes a row instead of ~2.4 KB of text), so a
+# multi-million-row extract fits in bounded memory. A line longer than MAX_LINE_BYTES cannot
+# be an attendance (a damaged file, or not a CSV) and is refused before it is held whole.
+CHUNK_ROWS = 50_000
+AGGREGATION_COLUMNS = ["csp_code", "month", "assault_datetime", "assault_after_arrival",
+                       "method_category", "_h1", "_h2"]
+MAX_LINE_BYTES = 1 << 20
+_HASH_KEYS = ("istv-dedup-key-1", "istv-dedup-key-2")  # two 64-bit row hashes for de-duplication
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _DATETIME = r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?"
@@ -113,19 +128,20 @@ def parse(paths: list[Path], source, geo: GeoContext, method_map: Path | None = 
         qualities.add(quality)
         rows, covered = read_extract(path, source.id, csp_codes, mapping)
         periods.append(covered)
-        rows["quality"] = quality
-        rows["_file"] = path.name
-        frames.append(rows)
         checks.extend(_row_checks(rows, source.id, path.name))
-        months = sorted(set(rows["month"].dt.strftime("%Y-%m")))
+        months = sorted(f"{m:%Y-%m}" for m in rows["month"].dropna().unique())
         staged.files.append({"name": path.name, "sha256": sha256_of(path), "rows": len(rows),
                              "period": f"{months[0]} .. {months[-1]}" if months else ""})
+        frames.append(rows[AGGREGATION_COLUMNS])  # the check-only columns are let go here
+        del rows
     if SYNTHETIC in qualities and len(qualities) > 1:
         raise SourceError("synthetic and real ISTV extracts in one refresh: remove the "
                           "generated files (or the real ones) so counts are not mixed",
                           source_id=source.id, file=", ".join(p.name for p in paths))
     quality = qualities.pop() if qualities else source.quality
-    rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows()
+    rows = (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)) if frames \
+        else _empty_rows()
+    frames.clear()
     rows, removed = _deduplicate(rows)
     if removed:
         checks.append({"source_id": source.id, "file": "all files", "check": "duplicate_rows_removed",
@@ -176,47 +192,106 @@ def _key(raw: object) -> str:
 
 def read_extract(path: Path, source_id: str, csp_codes: set[str],
                  mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One extract as typed, validated attendance rows (plus `_row`, `month`, derived fields)
-    and the (csp_code, reporting period) pairs it reports on, nil returns included."""
-    text = _decode(path, source_id)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    if not any(header):
-        raise SourceError("empty file", source_id=source_id, file=str(path))
-    for column in LAYOUT_COLUMNS:
-        if column not in header:
-            raise SourceError(f"missing column {column!r} (docs/istv_layout.md)",
-                              source_id=source_id, file=str(path), row=1, column=column)
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:
-        raise SourceError(f"column {repeated[0]!r} appears twice", source_id=source_id,
-                          file=str(path), row=1, column=repeated[0])
-    records, lines = [], []
-    for record in reader:
-        if not any(field.strip() for field in record):
-            continue
-        if len(record) != len(header):
-            raise SourceError(f"row has {len(record)} fields, the header has {len(header)} "
-                              "(truncated or damaged row)", source_id=source_id,
-                              file=str(path), row=reader.line_num)
-        records.append([field.strip() for field in record])
-        lines.append(reader.line_num)
-    raw = pd.DataFrame(records, columns=header, dtype="string")[LAYOUT_COLUMNS] if records \
+    """One extract as compact, validated attendance rows (see `_compact`) and the (csp_code,
+    reporting period) pairs it reports on, nil returns included. Read CHUNK_ROWS at a time."""
+    pieces, periods = [], []
+    for raw in _raw_chunks(path, source_id):
+        rows, covered = _validate(raw, path, source_id, csp_codes, mapping)
+        pieces.append(_compact(rows))
+        periods.append(covered.drop_duplicates())
+        del raw, rows
+    rows = pd.concat(pieces, ignore_index=True)
+    rows["csp_code"] = rows["csp_code"].astype(str).astype("category")
+    return rows, pd.concat(periods, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _lines(path: Path, source_id: str) -> Iterator[str]:
+    """The file's physical lines as text, each checked for UTF-8 and length as it is read."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed in finally; a generator
+    except OSError as exc:
+        raise SourceError(f"cannot read ({exc})", source_id=source_id, file=str(path)) from None
+    try:
+        number = 0
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES:
+                raise SourceError(f"line longer than {MAX_LINE_BYTES:,} bytes (a damaged file, or "
+                                  "not a CSV extract)", source_id=source_id, file=str(path), row=number)
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8):]
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"not UTF-8 text (byte {exc.start + 1} of the line); save the "
+                                  "extract as CSV UTF-8", source_id=source_id, file=str(path),
+                                  row=number) from None
+    finally:
+        fh.close()
+
+
+def _raw_chunks(path: Path, source_id: str) -> Iterator[pd.DataFrame]:
+    """Layout columns as stripped text plus `_row` (file line number), CHUNK_ROWS rows at a
+    time; always at least one (possibly empty) chunk. Header and row shape checked here."""
+    reader = csv.reader(_lines(path, source_id))
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        if not any(header):
+            raise SourceError("empty file", source_id=source_id, file=str(path))
+        check_header(header, source_id=source_id, file=str(path))
+        for column in LAYOUT_COLUMNS:
+            if column not in header:
+                raise SourceError(f"missing column {column!r} (docs/istv_layout.md)",
+                                  source_id=source_id, file=str(path), row=1, column=column)
+        wanted = [header.index(c) for c in LAYOUT_COLUMNS]
+        records, lines, sent = [], [], False
+        for record in reader:
+            if not any(field.strip() for field in record):
+                continue
+            if len(record) != len(header):
+                raise SourceError(f"row has {len(record)} fields, the header has {len(header)} "
+                                  "(truncated or damaged row)", source_id=source_id,
+                                  file=str(path), row=reader.line_num)
+            records.append([record[i].strip() for i in wanted])
+            lines.append(reader.line_num)
+            if len(records) >= CHUNK_ROWS:
+                yield _frame(records, lines)
+                records, lines, sent = [], [], True
+        if records or not sent:
+            yield _frame(records, lines)
+    except csv.Error as exc:
+        too_long = "field larger than field limit" in str(exc)
+        message = (f"a field longer than {csv.field_size_limit():,} characters (an unclosed quote "
+                   "or a damaged file)") if too_long else f"malformed CSV ({exc})"
+        raise SourceError(message, source_id=source_id, file=str(path),
+                          row=reader.line_num + (0 if too_long else 1)) from None
+
+
+def _frame(records: list[list[str]], lines: list[int]) -> pd.DataFrame:
+    raw = pd.DataFrame(records, columns=LAYOUT_COLUMNS, dtype="string") if records \
         else pd.DataFrame({c: pd.Series(dtype="string") for c in LAYOUT_COLUMNS})
     raw["_row"] = pd.Series(lines, dtype="int64")
-    return _validate(raw, path, source_id, csp_codes, mapping)
+    return raw
 
 
-def _decode(path: Path, source_id: str) -> str:
-    data = path.read_bytes()
-    if not data.strip():
-        raise SourceError("empty file", source_id=source_id, file=str(path))
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"not UTF-8 text (byte {exc.start}); save the extract as CSV UTF-8",
-                          source_id=source_id, file=str(path),
-                          row=data[:exc.start].count(b"\n") + 1) from None
+def _compact(rows: pd.DataFrame) -> pd.DataFrame:
+    """What the aggregation and the data checks need of validated rows: typed, small columns,
+    and two independent 64-bit hashes of the layout columns standing in for the text when
+    de-duplicating (a false match needs both to collide: about 1 in 2**128 per pair)."""
+    text = rows[LAYOUT_COLUMNS]
+    unmapped = rows["method_unmapped"].to_numpy(dtype=bool)
+    return pd.DataFrame({
+        "csp_code": rows["csp_code"].astype(str).astype("category"),
+        "month": rows["month"],
+        "assault_datetime": rows["assault_datetime"],
+        "assault_after_arrival": rows["assault_after_arrival"].astype(bool),
+        "method_category": pd.Categorical(rows["method_category"], categories=METHOD_CATEGORIES),
+        "method_blank": rows["method_blank"].astype(bool),
+        "method_unmapped": unmapped,
+        "assault_method": rows["assault_method"].where(unmapped),
+        "_h1": pd.util.hash_pandas_object(text, index=False, hash_key=_HASH_KEYS[0]).to_numpy(),
+        "_h2": pd.util.hash_pandas_object(text, index=False, hash_key=_HASH_KEYS[1]).to_numpy(),
+    }).reset_index(drop=True)
 
 
 def _fail(raw: pd.DataFrame, mask: pd.Series, column: str, message: str, path: Path,
@@ -259,6 +334,7 @@ def _validate(raw: pd.DataFrame, path: Path, source_id: str, csp_codes: set[str]
                          source_id, required=True)
     end = _parse_times(raw, "reporting_period_end", _DATE, "date (YYYY-MM-DD)", path,
                        source_id, required=True)
+    _check_plausible_periods(raw, start, end, path, source_id)
     not_month_start = start.dt.day != 1
     if not_month_start.any():
         raise _fail(raw, not_month_start, "reporting_period_start",
@@ -290,6 +366,13 @@ def _validate(raw: pd.DataFrame, path: Path, source_id: str, csp_codes: set[str]
                            "(YYYY-MM-DD HH:MM)", path, source_id, required=True)
     assault = _parse_times(raw, "assault_datetime", _DATETIME, "date and time "
                            "(YYYY-MM-DD HH:MM)", path, source_id, required=False)
+    now = pd.Timestamp(datetime.now())
+    for column, moments in (("arrival_datetime", arrival), ("assault_datetime", assault)):
+        future = (moments > now).fillna(False).astype(bool)
+        if future.any():
+            first = moments[future].iloc[0]
+            raise _fail(raw, future, column, future_date(first.date()) or "in the future", path,
+                        source_id)
     outside = (arrival < start) | (arrival >= end + pd.Timedelta(days=1))
     if outside.any():
         raise _fail(raw, outside, "arrival_datetime", "arrival outside the row's reporting "
@@ -318,6 +401,21 @@ def _validate(raw: pd.DataFrame, path: Path, source_id: str, csp_codes: set[str]
         raise SourceError(f"attendance rows failed a check: {str(exc).splitlines()[0]}",
                           source_id=source_id, file=str(path)) from None
     return rows, periods
+
+
+def _check_plausible_periods(raw: pd.DataFrame, start: pd.Series, end: pd.Series, path: Path,
+                             source_id: str) -> None:
+    """Reporting periods before ISTV existed (ISB 1594, 2014) or starting after today."""
+    earliest, today = pd.Timestamp(EARLIEST["istv"]), pd.Timestamp(date.today())
+    for column, moments in (("reporting_period_start", start), ("reporting_period_end", end)):
+        bad = (moments < earliest) | (moments > today + pd.offsets.MonthEnd(0))
+        if bad.any():
+            first = moments[bad].iloc[0]
+            message = (implausible_period(first.date(), earliest=EARLIEST["istv"])
+                       if column == "reporting_period_start" and first < earliest else
+                       f"{first.date().isoformat()} is {'before ISTV began' if first < earliest else 'after the current month'}"
+                       f" (possible: {earliest.date().isoformat()} to the end of this month)")
+            raise _fail(raw, bad, column, message, path, source_id)
 
 
 def _row_checks(rows: pd.DataFrame, source_id: str, file: str) -> list[dict]:
@@ -349,8 +447,13 @@ def _deduplicate(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     attendance identifier, so two different attendances identical to the minute in every field
     would also be merged - rare, and counted in `istv_data_checks`.
     """
-    repeat = rows.duplicated(LAYOUT_COLUMNS, keep="first")
-    return rows.loc[~repeat].reset_index(drop=True), int(repeat.sum())
+    if "_h1" not in rows:  # no extract at all
+        return rows, 0
+    repeat = rows.duplicated(["_h1", "_h2"], keep="first")
+    removed = int(repeat.sum())
+    if removed:
+        rows = rows.loc[~repeat.to_numpy()].reset_index(drop=True)
+    return rows.drop(columns=["_h1", "_h2"]), removed
 
 
 def _empty_rows() -> pd.DataFrame:
@@ -375,13 +478,21 @@ def _coverage(periods: pd.DataFrame) -> pd.DataFrame:
 
 
 def _timing(rows: pd.DataFrame) -> pd.DataFrame:
-    """Hour and weekday of the assault; unknown when missing or later than arrival."""
-    usable = rows["assault_datetime"].where(~rows["assault_after_arrival"])
-    hour = usable.dt.hour.map(lambda h: UNKNOWN if pd.isna(h) else f"{int(h):02d}")
-    dow = usable.dt.day_of_week.map(lambda d: UNKNOWN if pd.isna(d) else DAYS[int(d)])
-    hour_dow = (dow + " " + hour).where((hour != UNKNOWN) & (dow != UNKNOWN), UNKNOWN)
-    return pd.DataFrame({"hour": hour, "dow": dow, "hour_dow": hour_dow,
-                         "weapon": rows["method_category"], "month": "all"}, index=rows.index)
+    """Hour and weekday of the assault; unknown when missing or later than arrival. Built as
+    categoricals from integer codes (vectorised: millions of rows stay cheap)."""
+    usable = rows["assault_datetime"].where(~rows["assault_after_arrival"].astype(bool))
+    known = usable.notna().to_numpy()
+    hour = np.where(known, usable.dt.hour.fillna(0).to_numpy(dtype="int64"), len(HOURS))
+    dow = np.where(known, usable.dt.day_of_week.fillna(0).to_numpy(dtype="int64"), len(DAYS))
+    hour_dow = np.where(known, dow * len(HOURS) + hour, len(DAYS) * len(HOURS))
+
+    def cat(codes, dimension: str) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=list(DIMENSIONS[dimension]))
+
+    return pd.DataFrame({"hour": cat(hour, "hour"), "dow": cat(dow, "dow"),
+                         "hour_dow": cat(hour_dow, "hour_dow"),
+                         "weapon": pd.Categorical(rows["method_category"], categories=METHOD_CATEGORIES),
+                         "month": cat(np.zeros(len(rows), dtype="int64"), "month")}, index=rows.index)
 
 
 def istv_counts(rows: pd.DataFrame, coverage: pd.DataFrame, *, quality: str,
@@ -391,12 +502,12 @@ def istv_counts(rows: pd.DataFrame, coverage: pd.DataFrame, *, quality: str,
     timing = _timing(rows) if len(rows) else pd.DataFrame(columns=list(DIMENSIONS))
     pieces = []
     for dimension, categories in DIMENSIONS.items():
-        observed = pd.DataFrame({"csp_code": rows["csp_code"].astype(str),
-                                 "month": rows["month"],
-                                 "category": timing[dimension].astype(str)})
-        tally = observed.groupby(["csp_code", "month", "category"]).size().rename("count")
+        observed = pd.DataFrame({"csp_code": rows["csp_code"], "month": rows["month"],
+                                 "category": timing[dimension]})
+        tally = observed.groupby(["csp_code", "month", "category"], observed=True).size().rename("count")
+        tally = tally.reset_index().astype({"csp_code": str, "category": str})
         grid = coverage.merge(pd.DataFrame({"category": list(categories)}), how="cross")
-        grid = grid.merge(tally.reset_index(), on=["csp_code", "month", "category"], how="left")
+        grid = grid.merge(tally, on=["csp_code", "month", "category"], how="left")
         grid["dimension"] = dimension
         pieces.append(grid)
     counts = pd.concat(pieces, ignore_index=True)

@@ -35,6 +35,7 @@ from etl.codes import ENGLAND, ENGLAND_AND_WALES, WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
 from etl.manifest import Source
+from etl.periods import EARLIEST, implausible_period
 from etl.periods import month as parse_month
 from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
 from methods.rates import crude_rate_frame
@@ -75,16 +76,66 @@ def discover(paths: list[Path]) -> list[StreetFile]:
     for path in sorted(paths):
         if path.suffix == ".zip":
             try:
-                members = zipfile.ZipFile(path).namelist()
+                with zipfile.ZipFile(path) as z:
+                    members = z.infolist()
             except zipfile.BadZipFile:
                 raise SourceError("not a zip archive", source_id="police_uk_street",
                                   file=path.name) from None
-            for m in members:
-                if hit := FILE_RE.search(m):
+            for info in members:
+                m = info.filename
+                if (hit := FILE_RE.search(m)) and info.file_size > MAX_MEMBER_BYTES:
+                    raise SourceError(f"archive member decompresses to {info.file_size:,} bytes, over "
+                                      f"the {MAX_MEMBER_BYTES:,}-byte limit for one force-month "
+                                      "(damaged or hostile archive): not read",
+                                      source_id="police_uk_street", file=f"{path.name}!{m}")
+                if hit:
                     found[(hit.group(1), hit.group(2))] = StreetFile(hit.group(1), hit.group(2), path, m)
         elif hit := FILE_RE.search(path.name):
             found[(hit.group(1), hit.group(2))] = StreetFile(hit.group(1), hit.group(2), path)
+    for f in found.values():
+        try:
+            problem = implausible_period(parse_month(f.month).start, earliest=EARLIEST["police_uk"])
+        except ValueError as exc:
+            problem = str(exc)
+        if problem:
+            raise SourceError(f"month {f.month} in the file name: {problem}",
+                              source_id="police_uk_street", file=f.name, column="Month")
     return sorted(found.values(), key=lambda f: (f.month, f.force))
+
+
+# The largest real force-month file (Metropolitan Police) is about 30 MB; an archive member
+# many times that is a damaged or hostile archive (a "zip bomb"), refused before it is read.
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+
+
+def extract_member(f: StreetFile, dest: Path, limit: int | None = None) -> None:
+    """Copy the archive member `f.member` to `dest`, streamed, refusing it once it decompresses
+    past `limit` bytes (default MAX_MEMBER_BYTES; the declared size is checked first, the bytes
+    actually read too)."""
+    limit = MAX_MEMBER_BYTES if limit is None else limit
+    try:
+        with zipfile.ZipFile(f.path) as z:
+            info = z.getinfo(f.member)
+            if info.file_size > limit:
+                raise SourceError(f"archive member decompresses to {info.file_size:,} bytes, over the "
+                                  f"{limit:,}-byte limit for one force-month (damaged or hostile "
+                                  "archive): not read", source_id="police_uk_street", file=f.name)
+            written = 0
+            with z.open(info) as src, open(dest, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > limit:
+                        raise SourceError(f"archive member decompresses past the {limit:,}-byte "
+                                          "limit for one force-month (damaged or hostile archive): "
+                                          "not read", source_id="police_uk_street", file=f.name)
+                    out.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        dest.unlink(missing_ok=True)
+        raise SourceError(f"cannot read archive member ({exc})", source_id="police_uk_street",
+                          file=f.name) from None
+    except SourceError:
+        dest.unlink(missing_ok=True)
+        raise
 
 
 def file_sha256(f: StreetFile) -> str:
@@ -393,8 +444,7 @@ def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckd
             local = f.path
             if f.member:
                 local = Path(tmp) / Path(f.member).name
-                with zipfile.ZipFile(f.path) as z:
-                    local.write_bytes(z.read(f.member))
+                extract_member(f, local)
             check_header(f, local)
             to_read.append((f, local))
         try:

@@ -12,23 +12,76 @@ from etl.errors import SourceError
 from etl.fetch import download
 
 BODY = b"Indicator ID,Indicator Name\n11201,Hospital admissions for violence\n"
+HTML = b"<!DOCTYPE html><html><body>Service unavailable, please try later</body></html>"
+
+
+def _zip_bytes() -> bytes:
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("2018-10/2018-10-kent-street.csv", BODY * 200)
+    return buf.getvalue()
+
+
+ZIP = _zip_bytes()
 
 
 @pytest.fixture
 def server():
-    state = {"fail_first": 0, "calls": 0}
+    """A local server whose paths each misbehave in one way; `state` counts calls per path."""
+    state = {"fail_first": 0, "calls": 0, "paths": [], "times": []}
+    stop = threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server API
-            state["calls"] += 1
-            if state["calls"] <= state["fail_first"] or self.path == "/always-fails":
-                self.send_response(503)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(BODY)))
+        def _send(self, code: int, body: bytes, headers: dict | None = None, length: int | None = None):
+            self.send_response(code)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            if length is not None:
+                self.send_header("Content-Length", str(length))
             self.end_headers()
-            self.wfile.write(BODY)
+            self.wfile.write(body)
+
+        def do_GET(self):  # noqa: N802 - http.server API
+            import gzip
+            import time
+            state["calls"] += 1
+            state["paths"].append(self.path)
+            state["times"].append(time.monotonic())
+            p = self.path
+            if state["calls"] <= state["fail_first"] or p == "/always-fails":
+                return self._send(503, b"", {"Retry-After": "0"}, 0)
+            if p == "/retry-after" and state["calls"] == 1:
+                return self._send(503, b"", {"Retry-After": "1"}, 0)
+            if p == "/html":
+                return self._send(200, HTML, {"Content-Type": "text/html"}, len(HTML))
+            if p == "/missing":
+                return self._send(404, b"not found", length=9)
+            if p == "/forbidden":
+                return self._send(403, b"no", length=2)
+            if p == "/redirect":
+                return self._send(302, b"", {"Location": "/data.csv"}, 0)
+            if p == "/gzip":
+                packed = gzip.compress(BODY * 50)
+                return self._send(200, packed, {"Content-Encoding": "gzip"}, len(packed))
+            if p == "/short-declared":  # says 1000 bytes, sends fewer, closes
+                return self._send(200, BODY, length=1000)
+            if p == "/truncated.zip":  # no Content-Length; connection closed half-way
+                return self._send(200, ZIP[: len(ZIP) // 2])
+            if p == "/archive.zip":
+                return self._send(200, ZIP, length=len(ZIP))
+            if p == "/slow":  # trickles forever until the client goes away
+                self.send_response(200)
+                self.end_headers()
+                try:
+                    while not stop.wait(0.02):
+                        self.wfile.write(b"a,")
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                return None
+            return self._send(200, BODY, length=len(BODY))
 
         def log_message(self, *args):
             pass
@@ -36,32 +89,168 @@ def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}", state
+    stop.set()
     httpd.shutdown()
+
+
+@pytest.fixture
+def last_good(tmp_path: Path):
+    """A previously downloaded good file, whose bytes must survive every refused download."""
+    dest = tmp_path / "raw" / "data.csv"
+    dest.parent.mkdir()
+    good = b"Indicator ID,Indicator Name\n1,previous good file\n"
+    dest.write_bytes(good)
+    return dest, hashlib.sha256(good).hexdigest()
+
+
+def _unchanged(dest: Path, digest: str) -> bool:
+    return hashlib.sha256(dest.read_bytes()).hexdigest() == digest and \
+        [p.name for p in dest.parent.iterdir()] == [dest.name]
 
 
 def test_download_writes_file_and_checksum(server, tmp_path: Path):
     base, _ = server
-    path, digest = download(f"{base}/data.csv", tmp_path / "x" / "data.csv", source_id="s")
+    path, digest = download(f"{base}/data.csv", tmp_path / "x" / "data.csv", source_id="s", kind="csv")
     assert path.read_bytes() == BODY
     assert digest == hashlib.sha256(BODY).hexdigest()
-    assert not list(tmp_path.rglob("*.part"))
+    assert not [p for p in (tmp_path / "x").iterdir() if "part" in p.name]
 
 
-def test_download_retries_then_succeeds(server, tmp_path: Path, monkeypatch):
+def test_download_retries_5xx_then_succeeds(server, tmp_path: Path):
     base, state = server
     state["fail_first"] = 2
-    monkeypatch.setattr("etl.fetch.time.sleep", lambda s: None)
-    path, _ = download(f"{base}/data.csv", tmp_path / "data.csv", source_id="s", retries=3)
+    path, _ = download(f"{base}/data.csv", tmp_path / "data.csv", source_id="s", retries=3, backoff=0)
     assert path.read_bytes() == BODY and state["calls"] == 3
 
 
-def test_download_failure_names_source_and_url_and_leaves_nothing(server, tmp_path: Path, monkeypatch):
+def test_retry_after_is_respected(server, tmp_path: Path):
+    base, state = server
+    download(f"{base}/retry-after", tmp_path / "data.csv", source_id="s", backoff=0)
+    assert state["calls"] == 2
+    assert state["times"][1] - state["times"][0] >= 0.9  # the server asked for 1 s
+
+
+def test_download_failure_names_source_and_url_and_leaves_nothing(server, tmp_path: Path):
     base, _ = server
-    monkeypatch.setattr("etl.fetch.time.sleep", lambda s: None)
     with pytest.raises(SourceError) as err:
-        download(f"{base}/always-fails", tmp_path / "data.csv", source_id="fingertips", retries=2)
+        download(f"{base}/always-fails", tmp_path / "data.csv", source_id="fingertips", retries=2, backoff=0)
     assert "fingertips" in str(err.value) and "always-fails" in str(err.value)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("path", ["/missing", "/forbidden"])
+def test_4xx_is_not_retried_and_keeps_last_good(server, last_good, path):
+    base, state = server
+    dest, digest = last_good
+    with pytest.raises(SourceError, match=r"HTTP 40[34]"):
+        download(f"{base}{path}", dest, source_id="s", kind="csv", backoff=0)
+    assert state["calls"] == 1
+    assert _unchanged(dest, digest)
+
+
+def test_5xx_exhausted_keeps_last_good(server, last_good):
+    base, _ = server
+    dest, digest = last_good
+    with pytest.raises(SourceError, match="503"):
+        download(f"{base}/always-fails", dest, source_id="s", kind="csv", retries=2, backoff=0)
+    assert _unchanged(dest, digest)
+
+
+@pytest.mark.parametrize("kind", ["csv", "zip", "json", "gzip", ""])
+def test_html_page_served_with_200_never_overwrites(server, last_good, kind):
+    base, _ = server
+    dest, digest = last_good
+    with pytest.raises(SourceError, match="HTML page") as err:
+        download(f"{base}/html", dest, source_id="fingertips", kind=kind)
+    assert "last good file is kept" in str(err.value)
+    assert _unchanged(dest, digest)
+
+
+def test_body_shorter_than_content_length_is_refused(server, last_good):
+    base, _ = server
+    dest, digest = last_good
+    with pytest.raises(SourceError):
+        download(f"{base}/short-declared", dest, source_id="s", kind="csv", retries=2, backoff=0)
+    assert _unchanged(dest, digest)
+
+
+def test_truncated_zip_without_content_length_is_refused(server, tmp_path: Path):
+    base, _ = server
+    dest = tmp_path / "2018-10.zip"
+    dest.write_bytes(ZIP)
+    digest = hashlib.sha256(ZIP).hexdigest()
+    with pytest.raises(SourceError, match="does not open"):
+        download(f"{base}/truncated.zip", dest, source_id="police_uk_street", kind="zip")
+    assert _unchanged(dest, digest)
+
+
+def test_slow_trickle_stops_at_the_deadline(server, last_good):
+    base, _ = server
+    dest, digest = last_good
+    with pytest.raises(SourceError, match="deadline"):
+        download(f"{base}/slow", dest, source_id="s", kind="csv", deadline=0.3, backoff=0)
+    assert _unchanged(dest, digest)
+
+
+def test_gzip_encoded_response_is_decoded_and_accepted(server, tmp_path: Path):
+    """Content-Length is the compressed size; the file holds the decoded bytes."""
+    base, _ = server
+    path, digest = download(f"{base}/gzip", tmp_path / "data.csv", source_id="s", kind="csv")
+    assert path.read_bytes() == BODY * 50
+    assert digest == hashlib.sha256(BODY * 50).hexdigest()
+
+
+def test_redirect_is_followed(server, tmp_path: Path):
+    base, state = server
+    path, _ = download(f"{base}/redirect", tmp_path / "data.csv", source_id="s", kind="csv")
+    assert path.read_bytes() == BODY and state["paths"] == ["/redirect", "/data.csv"]
+
+
+def test_manifest_sha256_is_checked(server, last_good):
+    base, _ = server
+    dest, digest = last_good
+    with pytest.raises(SourceError, match="sha256"):
+        download(f"{base}/data.csv", dest, source_id="s", kind="csv", sha256="0" * 64)
+    assert _unchanged(dest, digest)
+    path, got = download(f"{base}/data.csv", dest, source_id="s", kind="csv",
+                         sha256=hashlib.sha256(BODY).hexdigest())
+    assert path.read_bytes() == BODY and got == hashlib.sha256(BODY).hexdigest()
+
+
+def test_zip_declared_source_accepts_a_real_zip(server, tmp_path: Path):
+    base, _ = server
+    path, _ = download(f"{base}/archive.zip", tmp_path / "a.zip", source_id="s", kind="zip")
+    assert path.read_bytes() == ZIP
+
+
+def test_expected_kind_from_manifest_formats():
+    from etl.fetch import expected_kind
+    from etl.manifest import load_manifest
+    kinds = {s.id: expected_kind(s.format, Path(s.mirror.replace("*", "x"))) for s in load_manifest()}
+    assert kinds["ons_mye_2021"] == "zip"  # an .xlsx workbook
+    assert kinds["fingertips_violence_admissions"] == "csv"
+    assert kinds["ons_lad_boundaries_2022"] == "json"
+    assert expected_kind("CSV per force and month", Path("2018-10.zip")) == "zip"
+    assert expected_kind("CSV", Path("x.csv.gz")) == "gzip"
+
+
+def test_refresh_downloads_inside_the_lock(tmp_path: Path, monkeypatch):
+    """A refresh given download=True fetches only once it holds the lock: a second refresh
+    while one holds the lock downloads nothing."""
+    from etl.errors import RefreshError
+    from etl.refresh import refresh
+    from etl.warehouse import refresh_lock
+
+    calls = []
+    monkeypatch.setattr("etl.fetch.download_all", lambda **kw: calls.append(kw))
+    db = tmp_path / "wh" / "warehouse.duckdb"
+    db.parent.mkdir()
+    with refresh_lock(db), pytest.raises(RefreshError, match="another refresh"):
+        refresh(tmp_path, db, quiet=True, download=True)
+    assert calls == []
+    with pytest.raises(SourceError):  # empty sources folder: fails after downloading
+        refresh(tmp_path, db, quiet=True, download=True, months=["2018-10"])
+    assert calls == [{"quiet": True, "months": ["2018-10"]}]
 
 
 def test_police_archive_download_then_refresh_reads_the_zip(mirror, tmp_path: Path, monkeypatch):

@@ -191,6 +191,8 @@ def test_local_estimates_loaded_as_local(tmp_path):
     ({"period_label": "next year"}, "period_label"), ({"measure": "members"}, "measure"),
     ({"count": "-3"}, "count"), ({"count": "2.5"}, "count"), ({"count": "lots"}, "count"),
     ({"supplied_on": "May 2025"}, "supplied_on"), ({"supplied_by": ""}, "supplied_by"),
+    ({"count": "1" + "0" * 23}, "count"), ({"period_label": "1900/01"}, "period_label"),
+    ({"period_label": "2099/00"}, "period_label"), ({"supplied_on": "2099-01-01"}, "supplied_on"),
 ])
 def test_bad_local_rows(tmp_path, change, column):
     path = write_local(tmp_path, [LOCAL_ROW, LOCAL_ROW | {"measure": "siblings"} | change])

@@ -270,3 +270,65 @@ def test_nil_return_makes_a_month_zero_not_missing(tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         istv.parse([write(tmp_path / "bad.csv", [half_nil])], SOURCE, small_geo())
     assert (caught.value.row, caught.value.column) == (2, "arrival_datetime")
+
+
+def test_reading_in_chunks_gives_the_same_result_and_deduplicates_across_chunks(
+        tmp_path: Path, monkeypatch) -> None:
+    """Rows 4 and 5 are identical and fall in different chunks when chunks hold 2 rows."""
+    path = write(tmp_path / "extract.csv", extract_rows())
+    whole = istv.parse([path], SOURCE, small_geo())
+    monkeypatch.setattr(istv, "CHUNK_ROWS", 2)
+    chunked = istv.parse([path], SOURCE, small_geo())
+    pd.testing.assert_frame_equal(chunked.tables["istv_counts"], whole.tables["istv_counts"])
+    pd.testing.assert_frame_equal(chunked.tables["istv_data_checks"], whole.tables["istv_data_checks"])
+    got = {k: v for k, v in chunked.tables["istv_counts"].assign(
+        month=lambda d: d["month"].dt.strftime("%Y-%m-01")).set_index(
+        ["csp_code", "month", "dimension", "category"])["count"].items() if v}
+    assert got == dict(expected_counts(extract_rows()))
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("reporting_period_start", "1900-01-01", r"before the series began \(2014-01-01\)"),
+    ("reporting_period_start", "0001-01-01", "before the series began"),
+    ("reporting_period_end", "2099-12-31", "after the current month"),
+    ("arrival_datetime", "2099-05-01 10:00", "is in the future"),
+    ("assault_datetime", "2099-05-01 09:00", "is in the future"),
+])
+def test_implausible_dates_are_refused_with_row_and_column(tmp_path: Path, field, value, message) -> None:
+    rows = extract_rows()
+    rows[2] = {**rows[2], field: value}  # file line 4
+    if field == "reporting_period_start":
+        rows[2]["arrival_datetime"] = rows[2]["assault_datetime"] = ""
+    with pytest.raises(SourceError, match=message) as caught:
+        istv.parse([write(tmp_path / "x.csv", rows)], SOURCE, small_geo())
+    assert (caught.value.row, caught.value.column, caught.value.file) == (4, field, str(tmp_path / "x.csv"))
+
+
+def test_field_over_the_csv_limit_is_a_clear_error(tmp_path: Path) -> None:
+    rows = extract_rows()
+    rows[1] = {**rows[1], "assault_location_description": "x" * (128 * 1024 + 10)}  # line 3
+    with pytest.raises(SourceError, match="a field longer than 131,072 characters") as caught:
+        istv.parse([write(tmp_path / "x.csv", rows)], SOURCE, small_geo())
+    assert caught.value.row == 3
+
+
+def test_line_over_the_line_limit_is_refused_before_it_is_held(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(istv, "MAX_LINE_BYTES", 1000)
+    rows = extract_rows()
+    rows[1] = {**rows[1], "assault_location_description": "x" * 2000}
+    with pytest.raises(SourceError, match="line longer than 1,000 bytes") as caught:
+        istv.parse([write(tmp_path / "x.csv", rows)], SOURCE, small_geo())
+    assert caught.value.row == 3
+
+
+def test_huge_header_and_repeated_column_are_clear_errors(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(istv.LAYOUT_COLUMNS + [f"c{i}" for i in range(120_000)]) + "\n")
+    with pytest.raises(SourceError, match="120,013 columns, more than the 1,000") as caught:
+        istv.parse([wide], SOURCE, small_geo())
+    assert caught.value.row == 1
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text(",".join(istv.LAYOUT_COLUMNS + ["extra", "sex", "extra"]) + "\n")
+    with pytest.raises(SourceError, match="column 'sex' appears 2 times") as caught:
+        istv.parse([repeated], SOURCE, small_geo())
+    assert (caught.value.row, caught.value.column) == (1, "sex")
