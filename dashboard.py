@@ -14,6 +14,7 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import quality_label
+from app.safe_text import link, md, safe_url
 
 ui.page_setup("Home")
 st.title("Serious violence in England & Wales")
@@ -21,7 +22,7 @@ ui.require_warehouse()
 
 meta = q.meta()
 st.caption(
-    f"Warehouse built {meta.get('built_at', 'unknown')} (refresh {meta.get('refresh_id', '?')}). "
+    f"Warehouse built {md(meta.get('built_at', 'unknown'))} (refresh {md(meta.get('refresh_id', '?'))}). "
     "Every figure carries its publisher, period and quality: official, MODELLED (an estimate) or "
     "SYNTHETIC (demonstration data, not real)."
 )
@@ -34,7 +35,7 @@ ui.set_url(q=text or None)
 if text:
     hits = q.area_search(text)
     if hits.empty:
-        st.info(f"No area matches '{text}'. Try part of the name, e.g. 'Oxford', or a code such as E22000308.")
+        st.info(f"No area matches '{md(text)}'. Try part of the name, e.g. 'Oxford', or a code such as E22000308.")
     for r in hits.itertuples():
         ui.profile_link(r.area_code, r.area_name, r.area_type)
 
@@ -45,11 +46,11 @@ inds = q.indicators()
 cols = st.columns(max(len(latest), 1))
 for col, r in zip(cols, latest.itertuples(), strict=False):
     with col:
-        st.markdown(f"**{q.FAMILY_NAMES.get(r.family, r.family)}**")
-        st.metric(r.title, f"{r.value:,.0f}", help=r.basis)
+        st.markdown(f"**{md(q.FAMILY_NAMES.get(r.family, r.family))}**")
+        st.metric(md(r.title), f"{r.value:,.0f}", help=md(r.basis))
         st.markdown(ui.quality_badge(r.quality))
-        st.markdown(f"{r.area_name}, {r.period_label}. Source: [{r.source_title}]({r.source_url})"
-                    + (f" ({r.publisher})" if isinstance(r.publisher, str) else ""))
+        st.markdown(f"{md(r.area_name)}, {md(r.period_label)}. Source: {link(r.source_title, r.source_url)}"
+                    + (f" ({md(r.publisher)})" if isinstance(r.publisher, str) else ""))
 if latest.empty:
     st.info("No national figures in this warehouse.")
 
@@ -122,14 +123,15 @@ alt = (f"{labels[chosen]}: {len(current)} published values on {n_bases} bases (o
 ui.chart(fig, alt, key="national_trend")
 notes = current.dropna(subset=["break_note"]).drop_duplicates("indicator_id")
 for r in notes.itertuples():
-    st.markdown(f"- Series break: {r.break_note}")
+    st.markdown(f"- Series break: {md(r.break_note)}")
 for r in breaks.itertuples():
-    st.markdown(f"- {pd.Timestamp(r.break_date):%d %b %Y}: {r.description}")
+    st.markdown(f"- {pd.Timestamp(r.break_date):%d %b %Y}: {md(r.description)}")
 
 shown = data[["basis", "period_label", "value", "quality", "is_current", "source_title", "source_url", "quote",
               "publisher", "indicator_id", "period_start", "period_end"]].copy()
 shown["vintage"] = shown["is_current"].map({True: "current", False: "superseded (earlier figure)"})
 shown["quality"] = shown["quality"].map(quality_label)
+shown["source_url"] = shown["source_url"].map(safe_url)  # only http(s) links are clickable
 st.dataframe(
     shown.drop(columns=["is_current"]), hide_index=True,
     column_config={"source_url": st.column_config.LinkColumn("source (opens the page)", display_text="open source"),
