@@ -14,8 +14,9 @@ from app import figures as fg
 from app import outcomes as oc
 from app import queries as q
 from app import ui
-from app.citation import chart_sources, cite, hover_source, md
+from app.citation import chart_sources, cite, hover_source
 from app.disclosure_view import quality_label
+from app.safe_text import md, safe_url
 
 ui.page_setup("Home")
 st.title("Serious violence in England & Wales")
@@ -23,7 +24,7 @@ ui.require_warehouse()
 
 meta = q.meta()
 st.caption(
-    f"Warehouse built {meta.get('built_at', 'unknown')} (refresh {meta.get('refresh_id', '?')}). "
+    f"Warehouse built {md(meta.get('built_at', 'unknown'))} (refresh {md(meta.get('refresh_id', '?'))}). "
     "Every figure carries its publisher, period and quality: official, MODELLED (an estimate) or "
     "SYNTHETIC (demonstration data, not real)."
 )
@@ -36,7 +37,7 @@ ui.set_url(q=text or None)
 if text:
     hits = q.area_search(text)
     if hits.empty:
-        st.info(f"No area matches '{text}'. Try part of the name, e.g. 'Oxford', or a code such as E22000308.")
+        st.info(f"No area matches '{md(text)}'. Try part of the name, e.g. 'Oxford', or a code such as E22000308.")
     for r in hits.itertuples():
         ui.profile_link(r.area_code, r.area_name, r.area_type)
 
@@ -47,8 +48,8 @@ inds = q.indicators()
 cols = st.columns(max(len(latest), 1))
 for col, r in zip(cols, latest.itertuples(), strict=False):
     with col:
-        st.markdown(f"**{q.FAMILY_NAMES.get(r.family, r.family)}**")
-        st.metric(r.title, f"{r.value:,.0f}", help=r.basis)
+        st.markdown(f"**{md(q.FAMILY_NAMES.get(r.family, r.family))}**")
+        st.metric(md(r.title), f"{r.value:,.0f}", help=md(r.basis))
         st.markdown(ui.quality_badge(r.quality))
         st.markdown(f"{md(r.area_name)}, {md(r.period_label)}. {cite(r._asdict())}")
 if latest.empty:
@@ -132,9 +133,9 @@ ui.chart(fig, alt, key="national_trend")
 st.caption(chart_sources(current))
 notes = current.dropna(subset=["break_note"]).drop_duplicates("indicator_id")
 for r in notes.itertuples():
-    st.markdown(f"- Series break: {r.break_note}")
+    st.markdown(f"- Series break: {md(r.break_note)}")
 for r in breaks.itertuples():
-    st.markdown(f"- {pd.Timestamp(r.break_date):%d %b %Y}: {r.description}")
+    st.markdown(f"- {pd.Timestamp(r.break_date):%d %b %Y}: {md(r.description)}")
 
 shown = data[["producer", "release_title", "release_date", "release_table", "release_url", "basis", "period_label",
               "value", "quality", "is_current", "correction", "source_title", "source_url", "quote", "publisher",
@@ -143,6 +144,7 @@ shown["producer"] = shown["producer"].where(~data["no_official_source"].fillna(F
                                             "NO OFFICIAL SOURCE")
 shown["vintage"] = shown["is_current"].map({True: "current", False: "superseded (earlier figure)"})
 shown["quality"] = shown["quality"].map(quality_label)
+shown["source_url"] = shown["source_url"].map(safe_url)  # only http(s) links are clickable
 st.dataframe(
     shown.drop(columns=["is_current"]), hide_index=True,
     column_config={"release_url": st.column_config.LinkColumn("producer's release", display_text="open release"),

@@ -16,13 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
+from app.safe_text import md
+
 MAX_RELEASES = 6
-
-
-def md(text: object) -> str:
-    """Text from a file or URL, escaped for streamlit markdown."""
-    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _true(value: object) -> bool:

@@ -102,7 +102,9 @@ def for_download(df: pd.DataFrame, **control_kwargs) -> pd.DataFrame:
 
 
 def download_csv(df: pd.DataFrame, **control_kwargs) -> bytes:
-    return for_download(df, **control_kwargs).to_csv(index=False).encode("utf-8")
+    """The CSV bytes. Lines end CRLF (RFC 4180): pandas then quotes a cell holding a bare carriage
+    return, which with "\n" endings it writes unquoted, splitting the row in every reader."""
+    return for_download(df, **control_kwargs).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------- ISTV: every figure one page shows

@@ -145,7 +145,88 @@ def _frame(sql: str, params: tuple = ()) -> pd.DataFrame:
     version = warehouse_version()
     if version is None:
         raise FileNotFoundError(f"no warehouse at {db_path()}: run `{BUILD_COMMAND}`")
-    return _cached_frame(sql, tuple(params), str(db_path()), version)
+    try:
+        return _cached_frame(sql, tuple(params), str(db_path()), version)
+    except UNREADABLE_ERRORS as exc:
+        _stop_unreadable(exc)
+        raise
+
+
+# ---------------------------------------------------------------- unreadable warehouse guard
+# Errors that mean the file itself is bad (not a wrong query): DuckDB raises IOException for a
+# file that is not a database or is shorter than its own header says.
+UNREADABLE_ERRORS = (duckdb.IOException, duckdb.SerializationException, duckdb.FatalException,
+                     duckdb.InternalException, OSError, json.JSONDecodeError)
+REPAIR_COMMANDS = ("python -m etl rollback", BUILD_COMMAND)
+DUCKDB_HEADER_BYTES = 3 * 4096  # magic block + two database headers, before the first data block
+
+
+class WarehouseUnreadable(RuntimeError):
+    """The live warehouse file exists but cannot be read (corrupt, empty or half-written)."""
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _probe(path: str, version: str) -> str | None:
+    """Why the file at `path` (this exact version) cannot be served, or None when it can.
+
+    Cached per version: a file's identity changes whenever it is replaced or rewritten (inode,
+    mtime, size), so a verdict on a bad file is never applied to the good one that follows,
+    and `_connection` only keeps connections that opened (a failed open raises, which
+    st.cache_resource does not store)."""
+    if Path(path).stat().st_size == 0:
+        return "the file is empty (0 bytes)"
+    try:
+        con = _connection(path, version)
+        cur = con.cursor()
+        try:
+            cur.execute("SET python_enable_replacements = false")
+            cur.execute("USE wh")
+            cur.execute("SELECT count(*) FROM meta").fetchall()
+            if not path.endswith("_meta.json"):
+                # A half-written file opens (its header and catalogue come first) but is shorter
+                # than the blocks its header counts; reading one of those fails later, mid-page.
+                size = cur.execute("SELECT block_size, total_blocks FROM pragma_database_size() "
+                                   "WHERE database_name = 'wh'").fetchone()
+                if size is not None:
+                    expected = DUCKDB_HEADER_BYTES + int(size[0]) * int(size[1])
+                    actual = Path(path).stat().st_size
+                    if actual < expected:
+                        return f"the file is incomplete ({actual:,} of {expected:,} bytes: half-written or truncated)"
+        finally:
+            cur.close()
+    except (duckdb.Error, OSError, ValueError, KeyError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"it is not a readable warehouse ({first.replace(path, 'the file')})"
+    return None
+
+
+def warehouse_problem() -> str | None:
+    """None when the live warehouse can be served; else, in words, why it cannot (no paths in a
+    traceback, no exception). A missing file is `warehouse_exists()`'s job, not this one's."""
+    version = warehouse_version()
+    if version is None:
+        return None
+    try:
+        return _probe(str(db_path()), version)
+    except OSError as exc:  # replaced between stat and read
+        return f"it could not be opened ({exc.strerror or type(exc).__name__})"
+
+
+def unreadable_message(problem: str) -> str:
+    return (f"The warehouse file cannot be read: {problem}. Put the previous good one back with "
+            f"`{REPAIR_COMMANDS[0]}`, or rebuild it with `{REPAIR_COMMANDS[1]}`, then reload this page.")
+
+
+def _stop_unreadable(exc: BaseException) -> None:
+    """A read failed mid-page because the file went bad: in a page run, say so and stop the
+    script (no traceback); elsewhere raise WarehouseUnreadable."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    problem = warehouse_problem() or "a read from it failed"
+    if get_script_run_ctx() is not None:
+        st.error(unreadable_message(problem), icon=":material/error:")
+        st.stop()
+    raise WarehouseUnreadable(problem) from exc
 
 
 def _placeholders(values: list | tuple) -> str:

@@ -13,18 +13,22 @@ many shapes in each); the legend states the breaks, the unit and the period. Sha
 value are light grey with a diagonal hatch and have their own legend entry, so colour is never
 the only signal; each shape's <title> (the hover tooltip) gives name, value and unit, the 95%
 interval (a "plausible range" for modelled estimates), quality, and a SYNTHETIC/MODELLED label.
-All text is escaped with html.escape.
-Imports: html, math, numpy, pandas.
+All text is escaped with app.safe_text.html, line breaks as `&#10;`: the fragment is handed to
+markdown as one raw-HTML block, and a blank line in any value (a partner's notes) would end that
+block and show the rest of the markup as text.
+Imports: math, urllib, numpy, pandas, app.safe_text.
 """
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
+
+from app.safe_text import html as _html_text
 
 # viridis sampled at 7 even steps (dark purple = lowest, yellow = highest)
 VIRIDIS_7 = ["#440154", "#443983", "#31688E", "#21918C", "#35B779", "#90D743", "#FDE725"]
@@ -40,7 +44,9 @@ QUALITY_WARNINGS = {
 
 
 def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Escaped for HTML text and quoted attributes; line breaks kept as `&#10;` (never a raw
+    newline, so the markup never holds a blank line)."""
+    return _html_text(text, newlines="&#10;")
 
 
 def fmt(v: object) -> str:
@@ -211,7 +217,7 @@ def svg_map(
         path = (f'<path data-unit="{esc(mu)}"{vattr} fill="{fill}" d="{path_d(f["geometry"], x_min, y_max, kx)}">'
                 f"<title>{esc(tip)}</title></path>")
         if code:
-            path = f'<a href="{esc(href.format(code=code))}" target="_self">{path}</a>'
+            path = f'<a href="{esc(href.format(code=quote(str(code), safe="")))}" target="_self">{path}</a>'
         paths.append(path)
 
     # legend: unit, period, one swatch per group with its range, then the hatched no-data entry

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,6 +20,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from app import queries as q
 from app.disclosure_view import control, download_csv, quality_label
+from app.safe_text import md
 
 BADGE_COLOURS = {"official": "blue", "modelled": "orange", "synthetic": "red", "local": "violet"}
 PROFILE_PAGE = "pages/1_Area_profile.py"
@@ -26,6 +28,11 @@ PROFILE_PAGE = "pages/1_Area_profile.py"
 
 def page_setup(title: str) -> None:
     st.set_page_config(page_title=f"{title} - Serious violence dashboard", layout="wide")
+    # The table toolbar's own CSV download is built in the browser from the cells shown, so it
+    # cannot be formula-neutralised here and it drops the lineage columns (quality, source,
+    # publisher, what each number is). It is hidden; pages offer `download()` (app.disclosure_view
+    # download_csv: disclosure-controlled, formula-neutralised, with lineage) instead.
+    st.set_option("client.disableDataExport", True)
     st.session_state["_svd_page"] = title
 
 
@@ -46,9 +53,14 @@ def stop() -> NoReturn:
 
 
 def require_warehouse() -> None:
-    """Stop the page with build instructions when there is no warehouse yet."""
+    """Stop the page with build instructions when there is no warehouse yet, and with repair
+    instructions when the file is there but cannot be read (corrupt, empty, half-written)."""
     if q.warehouse_exists():
-        return
+        problem = q.warehouse_problem()
+        if problem is None:
+            return
+        st.error(q.unreadable_message(problem), icon=":material/error:")
+        st.stop()
     st.warning(f"No warehouse found at `{q.db_path()}`.")
     st.markdown(
         "Build it once from the publishers' files (about a minute), then reload this page:\n\n"
@@ -62,7 +74,7 @@ def quality_badge(quality: object) -> str:
     """Markdown badge: colour plus the word, so colour is never the only signal."""
     qual = str(quality) if isinstance(quality, str) else "unknown"
     word = {"synthetic": "SYNTHETIC - demonstration only", "modelled": "MODELLED estimate",
-            "unsourced": "NO OFFICIAL SOURCE"}.get(qual, qual)
+            "unsourced": "NO OFFICIAL SOURCE"}.get(qual, md(qual))
     return f":{BADGE_COLOURS.get(qual, 'gray')}-badge[{word}]"
 
 
@@ -141,7 +153,7 @@ def _code_text(text: str) -> str:
 def chart(fig: go.Figure, alt: str, *, key: str | None = None, **kwargs: Any) -> Any:
     """A plotly chart followed by its text alternative (also given to screen readers)."""
     event = st.plotly_chart(fig, key=key, alt=alt, **kwargs)
-    st.caption(f"Text alternative: {alt}")
+    st.caption(f"Text alternative: {md(alt)}")
     return event
 
 
@@ -164,8 +176,8 @@ def profile_link(code: str, name: str, area_type: str) -> None:
     """Link to an area's profile. st.page_link needs the page registry of the app's entry
     point; when a page is run on its own (e.g. one page per AppTest run) fall back to a plain
     link to the same URL."""
-    label = f"{name} ({q.AREA_TYPE_NAMES.get(area_type, area_type)}) - open profile"
+    label = f"{md(name)} ({md(q.AREA_TYPE_NAMES.get(area_type, area_type))}) - open profile"
     try:
         st.page_link(PROFILE_PAGE, label=label, query_params={"area": code}, icon=":material/open_in_new:")
     except StreamlitPageNotFoundError:
-        st.markdown(f"[{label}](/Area_profile?area={code})")
+        st.markdown(f"[{label}](/Area_profile?area={quote(str(code), safe='')})")

@@ -19,8 +19,9 @@ from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
 from app import ui
-from app.citation import cite, md
+from app.citation import cite
 from app.disclosure_view import control
+from app.safe_text import md
 from methods.spc import xmr_chart
 from methods.trend import trend_marker
 
@@ -42,12 +43,12 @@ month = ui.url_select("Month for monthly (police.uk, A&E) figures", months, "per
                            "no file for this area's force is shown as missing, never as zero.")
 geo, rows = pr.csp_profile(code, month)
 if geo is None or rows.empty:
-    st.error(f"Area {code} is not in the warehouse.")
+    st.error(f"Area {md(code)} is not in the warehouse.")
     ui.stop()
 
 a = geo["area"]
 kind = q.AREA_TYPE_NAMES[a["area_type"]]
-st.header(f"{a['area_name']}")
+st.header(md(a['area_name']))
 where = [f"{kind} ({a['area_code']})"]
 if geo["lads"] and a["area_type"] == "csp":
     noun = "local authority" if len(geo["lads"]) == 1 else "local authorities"
@@ -58,16 +59,16 @@ if geo["pfa"] and a["area_type"] != "pfa":
     where.append(f"police force area: {geo['pfa']['name']}")
 if geo["region"]:
     where.append(f"region: {geo['region']['name']}")
-st.markdown("; ".join(where))
+st.markdown(md("; ".join(where)))
 if geo["split_note"]:
-    st.info(f"Split unitary authority: {geo['split_note']}")
+    st.info(f"Split unitary authority: {md(geo['split_note'])}")
 for ne in geo["not_estimated"]:
-    st.info(f"Not estimated here: {ne['reason']}")
+    st.info(f"Not estimated here: {md(ne['reason'])}")
 
 # ---------------------------------------------------------------- summary
 st.subheader("Summary")
 has_value = rows[rows["value"].notna()] if "value" in rows else rows.iloc[0:0]
-st.markdown("\n".join(f"- {s}" for s in has_value["summary"].dropna()))
+st.markdown("\n".join(f"- {md(s)}" for s in has_value["summary"].dropna()))
 st.caption("\"Significantly higher/lower\" means the 95% confidence interval excludes the benchmark; "
            "\"similar\" means it includes it. Synthetic figures are never compared.")
 
@@ -82,7 +83,7 @@ for fam in q.FAMILIES:
     for r in fam_rows.to_dict("records"):
         v = r.get("value")
         if v is None or (isinstance(v, float) and math.isnan(v)):
-            figure = f"not shown: {r.get('suppressed_reason') or 'no figure available'}"
+            figure = f"not shown: {md(r.get('suppressed_reason') or 'no figure available')}"
             if isinstance(r.get("count"), float) and not math.isnan(r["count"]):
                 figure += f" (count {r['count']:,.0f})"
         else:
@@ -91,22 +92,22 @@ for fam in q.FAMILIES:
             ci = (f" ({span} {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
                   if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
             whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
-            figure = f"**{v:,.0f}** {r['unit']}{ci}" if whole else f"**{v:,.1f}** {r['unit']}{ci}"
+            figure = f"**{v:,.0f}** {md(r['unit'])}{ci}" if whole else f"**{v:,.1f}** {md(r['unit'])}{ci}"
         period = (pr.period_words(r.get("period_label"), r.get("period_type"))
                   if isinstance(r.get("period_label"), str) and r.get("period_label") else "")
-        line = f"**{r['title']}** - {r['geo_label']}" + (f", {period}" if period else "") + f": {figure}"
+        line = f"**{md(r['title'])}** - {md(r['geo_label'])}" + (f", {md(period)}" if period else "") + f": {figure}"
         badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
         st.markdown(f"{line} {badge}")
-        comps = [f"{r[f'bench{i}_label']} vs {r[f'bench{i}_name']} ({r[f'bench{i}_value']:,.1f}; "
-                 f"{r.get(f'bench{i}_basis') or 'as published'})"
+        comps = [f"{md(r[f'bench{i}_label'])} vs {md(r[f'bench{i}_name'])} ({r[f'bench{i}_value']:,.1f}; "
+                 f"{md(r.get(f'bench{i}_basis') or 'as published')})"
                  for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
         if comps:
             st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
         src = source_of.get(str(r.get("source_id") or "").split("#")[0])
         if src is not None:
-            st.caption(f"Source: {src['publisher']}, *{src['title']}* ({src['file_name']}, loaded "
-                       f"{str(src['retrieved_at'])[:10]}). Method: {r.get('method') or 'as published'}. "
-                       f"{src['attribution']}")
+            st.caption(f"Source: {md(src['publisher'])}, *{md(src['title'])}* ({md(src['file_name'])}, loaded "
+                       f"{str(src['retrieved_at'])[:10]}). Method: {md(r.get('method') or 'as published')}. "
+                       f"{md(src['attribution'])}")
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():
@@ -180,7 +181,7 @@ spc_id = ind_id if ind_id.startswith("police_uk_") or hes_spc else "police_uk_vi
 spc_rows = with_data[with_data["indicator_id"] == spc_id]
 if spc_rows.empty:
     reason = rows.loc[rows["indicator_id"] == spc_id, "suppressed_reason"]
-    st.info("No police.uk monthly series for this area: " + (str(reason.iloc[0]) if len(reason) else "not published"))
+    st.info("No police.uk monthly series for this area: " + md(str(reason.iloc[0]) if len(reason) else "not published"))
 else:
     sr = spc_rows.iloc[0]
     monthly = q.indicator_series(spc_id, [sr["area_code"]], "month")
@@ -205,8 +206,8 @@ sim = pr.similar_areas(row["area_code"], ind_id)
 if sim.empty:
     st.info("No similar areas can be found for this indicator (no rate for this area).")
 else:
-    st.caption(f"Nearest {q.AREA_TYPE_NAMES[row['area_type']].lower()}s by population and by {row['title'].lower()}"
-               f" in {sim['period_label'].iloc[0]}.")
+    st.caption(f"Nearest {q.AREA_TYPE_NAMES[row['area_type']].lower()}s by population and by {md(row['title'].lower())}"
+               f" in {md(sim['period_label'].iloc[0])}.")
     st.dataframe(control(sim.assign(is_health_source=bool(row.get("is_health_source", False)))).drop(
         columns=["is_health_source"]), hide_index=True)
     for r in sim.itertuples():

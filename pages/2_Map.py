@@ -18,6 +18,7 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.mapdata import display_geojson, map_units
+from app.safe_text import md
 from app.svgmap import svg_map
 
 INTERACTIVE_LABEL = "Interactive map (zoom and pan, slower to load)"
@@ -104,9 +105,9 @@ if interactive:
                      selection_mode="points")
 else:
     st.markdown(_svg_map(ind_id, level, period, title, version), unsafe_allow_html=True)
-    st.caption(f"Text alternative: {alt}")
+    st.caption(f"Text alternative: {md(alt)}")
 if info.get("break_note"):
-    st.caption(f"Caveat: {info['break_note']}")
+    st.caption(f"Caveat: {md(info['break_note'])}")
 
 picked: list[str] = []
 try:

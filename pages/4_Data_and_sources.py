@@ -14,24 +14,26 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import download_csv, quality_label
+from app.safe_text import md, safe_url
 
 ui.page_setup("Data and sources")
 st.title("Data and sources")
 ui.require_warehouse()
 
 meta = q.meta()
-st.markdown(f"Warehouse built **{meta.get('built_at', '?')}**, refresh "
-            f"`{meta.get('refresh_id', '?')}`, schema version {meta.get('schema_version', '?')}.")
-st.caption(f"Served from `{q.db_path().parent if q.parquet_dir() else q.db_path()}`"
+st.markdown(f"Warehouse built **{md(meta.get('built_at', '?'))}**, refresh "
+            f"{md(meta.get('refresh_id', '?'))}, schema version {md(meta.get('schema_version', '?'))}.")
+st.caption(f"Served from {md(q.db_path().parent if q.parquet_dir() else q.db_path())}"
            + (" (Parquet export)" if q.parquet_dir() else ""))
 
 st.subheader("Sources")
 src = q.sources().merge(q.source_coverage(), on="source_id", how="left", suffixes=("", "_observed"))
 src["quality_label"] = src["quality"].map(quality_label)
+src["url"] = src["url"].map(safe_url)  # only http(s) links are clickable
 for r in src.itertuples():
-    st.markdown(f"**{r.title}** {ui.quality_badge(r.quality)}  \n{r.publisher}. Licence: {r.licence}. "
-                f"{r.attribution}  \nFile: `{r.file_name}` (sha256 `{str(r.sha256)[:16]}...`), loaded "
-                f"{pd.Timestamp(r.retrieved_at):%Y-%m-%d %H:%M %Z}, {r.rows:,} rows, from {r.origin}."
+    st.markdown(f"**{md(r.title)}** {ui.quality_badge(r.quality)}  \n{md(r.publisher)}. Licence: {md(r.licence)}. "
+                f"{md(r.attribution)}  \nFile: {md(r.file_name)} (sha256 {md(str(r.sha256)[:16])}...), loaded "
+                f"{pd.Timestamp(r.retrieved_at):%Y-%m-%d %H:%M %Z}, {r.rows:,} rows, from {md(r.origin)}."
                 + (f" Covers {pd.Timestamp(r.first_period):%b %Y} to {pd.Timestamp(r.last_period):%b %Y}, "
                    f"{int(r.areas)} areas." if pd.notna(r.first_period) else ""))
 st.dataframe(src, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
@@ -58,15 +60,15 @@ else:
 st.subheader("Refresh history")
 ref = q.refreshes()
 for r in ref.itertuples():
-    st.markdown(f"**{r.refresh_id}**: {r.status}, {pd.Timestamp(r.started_at):%Y-%m-%d %H:%M} to "
-                f"{pd.Timestamp(r.finished_at):%H:%M:%S}. {r.message or ''}")
+    st.markdown(f"**{md(r.refresh_id)}**: {md(r.status)}, {pd.Timestamp(r.started_at):%Y-%m-%d %H:%M} to "
+                f"{pd.Timestamp(r.finished_at):%H:%M:%S}. {md(r.message or '')}")
     try:
         change = json.loads(r.changelog) if isinstance(r.changelog, str) else {}
     except json.JSONDecodeError:
         change = {"changelog": r.changelog}
     summary = {k: (len(v) if isinstance(v, list) else v) for k, v in change.items()}
-    st.markdown("Changelog: " + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()))
-    with st.expander(f"Full changelog of {r.refresh_id}"):
+    st.markdown("Changelog: " + ", ".join(f"{md(k.replace('_', ' '))}: {md(v)}" for k, v in summary.items()))
+    with st.expander(f"Full changelog of {md(r.refresh_id)}"):
         st.json(change)
 
 st.subheader("For the analyst: failures, gaps, sources not loaded")

@@ -17,6 +17,7 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import control, control_istv_page
+from app.safe_text import md
 
 ui.page_setup("A&E assaults (ISTV)")
 st.title("A&E assault attendances (ISTV)")
@@ -80,7 +81,7 @@ peak = ("Busiest shown: " + ", ".join(f"{r.dow} {r.hour}:00 ({r.count:,.0f})" fo
 ui.chart(heat, f"Hour by day-of-week counts for {label}. {peak} {n_hidden} of {len(cells_only)} cells suppressed. "
          "The table below lists every cell.", key="istv_heat")
 if n_hidden > len(cells_only) / 2:
-    st.info(f"Most hour-by-day cells are suppressed: {label} has too few attendances for a 168-cell grid. "
+    st.info(f"Most hour-by-day cells are suppressed: {md(label)} has too few attendances for a 168-cell grid. "
             "The day-of-week and time-of-day charts below group them so the pattern can be shown safely.")
 with st.expander("Hour x day table"):
     st.dataframe(cells_only.pivot_table(index="dow", columns="hour", values="count", aggfunc="first", dropna=False)

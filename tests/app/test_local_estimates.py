@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.safe_text import as_shown
 from etl.refresh import refresh
 from tests.fixture_mirror import build_fixture_mirror
 
@@ -31,7 +32,7 @@ def profile_text(area: str) -> str:
     at.query_params["area"] = area
     at.run()
     assert not at.exception
-    return "\n".join(m.value for m in at.markdown)
+    return as_shown("\n".join(m.value for m in at.markdown))  # as read (app.safe_text escapes)
 
 
 def test_local_estimate_sits_beside_the_modelled_one(local_wh, monkeypatch):

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.safe_text import as_shown
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120
 
@@ -56,7 +58,7 @@ def ready_signals(at: AppTest) -> int:
 
 def markdown_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    return "\n".join(parts)
+    return as_shown("\n".join(parts))  # as read: warehouse text is backslash-escaped (app.safe_text)
 
 
 def _decode(obj):
@@ -351,7 +353,7 @@ def test_missing_warehouse_explains_how_to_build_it(tmp_path, monkeypatch):
 
 def test_profile_names_the_source_of_every_figure(wh, sql):
     at = run_page("pages/1_Area_profile.py", area="E22000308")
-    captions = [c.value for c in at.caption if c.value.startswith("Source:")]
+    captions = [as_shown(c.value) for c in at.caption if c.value.startswith("Source:")]
     publishers = {p for (p,) in sql("SELECT DISTINCT s.publisher FROM observations o JOIN sources s USING (source_id) "
                                     "WHERE o.area_code IN ('E22000308', 'E07000178', 'E23000029')")}
     assert captions
@@ -367,7 +369,7 @@ def test_profile_period_deep_link_shows_that_month_or_says_why_not(wh, sql):
                    "AND area_code = 'E22000308' AND period_label = '2018-10'")[0]
     (persons,) = sql("SELECT persons FROM population WHERE area_code = 'E22000308' AND year = 2018 "
                      "AND age_band = 'all' AND sex = 'persons'")[0]
-    line = next(m.value for m in at.markdown if m.value.startswith("**Robbery (police.uk"))
+    line = next(as_shown(m.value) for m in at.markdown if as_shown(m.value).startswith("**Robbery (police.uk"))
     assert "Community Safety Partnership: Oxford, October 2018" in line
     assert f"**{count / persons * 100_000:,.1f}**" in line
     # Lancashire published no file for October 2018 in the mirror: said, not drawn as zero
