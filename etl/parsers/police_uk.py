@@ -54,6 +54,10 @@ KNOWN_TYPES = set(CRIME_TYPES) | {
     "Vehicle crime", "Violent crime", "Public disorder and weapons"}
 FILE_RE = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z-]+?)-street\.csv(?:\.gz)?$")
 NON_TERRITORIAL = {"btp": "British Transport Police"}
+# Offences found mostly by police activity (stop and search, patrols): more recorded can mean
+# more police looking, not more harm, so their comparisons carry no better/worse judgement
+# (docs/methods.md, "Comparisons").
+POLICE_ACTIVITY = {"Drugs", "Possession of weapons"}
 LSOA_NAME_RE = re.compile(r"^(.*) (\d{3}[A-Z])$")
 
 
@@ -762,8 +766,11 @@ def _indicators() -> pd.DataFrame:
             "indicator_id": ind, "family": "knife_crime",
             "title": f"{crime_type} (police.uk street-level records)",
             "unit": "offences in the month; rate per 100,000 residents",
-            "polarity": "higher_is_worse",
-            "definition": (f"Crimes recorded by the police in the category '{crime_type}', as published "
+            "polarity": "none" if crime_type in POLICE_ACTIVITY else "higher_is_worse",
+            "definition": (("Mostly found by police activity: a higher figure may mean more policing, not "
+                            "more harm, so no better/worse judgement is made. " if crime_type in POLICE_ACTIVITY
+                            else "")
+                           + f"Crimes recorded by the police in the category '{crime_type}', as published "
                            "on data.police.uk, counted by the month of the record and placed by LSOA. "
                            "CSP and LAD counts use the CSP's own force's file; force counts are everything "
                            "the force published, placed or not; region and England & Wales add up forces "

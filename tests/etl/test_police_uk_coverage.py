@@ -81,3 +81,13 @@ def test_vale_of_glamorgan_records_are_placed(mirror, real_geo):
     assert vale["count"].tolist() == [273.0]
     placement = staged.tables["police_uk_lsoa_placement"]
     assert placement[placement["lsoa_name"].str.startswith("The ", na=False)]["reason"].isna().all()
+
+
+def test_police_activity_offences_carry_no_better_or_worse_judgement():
+    """Drugs and possession of weapons are mostly found by police activity: no polarity."""
+    from etl.parsers.police_uk import _indicators
+
+    pol = dict(zip(_indicators()["indicator_id"], _indicators()["polarity"], strict=True))
+    assert pol == {"police_uk_possession_of_weapons": "none", "police_uk_drugs": "none",
+                   "police_uk_violence_and_sexual_offences": "higher_is_worse",
+                   "police_uk_robbery": "higher_is_worse"}
