@@ -18,6 +18,7 @@ from app import figures as fg
 from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
+from app import report as rp
 from app import ui
 from app.citation import cite
 from app.disclosure_view import control
@@ -119,13 +120,23 @@ st.subheader("All figures in this profile")
 table = pr.profile_table(rows)
 st.dataframe(table, hide_index=True)
 clean = rows[[c for c in rows.columns if not c.startswith("_") and not c.endswith("_colour")]]
-c1, c2 = st.columns(2)
+c1, c2, c3 = st.columns(3)
 with c1:
     ui.download(clean, f"profile_{code}.csv", "Download the profile data (CSV)", key="dl_profile_csv")
+# The A4 report (app.report) is built only when a button is clicked, cached per area, month and warehouse;
+# the area and month are bound now (`code` is reused further down the page).
 with c2:
-    st.download_button("Download a printable profile (HTML)", data=pr.profile_html(geo, rows, q.sources()),
-                       file_name=f"profile_{code}.html", mime="text/html", key="dl_profile_html",
-                       icon=":material/print:")
+    st.download_button("Download the profile report (HTML)", data=lambda c=code, m=month: rp.profile_report_html(c, m),
+                       file_name=rp.report_file_name(code, month, "html"), mime="text/html",
+                       key="dl_profile_html", icon=":material/description:")
+with c3:
+    if rp.pdf_available():
+        st.download_button("Download the profile report (PDF, A4)", data=lambda c=code, m=month: rp.profile_report_pdf(c, m),
+                           file_name=rp.report_file_name(code, month, "pdf"), mime="application/pdf",
+                           key="dl_profile_pdf", icon=":material/picture_as_pdf:")
+    else:
+        st.info("The PDF report is unavailable on this server (no Chromium browser to print it with). "
+                "Download the HTML report and print it to PDF from your browser.")
 
 # ---------------------------------------------------------------- Duty outcome measures
 st.subheader("Serious Violence Duty outcome measures")
