@@ -305,3 +305,24 @@ def test_report_table_equals_the_profile_rows_for_oxford(wh):
     # every charted figure's trend has the area first and at least one benchmark line
     assert inp.trends and all(lines[0].benchmark is False for lines in inp.trends.values())
     assert any(len(lines) > 1 for lines in inp.trends.values())
+
+
+@pytest.mark.parametrize("chromium", [True, False])
+def test_profile_page_offers_the_report_and_says_when_pdf_is_unavailable(wh, monkeypatch, chromium):
+    from streamlit.testing.v1 import AppTest
+
+    if not chromium:
+        monkeypatch.setenv("SVD_CHROMIUM", "/nonexistent/chromium")
+    elif not rp.pdf_available():
+        pytest.skip("no Chromium here")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "pages/1_Area_profile.py"), default_timeout=120)
+    at.query_params["area"] = "E22000308"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download the profile report (HTML)" in labels
+    unavailable = [i.value for i in at.info if "PDF report is unavailable" in i.value]
+    if chromium:
+        assert "Download the profile report (PDF, A4)" in labels and not unavailable
+    else:
+        assert "Download the profile report (PDF, A4)" not in labels and len(unavailable) == 1
