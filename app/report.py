@@ -422,7 +422,7 @@ def _source_line(r: Mapping[str, Any], src: Mapping[str, Any]) -> str:
     if benches:
         parts.append("Comparisons: " + "; ".join(benches) + ".")
     if isinstance(r.get("method"), str) and r.get("method"):
-        parts.append(f"Method: {esc(r['method'])}.")
+        parts.append(f"Method: {esc(str(r['method']).rstrip('.'))}.")
     if isinstance(r.get("note"), str) and r.get("note"):
         parts.append(f"Note: {esc(str(r['note']).rstrip('.'))}.")
     if isinstance(r.get("definition"), str) and r.get("definition"):

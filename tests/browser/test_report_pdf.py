@@ -122,7 +122,8 @@ def test_report_pdf_is_a4_with_every_section_and_the_screens_numbers(server, bro
       for (const e of document.body.querySelectorAll('*')) {
         const r = e.getBoundingClientRect();
         if (r.width > 0 && (r.right > limit + 1 || r.left < -1)) bad.push(e.tagName + ' ' + Math.round(r.right));
-        else if (e instanceof HTMLElement && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) bad.push(e.tagName + ' scroll ' + e.scrollWidth);
+        else if (e instanceof HTMLElement && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+          bad.push(e.tagName + ' scroll ' + e.scrollWidth);
       }
       return bad.slice(0, 20);
     }""", CONTENT_WIDTH_PX)
