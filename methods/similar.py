@@ -189,3 +189,22 @@ def nearest_neighbours(values: pd.DataFrame, characteristics: Sequence[Character
             used = ",".join(n for n, a, b in zip(names, have[i], have[j], strict=True) if a and b)
             rows.append((code, nb, rank, float(dist), used))
     return pd.DataFrame(rows, columns=cols)
+
+
+def method_note(characteristics: Sequence[Characteristic] = DEFAULT_CHARACTERISTICS, k: int = GROUP_SIZE) -> str:
+    """The method in a few plain sentences, for the screen (the same text on every page)."""
+    groups: dict[str, list[Characteristic]] = {}
+    for c in characteristics:
+        groups.setdefault(c.group, []).append(c)
+    parts = []
+    for members in groups.values():
+        names = ", ".join(c.label.lower() for c in members)
+        parts.append(f"{names} (weight {sum(c.weight for c in members):g})")
+    return (f"The {k} partnerships in England & Wales nearest to this one on published characteristics, found "
+            "as CIPFA's nearest neighbours and the Home Office's most similar groups are: each characteristic "
+            "standardised (z-score; population and density logged first), weighted, and the weighted Euclidean "
+            f"distance taken. Characteristics: {'; '.join(parts)}. A pair is compared on the characteristics "
+            "both have, scaled to the full weight (Welsh partnerships have no DfE children's social care "
+            "figures); nothing is imputed. Ties go to the lower area code. The group average is the sum of "
+            "the group's counts over the sum of their populations, as the partnership's own figure is "
+            "counted, without the partnership itself.")
