@@ -32,6 +32,7 @@ from methods.benchmark import (
     not_compared_for_recording,
     recording_problem,
 )
+from methods.rates import crude_rate
 
 NATIONAL_CODES = (q.ENGLAND_WALES, q.ENGLAND, q.WALES)
 BENCH_COLUMNS = ["area_code", "count", "denominator", "value", "lower_ci", "upper_ci", "quality", "basis"]
@@ -151,3 +152,122 @@ def national_benchmark(indicator_id: str, figure_level: str, period_label: str, 
     rows = {r["area_code"]: r for r in bench.to_dict("records")}
     comps = [c for c in choose_comparators(figure_level, country, set(rows)) if c.role == "national"]
     return (comps[0], rows[comps[0].code]) if comps else (None, None)
+
+
+# ---------------------------------------------------------------- most similar partnerships
+SIMILAR_ROLE = "similar"
+SIMILAR_MEMBER_COLUMNS = ["neighbour_code", "neighbour_name", "rank", "distance", "count", "denominator", "value",
+                          "lower_ci", "upper_ci", "quality", "included", "why_not_included"]
+
+
+def similar_comparator(area_code: str, area_name: str, n: int) -> Comparator:
+    """The comparator for a CSP's group. Its name carries the area ("the 15 partnerships most
+    similar to Oxford"), so the phrase reads the same on every page that shows it."""
+    return Comparator(SIMILAR_ROLE, f"similar:{area_code}", f"the {n} partnerships most similar to {area_name}")
+
+
+def similar_benchmark(indicator_id: str, period_label: str, period_type: str, area_code: str
+                      ) -> tuple[Comparator | None, dict[str, Any] | None, pd.DataFrame]:
+    """The group average of a CSP's most similar partnerships for one indicator and period,
+    counted as the CSP's own figure is: the sum of the group's counts over the sum of their
+    populations (not a mean of their rates), each member's figure as published for it
+    (disclosure-controlled first; a member with no figure, a withheld count or a known
+    recording problem is left out and named in `basis`). The area itself is not in its own
+    benchmark. Returns (comparator, benchmark row or None, members); (None, None, empty) when
+    the area has no group."""
+    comp, bench, members = _similar_benchmark(indicator_id, period_label, period_type, area_code,
+                                              q.warehouse_version())
+    return comp, (dict(bench) if bench is not None else None), members.copy()
+
+
+@lru_cache(maxsize=2048)
+def _similar_benchmark(indicator_id: str, period_label: str, period_type: str, area_code: str,
+                       version: str | None) -> tuple[Comparator | None, dict[str, Any] | None, pd.DataFrame]:
+    from app.profile import is_rate_unit, per_for  # the profile owns unit reading (it imports us)
+
+    group = q.similar_partnerships(area_code)
+    if group.empty:
+        return None, None, pd.DataFrame(columns=SIMILAR_MEMBER_COLUMNS)
+    me = q.area(area_code) or {}
+    comp = similar_comparator(area_code, str(me.get("area_name", area_code)), len(group))
+    obs = q.observations([indicator_id], period_label=period_label)
+    obs = obs[(obs["period_type"] == period_type) & obs["area_code"].isin(list(group["neighbour_code"]))]
+    obs = control(obs) if len(obs) else obs
+    by_code = {r["area_code"]: r for r in obs.to_dict("records")}
+    breaks = q.recording_breaks(indicator_id)
+    rows = []
+    for g in group.to_dict("records"):
+        r = by_code.get(g["neighbour_code"])
+        why = None
+        if r is None:
+            why = "no figure for this period"
+        elif pd.isna(r.get("count")) or pd.isna(r.get("denominator")) or not float(r["denominator"]) > 0:
+            why = str(r.get("suppressed_reason") or "no count or population")
+        elif problem := recording_problem(breaks, g["neighbour_code"], r["period_start"], r["period_end"]):
+            why = f"recording change: {problem}"
+        rows.append({"neighbour_code": g["neighbour_code"], "neighbour_name": g["neighbour_name"],
+                     "rank": int(g["rank"]), "distance": float(g["distance"]),
+                     **{k: (None if r is None else r.get(k)) for k in ("count", "denominator", "value", "lower_ci",
+                                                                       "upper_ci", "quality")},
+                     "included": why is None, "why_not_included": why})
+    members = pd.DataFrame(rows, columns=SIMILAR_MEMBER_COLUMNS)
+    used = members[members["included"]]
+    info = q.indicator(indicator_id) or {}
+    if used.empty or not is_rate_unit(info.get("unit")):
+        return comp, None, members
+    count, denominator = float(used["count"].sum()), float(used["denominator"].sum())
+    rate = crude_rate(count, denominator, per=per_for(info.get("unit")))
+    worst = max(used["quality"].fillna("unknown"), key=lambda x: q.QUALITY_RANK.get(x, len(q.QUALITY_RANK)))
+    left_out = members[~members["included"]]
+    skipped = "; ".join(f"{n}: {w}" for n, w in zip(left_out["neighbour_name"], left_out["why_not_included"],
+                                                    strict=True))
+    basis = (f"sum of the counts of {len(used)} of these {len(members)} partnerships over their population"
+             + (f" (not included: {skipped})" if skipped else ""))
+    bench = {"area_code": comp.code, "count": count, "denominator": denominator, "value": rate.value,
+             "lower_ci": rate.lower, "upper_ci": rate.upper, "quality": worst, "basis": basis}
+    return comp, bench, members
+
+
+def similar_comparison(row: Mapping[str, Any], figure_level: str
+                       ) -> tuple[Comparator, Mapping[str, Any] | None, BenchmarkResult] | None:
+    """One CSP figure against the group average of its most similar partnerships, made the same
+    way for the profile and Compare (same area, indicator and period: same verdict). None when
+    the figure is not a CSP's own rate or the CSP has no group."""
+    from app.profile import is_rate_unit  # the profile owns unit reading (it imports us)
+
+    if figure_level != "csp" or not is_rate_unit(row.get("unit")):  # a count is not set against a group's rate
+        return None
+    comp, bench, _ = similar_benchmark(str(row["indicator_id"]), str(row["period_label"]), str(row["period_type"]),
+                                       str(row["area_code"]))
+    if comp is None:
+        return None
+    return comp, bench, compare_one(row, comp, bench, q.recording_breaks(str(row["indicator_id"])))
+
+
+def similar_set_comparisons(df: pd.DataFrame, area_code: str, indicator_id: str, period_label: str,
+                            period_type: str) -> pd.DataFrame:
+    """`df` (CSP figures: the area and its group) with each figure compared with the area's
+    group average, in the columns `national_comparisons` gives. The area's own row is exactly
+    `similar_comparison`'s verdict."""
+    out = control(df) if len(df) else df.copy()
+    comp, bench, _ = similar_benchmark(indicator_id, period_label, period_type, area_code)
+    breaks = q.recording_breaks(indicator_id)
+    cols: dict[str, list] = {k: [] for k in ("benchmark_name", "benchmark_value", "benchmark_basis", "significance",
+                                             "rating", "not_compared_reason", "comparison_phrase")}
+    for r in out.to_dict("records"):
+        r = {**r, "indicator_id": indicator_id}
+        if comp is None:
+            res = compare_with_benchmark(r.get("value"), r.get("lower_ci"), r.get("upper_ci"), None,
+                                         benchmark_name="most similar partnerships", quality=r.get("quality"))
+        else:
+            res = compare_one(r, comp, bench, breaks)
+        cols["benchmark_name"].append(res.benchmark_name)
+        cols["benchmark_value"].append(None if bench is None else bench.get("value"))
+        cols["benchmark_basis"].append(None if bench is None else bench.get("basis"))
+        cols["significance"].append(res.significance)
+        cols["rating"].append(res.rating)
+        cols["not_compared_reason"].append(res.reason)
+        cols["comparison_phrase"].append(res.phrase)
+    for k, v in cols.items():
+        out[k] = pd.Series(v, index=out.index, dtype=object)
+    return out

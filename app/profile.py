@@ -17,11 +17,10 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from app import queries as q
-from app.benchmarks import profile_comparisons
+from app.benchmarks import profile_comparisons, similar_comparison
 from app.disclosure_view import control, quality_label
 from methods.benchmark import rating_style
 from methods.summary import QUALITY_NOTES, area_summary
@@ -228,6 +227,15 @@ def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) ->
         row[f"bench{i}_label"] = f"{style.symbol} {style.label}"
         row[f"bench{i}_colour"] = style.colour
         row[f"_result{i}"] = result
+    if (sim := similar_comparison(row, row_type)) is not None:  # the CSP's most similar partnerships
+        comp, b, result = sim
+        style = rating_style(result)
+        row["similar_name"] = comp.name
+        row["similar_value"] = None if b is None else b.get("value")
+        row["similar_basis"] = None if b is None else b.get("basis")
+        row["similar_phrase"] = result.phrase
+        row["similar_label"] = f"{style.symbol} {style.label}"
+        row["_similar_result"] = result
     row["summary"] = summary_sentence(row)
     return row
 
@@ -250,30 +258,6 @@ def summary_sentence(row: dict[str, Any]) -> str:
     shown = "not shown: " + str(row.get("suppressed_reason")) if value is None else f"{value:,.0f} {row.get('unit')}"
     text = f"{row['title']} in {area_name} in {period}: {shown}."
     return f"{text} {note}" if note else text
-
-
-def similar_areas(code: str, indicator_id: str, n: int = 5) -> pd.DataFrame:
-    """Areas of the same type nearest to `code` by population and by rate on one indicator
-    (latest common period): distance on standardised log-population and rate."""
-    a = q.area(code)
-    if a is None:
-        return pd.DataFrame()
-    obs = q.observations([indicator_id])
-    obs = obs[(obs["area_type"] == a["area_type"]) & obs["value"].notna() & obs["denominator"].notna()]
-    mine = obs[obs["area_code"] == code]
-    if mine.empty:
-        return pd.DataFrame()
-    period = mine.sort_values("period_end").iloc[-1]["period_label"]
-    d = obs[obs["period_label"] == period].copy()
-    d["log_pop"] = np.log(d["denominator"].astype(float))
-    for col in ("log_pop", "value"):
-        sd = d[col].std()
-        d[f"z_{col}"] = (d[col] - d[col].mean()) / (sd if sd and np.isfinite(sd) else 1.0)
-    me = d[d["area_code"] == code].iloc[0]
-    d["distance"] = np.hypot(d["z_log_pop"] - me["z_log_pop"], d["z_value"] - me["z_value"])
-    d = d[d["area_code"] != code].nsmallest(n, "distance")
-    return d[["area_code", "area_name", "period_label", "denominator", "count", "value", "lower_ci", "upper_ci",
-              "quality", "distance"]].reset_index(drop=True)
 
 
 PROFILE_COLUMNS = [

@@ -916,3 +916,56 @@ def recording_breaks(indicator_id: str) -> pd.DataFrame:
         )
     except (duckdb.BinderException, duckdb.CatalogException):
         return pd.DataFrame(columns=["area_code", "break_date", "affects", "description"])
+
+
+# ---------------------------------------------------------------- most similar partnerships
+SIMILAR_COLUMNS = ["area_code", "neighbour_code", "neighbour_name", "rank", "distance", "method_version",
+                   "characteristics_used", "sources"]
+
+
+def similar_partnerships(code: str) -> pd.DataFrame:
+    """A CSP's most similar partnerships (built at refresh, etl/similar_areas.py), most similar
+    first, with names. Empty when the area has no group (no population of its own, not a CSP)
+    or the warehouse predates the table."""
+    try:
+        return _frame(
+            """
+            SELECT s.area_code, s.neighbour_code, a.area_name AS neighbour_name, s.rank, s.distance,
+                   s.method_version, s.characteristics_used, s.sources
+            FROM similar_areas s JOIN areas a ON a.area_code = s.neighbour_code AND a.valid_to IS NULL
+            WHERE s.area_code = ? ORDER BY s.rank
+            """,
+            (code,),
+        )
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=SIMILAR_COLUMNS)
+
+
+def similar_group_areas() -> pd.DataFrame:
+    """The CSPs that have a group (area_code, area_name), for choosing one."""
+    try:
+        return _frame(
+            """
+            SELECT DISTINCT s.area_code, a.area_name FROM similar_areas s
+            JOIN areas a ON a.area_code = s.area_code AND a.valid_to IS NULL ORDER BY a.area_name
+            """
+        )
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["area_code", "area_name"])
+
+
+def similar_characteristics(codes: list[str]) -> pd.DataFrame:
+    """The characteristics the groups were built from, for some CSPs: value, z-score, weight,
+    period and source per characteristic (empty for a warehouse without them)."""
+    if not codes:
+        return pd.DataFrame(columns=["area_code", "characteristic", "label", "group_name", "weight", "value", "z",
+                                     "period", "source_id"])
+    try:
+        return _frame(
+            f"SELECT * FROM similar_area_characteristics WHERE area_code IN ({_placeholders(codes)}) "
+            "ORDER BY area_code, characteristic",
+            tuple(codes),
+        )
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["area_code", "characteristic", "label", "group_name", "weight", "value", "z",
+                                     "period", "source_id"])

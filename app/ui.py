@@ -181,3 +181,17 @@ def profile_link(code: str, name: str, area_type: str) -> None:
         st.page_link(PROFILE_PAGE, label=label, query_params={"area": code}, icon=":material/open_in_new:")
     except StreamlitPageNotFoundError:
         st.markdown(f"[{label}](/Area_profile?area={quote(str(code), safe='')})")
+
+
+COMPARE_PAGE = "pages/3_Compare.py"
+
+
+def compare_similar_link(code: str, name: str, indicator_id: str | None = None) -> None:
+    """Link to Compare with a CSP and its most similar partnerships as the comparison set (as
+    `profile_link`, a plain link when the page runs on its own)."""
+    label = f"Compare {md(name)} with its most similar partnerships"
+    params = {"similar": code, "level": "csp", **({"indicator": indicator_id} if indicator_id else {})}
+    try:
+        st.page_link(COMPARE_PAGE, label=label, query_params=params, icon=":material/compare_arrows:")
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}](/Compare?" + "&".join(f"{k}={quote(str(v), safe='')}" for k, v in params.items()) + ")")

@@ -30,6 +30,7 @@ from etl.manifest import PROJECT_ROOT, Source, load_manifest
 from etl.parsers.geography import build_geography, read_lookup_2017, read_lookup_2021
 from etl.parsers.population import aggregate_population, parse_population_files
 from etl.refresh_log import REFRESH_LOG
+from etl.similar_areas import similar_tables
 from etl.staged import Staged
 from etl.warehouse import SCHEMA_VERSION, new_build_path, open_read_only, refresh_lock, swap_in, write_tables
 from etl.welsh_names import welsh_area_names
@@ -325,6 +326,8 @@ def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: d
         if name in tables:
             raise RefreshError(f"staged table {name} clashes with a warehouse table")
         tables[name] = pd.concat(frames, ignore_index=True)
+    progress("build: most similar partnerships")
+    tables.update(similar_tables(tables))  # from the published inputs only (etl/similar_areas.py)
     tables = {k: _arrow_safe(v) for k, v in tables.items()}
     write_tables(build, tables)
 

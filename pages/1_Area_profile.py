@@ -23,6 +23,7 @@ from app import ui
 from app.citation import cite
 from app.disclosure_view import control
 from app.safe_text import md
+from methods.similar import method_note as similar_method_note
 from methods.spc import xmr_chart
 from methods.trend import trend_marker
 
@@ -104,6 +105,11 @@ for fam in q.FAMILIES:
                  for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
         if comps:
             st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
+        if isinstance(r.get("similar_label"), str):  # app.benchmarks.similar_comparison, as on Compare
+            sv = r.get("similar_value")
+            shown = f"{sv:,.1f}; " if isinstance(sv, float) and not math.isnan(sv) else ""
+            st.markdown(f"&nbsp;&nbsp;&nbsp;vs most similar partnerships: {md(r['similar_label'])} "
+                        f"({shown}{md(r.get('similar_basis') or 'no group figure for this period')})")
         src = source_of.get(str(r.get("source_id") or "").split("#")[0])
         if src is not None:
             st.caption(f"Source: {md(src['publisher'])}, *{md(src['title'])}* ({md(src['file_name'])}, loaded "
@@ -211,16 +217,30 @@ else:
            + ". " + " ".join(result.notes))
     ui.chart(spc_fig, alt, key="profile_spc")
 
-# ---------------------------------------------------------------- similar areas
-st.subheader("Similar areas")
-sim = pr.similar_areas(row["area_code"], ind_id)
-if sim.empty:
-    st.info("No similar areas can be found for this indicator (no rate for this area).")
+# ---------------------------------------------------------------- most similar partnerships
+st.subheader("Most similar partnerships")
+group = q.similar_partnerships(a["area_code"])
+if group.empty:
+    st.info("No group of most similar partnerships: "
+            + ("groups are built for Community Safety Partnerships; open a partnership's profile."
+               if a["area_type"] != "csp" else
+               "this partnership has no population of its own (it lies inside a unitary authority split "
+               "across partnerships), so its characteristics cannot be measured."
+               if geo["split_note"] else "none in this warehouse (rebuild it with the refresh)."))
 else:
-    st.caption(f"Nearest {q.AREA_TYPE_NAMES[row['area_type']].lower()}s by population and by {md(row['title'].lower())}"
-               f" in {md(sim['period_label'].iloc[0])}.")
-    st.dataframe(control(sim.assign(is_health_source=bool(row.get("is_health_source", False)))).drop(
-        columns=["is_health_source"]), hide_index=True)
-    for r in sim.itertuples():
-        ui.profile_link(r.area_code, r.area_name, row["area_type"])
+    st.markdown(md(similar_method_note()))
+    st.caption(f"Method {md(group['method_version'].iloc[0])}; built at refresh from: "
+               f"{md(', '.join(sorted({s for v in group['sources'] for s in str(v).split(',')})))}.")
+    st.dataframe(group.assign(compared_on=group["characteristics_used"].str.replace(",", ", "))[
+        ["rank", "neighbour_name", "neighbour_code", "distance", "compared_on"]], hide_index=True)
+    for g in group.itertuples():
+        ui.profile_link(g.neighbour_code, g.neighbour_name, "csp")
+    ui.compare_similar_link(a["area_code"], a["area_name"], ind_id)
+    chars = q.similar_characteristics([a["area_code"], *group["neighbour_code"]])
+    if not chars.empty:
+        mine = chars[chars["area_code"] == a["area_code"]].set_index("characteristic")
+        others = chars[chars["area_code"] != a["area_code"]].groupby("characteristic")["value"].median()
+        how = mine[["label", "value", "period", "source_id"]].assign(group_median=others).reset_index(drop=True)
+        st.markdown("**How the group was chosen**: this partnership's characteristics and the group's median")
+        st.dataframe(how[["label", "value", "group_median", "period", "source_id"]], hide_index=True)
 ui.page_ready()

@@ -2,7 +2,9 @@
 intervals (coloured by polarity AND labelled in words), a funnel plot of every area at that
 level with the chosen ones named (limits adjusted for overdispersion unless the user picks the
 Poisson ones), their time series with the recent-trend marker, a table and a CSV download.
-Query parameters: `indicator`, `level`, `period`, `areas` (comma-separated codes).
+Query parameters: `indicator`, `level`, `period`, `areas` (comma-separated codes), `similar` (a
+CSP code: that partnership and its most similar partnerships as the set, their group average as
+the benchmark of the ranked chart).
 """
 from __future__ import annotations
 
@@ -14,7 +16,10 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import control
+from app.safe_text import md
+from methods.benchmark import rating_style
 from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
+from methods.similar import method_note as similar_method_note
 from methods.trend import trend_marker
 
 FUNNEL_LIMIT_CHOICES = {
@@ -48,14 +53,31 @@ with c3:
 everyone = control(q.observations([ind_id], period_label=period))
 everyone = everyone[everyone["area_type"] == level]
 names = dict(zip(everyone["area_code"], everyone["area_name"], strict=True))
+period_type = str(periods["period_type"].iloc[0])
+
+# A CSP and its most similar partnerships as the comparison set (etl/similar_areas.py), its group
+# average the benchmark: app.benchmarks.similar_comparison, as on the profile.
+similar_to = None
+if level == "csp":
+    groups = q.similar_group_areas()
+    group_names = dict(zip(groups["area_code"], groups["area_name"], strict=True))
+    similar_to = ui.url_select(
+        "Comparison set", ["", *groups["area_code"]], "similar", noun="partnership with a most similar group",
+        format_func=lambda c: f"{group_names[c]} and its most similar partnerships" if c else "areas picked below")
+elif ui.url_value("similar"):
+    st.warning("Most similar partnerships are compared at Community Safety Partnership level, and this "
+               "indicator has no partnership figures: the set below is not that group.")
 linked = [c.strip().upper() for c in (ui.url_value("areas") or "").split(",") if c.strip()]
 wanted = [c for c in linked if c in names]
 if "areas_ms" not in st.session_state and (unknown := [c for c in linked if c not in names]):
     ui.unknown_values_warning("area codes", unknown, "areas")
 if not wanted:
     wanted = list(everyone.dropna(subset=["value"]).nlargest(8, "denominator")["area_code"])
-chosen = st.multiselect("Areas", list(names), default=wanted, format_func=lambda c: names[c], key="areas_ms")
-ui.set_url(areas=",".join(chosen) if chosen else None)
+if similar_to:  # the CSP and its group, those with a figure for this period
+    wanted = [c for c in [similar_to, *q.similar_partnerships(similar_to)["neighbour_code"]] if c in names]
+chosen = st.multiselect("Areas", list(names), default=wanted, format_func=lambda c: names[c],
+                        key=f"areas_ms_similar_{similar_to}" if similar_to else "areas_ms")
+ui.set_url(areas=None if similar_to else ",".join(chosen) if chosen else None)
 
 # The comparator and its like-for-like value come from app.benchmarks, as on the profile and map.
 comp, bench = bm.national_benchmark(ind_id, level, period, str(periods["period_type"].iloc[0]))
@@ -71,10 +93,34 @@ compared = bm.national_comparisons(everyone[everyone["area_code"].isin(chosen)],
                                    str(periods["period_type"].iloc[0]))
 if bench is not None:
     st.caption(f"Benchmark: {bench_name} ({bench['basis']}).")
+rank_bench_value, rank_bench_name = bench_value, bench_name
+if similar_to:
+    compared = bm.similar_set_comparisons(everyone[everyone["area_code"].isin(chosen)], similar_to, ind_id, period,
+                                          period_type)
+    sim_comp, sim_bench, sim_members = bm.similar_benchmark(ind_id, period, period_type, similar_to)
+    rank_bench_name = sim_comp.name if sim_comp else "most similar partnerships"
+    rank_bench_value = sim_bench["value"] if sim_bench is not None else None
+    st.subheader(f"{md(group_names[similar_to])} against its most similar partnerships")
+    focal = everyone[everyone["area_code"] == similar_to]
+    verdict = None if focal.empty else bm.similar_comparison({**focal.iloc[0].to_dict(), "indicator_id": ind_id},
+                                                              level)
+    if verdict is None:
+        st.info(f"No figure for {md(group_names[similar_to])} in {md(period)}.")
+    else:
+        _, vb, vres = verdict
+        style = rating_style(vres)
+        fr = focal.iloc[0]
+        own = f"**{fr['value']:,.1f}** {md(unit)}" if pd.notna(fr["value"]) else "not shown"
+        avg = f"group average {vb['value']:,.1f}; {md(vb['basis'])}" if vb is not None else "no group figure"
+        st.markdown(f"{md(group_names[similar_to])}: {own}. vs most similar partnerships: "
+                    f"{md(style.symbol)} {md(style.label)} ({avg}).")
+    st.caption(md(similar_method_note()))
+    st.dataframe(sim_members.rename(columns={"neighbour_name": "area_name", "neighbour_code": "area_code"}),
+                 hide_index=True)
 
 st.subheader("Ranked, with 95% intervals")
-fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=bench_value,
-                     benchmark_name=bench_name, polarity=polarity)
+fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=rank_bench_value,
+                     benchmark_name=rank_bench_name, polarity=polarity)
 ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
                         for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
          or "No values to rank.", key="compare_bars")
