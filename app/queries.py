@@ -1094,3 +1094,57 @@ def recording_breaks(indicator_id: str) -> pd.DataFrame:
         )
     except (duckdb.BinderException, duckdb.CatalogException):
         return pd.DataFrame(columns=["area_code", "break_date", "affects", "description"])
+
+
+# ---------------------------------------------------------------- split and merged partnerships
+def split_councils(csp_code: str) -> pd.DataFrame:
+    """The current local authorities of a CSP that are split across several CSPs (Buckinghamshire
+    for Aylesbury Vale), with how many partnerships each is split across. Empty for a CSP whose
+    councils are all whole (it then has a population of its own)."""
+    return _frame(
+        """
+        WITH mine AS (SELECT child_code FROM area_links WHERE parent_code = ? AND child_type = 'lad'
+                      AND parent_type = 'csp' AND valid_to IS NULL)
+        SELECT l.child_code AS area_code, a.area_name, count(DISTINCT l.parent_code) AS partnerships
+        FROM area_links l JOIN mine USING (child_code)
+        JOIN areas a ON a.area_code = l.child_code AND a.valid_to IS NULL
+        WHERE l.parent_type = 'csp' AND l.child_type = 'lad' AND l.valid_to IS NULL
+        GROUP BY ALL HAVING count(DISTINCT l.parent_code) > 1 ORDER BY a.area_name
+        """,
+        (csp_code,),
+    )
+
+
+# ---------------------------------------------------------------- HES breakdowns (sex, age, ethnicity)
+def hes_breakdowns(area_codes: list[str], financial_year: str | None = None) -> pd.DataFrame:
+    """NHS Digital's sex / age group / ethnicity tables of HES sharp-object episodes for some
+    regions (and England), as parsed (`hes_sharp_object_breakdowns`: monthly rows, the
+    publisher's year totals where it gives them), one financial year or all. Empty for a
+    warehouse without the table."""
+    where, params = f"area_code IN ({_placeholders(area_codes)})", list(area_codes)
+    if financial_year:
+        where += " AND financial_year = ?"
+        params.append(financial_year)
+    try:
+        return _frame(f"SELECT * FROM hes_sharp_object_breakdowns WHERE {where} "
+                      "ORDER BY dimension, financial_year, period_label, category_key", tuple(params))
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["dimension", "category", "category_key", "residence", "area_code",
+                                     "financial_year", "period_label", "measure", "count", "suppressed_reason"])
+
+
+def hes_breakdown_years() -> list[str]:
+    """Financial years of the breakdown tables, newest first."""
+    try:
+        df = _frame("SELECT DISTINCT financial_year FROM hes_sharp_object_breakdowns ORDER BY 1 DESC")
+    except duckdb.CatalogException:
+        return []
+    return list(df["financial_year"])
+
+
+def hes_provisional_years() -> set[str]:
+    """Financial years whose HES figures NHS Digital calls provisional (from the notes the
+    parser writes on the England rows, as the workbook's title says)."""
+    df = _frame("SELECT DISTINCT period_label FROM observations WHERE indicator_id LIKE 'hes_sharp_object_assault_f%' "
+                "AND period_type = 'financial_year' AND note ILIKE 'provisional%'")
+    return set(df["period_label"])
