@@ -71,6 +71,21 @@ def unit_is_crude_rate(unit: str) -> bool:
     return "per 100,000" in u and "dsr" not in u
 
 
+def funnel_per(unit: str) -> float | None:
+    """The multiplier of a crude rate a funnel plot can be drawn for, in the figure's own unit:
+    100,000 for rates per 100,000 people, 10,000 for DfE's rates per 10,000 children (never
+    converted); None for directly standardised rates and percentages (their limits are not
+    Poisson limits on a count over a population)."""
+    u = str(unit or "").lower()
+    if "dsr" in u or "%" in u or "percent" in u:
+        return None
+    if "per 100,000" in u:
+        return 100_000.0
+    if "per 10,000" in u:
+        return 10_000.0
+    return None
+
+
 DISPLAY_DIGITS = 3  # ~110 m north-south, ~70 m east-west: below a pixel until zoom ~10
 
 

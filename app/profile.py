@@ -23,6 +23,7 @@ from app import queries as q
 from app.benchmarks import profile_comparisons, similar_comparison
 from app.disclosure_view import control, quality_label
 from methods.benchmark import rating_style
+from methods.rates import crude_rate, proportion
 from methods.summary import QUALITY_NOTES, area_summary
 
 RATE_UNITS = ("per 100,000", "per 10,000", "%", "percent", "dsr")
@@ -210,7 +211,8 @@ def csp_profile(code: str, month: str | None = None) -> tuple[dict[str, Any] | N
     df["_o"] = df["family"].map(order)
     # Within a family, published figures lead and synthetic stand-ins come last (q.QUALITY_RANK).
     df["_q"] = df["quality"].map(q.QUALITY_RANK).fillna(len(q.QUALITY_RANK))
-    return geo, df.sort_values(["_o", "_q", "indicator_id"]).drop(columns=["_o", "_q"]).reset_index(drop=True)
+    df = df.sort_values(["_o", "_q", "indicator_id"]).drop(columns=["_o", "_q"]).reset_index(drop=True)
+    return geo, with_partnership_totals(geo, with_council_figures(geo, df))
 
 
 def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) -> dict[str, Any]:
@@ -344,3 +346,137 @@ def default_month(code: str) -> str | None:
             if not hit.empty:
                 return str(hit["month"].max())
     return str(cov["month"].max())
+
+
+# ---------------------------------------------------------------- split and merged partnerships
+COUNCIL_COLUMNS = ["council_code", "council_name", "council_period", "council_count", "council_value",
+                   "council_lower_ci", "council_upper_ci", "council_unit", "council_phrase", "council_quality"]
+
+
+def with_council_figures(geo: dict[str, Any], rows: pd.DataFrame) -> pd.DataFrame:
+    """For a CSP without a population of its own (one of several partnerships sharing a split
+    unitary authority, e.g. Aylesbury Vale in Buckinghamshire), each row with a count but no
+    rate gets the council's figure for the same indicator and period beside it (`council_*`
+    columns: the local authority's count, rate, interval and its first comparison), so the
+    reader has a rate to set the count against and a link to that council's profile. The CSP's
+    own count is never divided by the council's population."""
+    a = geo["area"]
+    if a["area_type"] != "csp" or rows.empty or "area_code" not in rows:
+        return rows
+    councils = q.split_councils(a["area_code"])
+    if councils.empty:
+        return rows
+    out = rows.copy()
+    for c in COUNCIL_COLUMNS:
+        out[c] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    mine = out[(out["area_code"] == a["area_code"]) & out["count"].notna() & out["value"].isna()]
+    if mine.empty:
+        return out
+    obs = q.observations(list(mine["indicator_id"].unique()), list(councils["area_code"]))
+    council_geo: dict[str, dict[str, Any] | None] = {}
+    for idx, r in mine.iterrows():
+        hit = obs[(obs["indicator_id"] == r["indicator_id"]) & (obs["period_label"] == r["period_label"])
+                  & (obs["period_type"] == r.get("period_type"))]
+        if hit.empty:
+            continue
+        c = control(hit.iloc[[0]]).iloc[0].to_dict()
+        if c["area_code"] not in council_geo:
+            council_geo[c["area_code"]] = q.area_geography(c["area_code"])
+        cgeo = council_geo[c["area_code"]]
+        phrase = None
+        if cgeo is not None and pd.notna(c.get("value")):
+            comps = profile_comparisons(c, "lad", cgeo)
+            phrase = comps[0][2].phrase if comps else None
+        values = [c["area_code"], c["area_name"], c["period_label"], c.get("count"), c.get("value"),
+                  c.get("lower_ci"), c.get("upper_ci"), c.get("unit"), phrase, c.get("quality")]
+        for col, v in zip(COUNCIL_COLUMNS, values, strict=True):
+            out.at[idx, col] = v
+    return out
+
+
+def with_partnership_totals(geo: dict[str, Any], rows: pd.DataFrame) -> pd.DataFrame:
+    """For a CSP made of several whole districts (North Yorkshire: seven former districts), an
+    indicator shown district by district gets a partnership total first: counts and populations
+    of the districts added and the rate recomputed the way the publisher computes a crude rate
+    or proportion. The district rows follow it, marked `folded_under` (the page folds them
+    away). No total is made, and the total row says why, when a district's figure is suppressed
+    or missing (adding the rest would understate it), when their periods differ, or for a
+    directly standardised rate (not additive from district rates)."""
+    a = geo["area"]
+    lad_codes = {x["code"] for x in geo.get("lads", [])}
+    if a["area_type"] != "csp" or len(lad_codes) < 2 or rows.empty or "area_code" not in rows:
+        return rows
+    out = rows.copy()
+    out["folded_under"] = pd.Series([None] * len(out), index=out.index, dtype=object)
+    parts_of = {i: g for i, g in out[out["area_code"].isin(lad_codes)].groupby("indicator_id", sort=False)
+                if len(g) > 1}
+    if not parts_of:
+        return out
+    records: list[dict[str, Any]] = []
+    done: set[str] = set()
+    for idx, r in out.iterrows():
+        ind = r["indicator_id"]
+        if ind in parts_of and idx in parts_of[ind].index:
+            if ind in done:
+                continue
+            done.add(ind)
+            parts = parts_of[ind]
+            records.append(partnership_total(parts, geo))
+            records += [{**p, "folded_under": ind} for p in parts.to_dict("records")]
+        else:
+            records.append(r.to_dict())
+    return pd.DataFrame(records, columns=list(dict.fromkeys([*out.columns, "partnership_total_of"])))
+
+
+def partnership_total(parts: pd.DataFrame, geo: dict[str, Any]) -> dict[str, Any]:
+    """One row: the partnership's total of its districts' rows `parts` (one indicator), with its
+    comparisons, or with the reason no total can be made."""
+    a = geo["area"]
+    first = parts.iloc[0].to_dict()
+    n = len(parts)
+    names = ", ".join(sorted(parts["area_name"]))
+    qualities = sorted(set(parts["quality"].dropna()), key=lambda x: q.QUALITY_RANK.get(x, len(q.QUALITY_RANK)))
+    row: dict[str, Any] = {
+        k: first.get(k) for k in ("family", "indicator_id", "title", "unit", "polarity", "geography_level",
+                                  "is_health_source", "definition", "method", "series", "basis", "period_type",
+                                  "source_id", "publisher", "source_title", "source_url", "licence", "is_current")}
+    row.update({
+        "area_code": a["area_code"], "area_name": a["area_name"], "area_type": "csp",
+        "geo_label": f"{q.AREA_TYPE_NAMES['csp']}: {a['area_name']}, total of its {n} former districts",
+        "period_label": first.get("period_label"), "period_start": first.get("period_start"),
+        "period_end": first.get("period_end"), "quality": qualities[-1] if qualities else None,
+        "count": None, "denominator": None, "value": None, "lower_ci": None, "upper_ci": None,
+        "partnership_total_of": n, "folded_under": None,
+        "note": f"partnership total: the published figures of {names} added"})
+    unit = str(first.get("unit") or "")
+    why = None
+    if parts["period_label"].nunique() > 1:
+        why = "the districts' latest figures are for different periods, so they are not added"
+    elif "dsr" in unit.lower():
+        why = ("a directly standardised rate cannot be added up from the districts' rates (it needs their "
+               "counts by age); see each district below")
+    elif parts["count"].isna().any():
+        k = int(parts["count"].isna().sum())
+        why = (f"{k} of the {n} districts' counts are suppressed or not published, so no total is made "
+               "(adding the others would understate it); see each district below")
+    elif is_rate_unit(unit) and parts["denominator"].isna().any():
+        why = "a district has no population for this figure, so no partnership rate is made"
+    if why:
+        row["suppressed_reason"] = why
+        return _with_benchmarks(row, geo, "lad")
+    count = float(parts["count"].sum())
+    row["count"] = count
+    if is_rate_unit(unit):
+        denom = float(parts["denominator"].sum())
+        per = per_for(unit)
+        res = proportion(count, denom, per=per) if per == 100.0 else crude_rate(count, denom, per=per)
+        row.update({"denominator": denom, "value": res.value, "lower_ci": res.lower, "upper_ci": res.upper})
+        row["method"] = (f"partnership total: the districts' counts and denominators added, "
+                         f"{'proportion (Wilson interval)' if per == 100.0 else 'crude rate'} recomputed")
+    else:
+        row["value"] = count
+        row["method"] = "partnership total: the districts' published counts added"
+    controlled = control(pd.DataFrame([row])).iloc[0].to_dict()
+    if pd.isna(controlled.get("value")) and not isinstance(controlled.get("suppressed_reason"), str):
+        controlled["suppressed_reason"] = "withheld by disclosure control"
+    return _with_benchmarks(controlled, geo, "lad")

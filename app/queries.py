@@ -759,6 +759,184 @@ def boundaries_geojson(level: str) -> dict[str, Any]:
     return _geojson(level, str(db_path()), version)
 
 
+# ---------------------------------------------------------------- geography levels (Map, Compare)
+# Every indicator is offered at each geography its publisher releases it at, and only where it
+# has figures: CSP, local authority, upper-tier council, force area, region. Two rules:
+# - upper tier ('utla'): DfE publishes per upper-tier council. Counties (E10) and the councils
+#   no 2021 LAD carries are stored as 'utla' areas; unitary authorities, metropolitan districts
+#   and London boroughs (E06/E08/E09) are stored once, as 'lad' (docs/geography.md). So for an
+#   indicator published per upper-tier council, its 'lad' rows are upper-tier figures and belong
+#   to the 'utla' level, never to a 'lad' level of a handful of unitaries.
+# - region: offered where the publisher releases region figures (HES by region of residence;
+#   ONS drug deaths, DfE and Fingertips publish region rows beside their local ones). Sources
+#   released per CSP or force (police.uk, Home Office knife crime) have region rows only as our
+#   own sums of complete forces, made as benchmarks; those are not mapped or ranked as if a
+#   publisher had released them.
+GEO_LEVELS = ("csp", "lad", "utla", "pfa", "region")
+UPPER_TIER_LAD_PATTERN = "^E0[689]"  # unitary authority, metropolitan district, London borough
+
+_LEVELLED_OBS = f"""
+    SELECT o.indicator_id, o.area_code, o.period_label, o.period_type, o.period_start, o.period_end,
+           a.valid_to,
+           CASE WHEN a.area_type = 'utla' THEN 'utla'
+                WHEN a.area_type = 'lad' AND i.geography_level = 'utla'
+                     THEN CASE WHEN regexp_matches(o.area_code, '{UPPER_TIER_LAD_PATTERN}') THEN 'utla' END
+                WHEN a.area_type = 'region' AND i.geography_level IN ('csp', 'pfa') THEN NULL
+                WHEN a.area_type IN ('csp', 'lad', 'pfa', 'region') THEN a.area_type END AS level
+    FROM observations o JOIN indicators i USING (indicator_id)
+    JOIN (SELECT DISTINCT ON (area_code) area_code, area_type, valid_to FROM areas
+          ORDER BY area_code, valid_to NULLS FIRST) a USING (area_code)
+    WHERE o.source_id NOT LIKE '%#%'
+"""
+# Upper-tier figures of former councils (Cumbria until March 2023) stay on their years' maps;
+# every other level shows current areas, as before.
+_LEVEL_AREA_FILTER = "(level = 'utla' OR valid_to IS NULL)"
+
+
+def indicator_levels_all() -> pd.DataFrame:
+    """(indicator_id, level) for every indicator and every level it has figures at."""
+    return _frame(f"SELECT DISTINCT indicator_id, level FROM ({_LEVELLED_OBS}) "
+                  f"WHERE level IS NOT NULL AND {_LEVEL_AREA_FILTER} ORDER BY ALL")
+
+
+def indicator_levels(indicator_id: str) -> list[str]:
+    """The geographies one indicator can be mapped and compared at, nearest first (GEO_LEVELS
+    order): only those it has figures at."""
+    df = indicator_levels_all()
+    have = set(df.loc[df["indicator_id"] == indicator_id, "level"])
+    return [lv for lv in GEO_LEVELS if lv in have]
+
+
+def level_periods(indicator_id: str, level: str) -> pd.DataFrame:
+    """Periods with figures for one indicator at one level (as `map_periods`), newest first."""
+    return _frame(
+        f"""
+        SELECT period_label, period_type, min(period_start) AS period_start, count(*) AS areas
+        FROM ({_LEVELLED_OBS}) WHERE indicator_id = ? AND level = ? AND {_LEVEL_AREA_FILTER}
+        GROUP BY ALL ORDER BY period_start DESC
+        """,
+        (indicator_id, level),
+    )
+
+
+def level_area_codes(indicator_id: str, level: str, period_label: str) -> list[str]:
+    """The areas with a row (a value, or a suppressed one) for one indicator, level and period."""
+    df = _frame(f"SELECT DISTINCT area_code FROM ({_LEVELLED_OBS}) WHERE indicator_id = ? AND level = ? "
+                f"AND period_label = ? AND {_LEVEL_AREA_FILTER} ORDER BY area_code",
+                (indicator_id, level, period_label))
+    return list(df["area_code"])
+
+
+def level_observations(indicator_id: str, level: str, period_label: str) -> pd.DataFrame:
+    """Every figure of one indicator and period at one level (`observations` columns); at the
+    upper tier that is counties and unitary councils together, each council once."""
+    codes = level_area_codes(indicator_id, level, period_label)
+    if not codes:
+        return observations([indicator_id], [], period_label=period_label).iloc[0:0]
+    return observations([indicator_id], codes, period_label=period_label)
+
+
+def level_map_values(indicator_id: str, level: str, period_label: str) -> pd.DataFrame:
+    """`map_values` for any level in GEO_LEVELS (the upper tier drawn as in that period)."""
+    if level == "utla":
+        return upper_tier_map_values(indicator_id, period_label)
+    return map_values(indicator_id, level, period_label)
+
+
+def _upper_tier_lads() -> pd.DataFrame:
+    """(utla_code, lad_code): the 2021 districts each upper-tier council covers, whatever its
+    dates (a unitary council covers itself)."""
+    return _frame(
+        f"""
+        SELECT DISTINCT parent_code AS utla_code, child_code AS lad_code FROM area_links
+        WHERE parent_type = 'utla' AND child_type = 'lad'
+        UNION
+        SELECT DISTINCT area_code, area_code FROM areas
+        WHERE area_type = 'lad' AND regexp_matches(area_code, '{UPPER_TIER_LAD_PATTERN}')
+        """
+    )
+
+
+def upper_tier_map_values(indicator_id: str, period_label: str) -> pd.DataFrame:
+    """The upper tier as it was for one period, with `map_values`' columns: every council with a
+    row for the period (Cumbria County Council for 2021/22, Cumberland for 2023/24), then every
+    current council none of whose districts is already covered (drawn grey, 'no data'), so no
+    shape is drawn twice. A council with no boundary (Dorset county to 2019, the pre-2019
+    Bournemouth and Poole) keeps its row in the table with no map unit and says why."""
+    obs = level_observations(indicator_id, "utla", period_label)
+    lads = _upper_tier_lads()
+    members = lads.groupby("utla_code")["lad_code"].agg(set).to_dict()
+    covered = set().union(*(members.get(c, set()) for c in obs["area_code"])) if len(obs) else set()
+    current = _frame(
+        f"""
+        SELECT area_code, area_name, area_type FROM areas
+        WHERE valid_to IS NULL AND (area_type = 'utla'
+              OR (area_type = 'lad' AND regexp_matches(area_code, '{UPPER_TIER_LAD_PATTERN}')))
+        ORDER BY area_name
+        """
+    )
+    extra = current[[c not in set(obs["area_code"]) and not (members.get(c, {c}) & covered)
+                     for c in current["area_code"]]]
+    codes = list(obs["area_code"]) + list(extra["area_code"])
+    shapes = _frame(
+        f"""SELECT area_code, map_unit, note AS map_note FROM boundaries
+            WHERE area_code IN ({_placeholders(codes)}) AND area_type IN ('utla', 'lad')""",
+        tuple(codes),
+    ) if codes else pd.DataFrame(columns=["area_code", "map_unit", "map_note"])
+    cols = ["area_code", "area_name", "area_type", "map_unit", "map_note", "indicator_id", "title", "unit",
+            "polarity", "is_health_source", "period_label", "period_start", "period_end", "count", "denominator",
+            "value", "lower_ci", "upper_ci", "suppressed_reason", "quality", "source_id", "note", "publisher",
+            "source_title"]
+    out = pd.concat([obs, extra], ignore_index=True)
+    out = out.merge(shapes.drop_duplicates("area_code"), on="area_code", how="left")
+    no_shape = out["map_unit"].isna()
+    out.loc[no_shape, "map_note"] = ("not drawn: no boundary matches this former council's area on 2021 "
+                                     "districts (figures listed here only)")
+    for c in cols:
+        if c not in out:
+            out[c] = None
+    return out[cols].sort_values("area_name").reset_index(drop=True)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _unit_geojson(codes: tuple[str, ...], path: str, version: str) -> dict[str, Any]:
+    df = _cached_frame(
+        f"""
+        SELECT b.map_unit, any_value(b.geojson) AS geojson, string_agg(DISTINCT a.area_name, ', ') AS names
+        FROM boundaries b JOIN (SELECT DISTINCT ON (area_code) area_code, area_name FROM areas
+                                ORDER BY area_code, valid_to NULLS FIRST) a USING (area_code)
+        WHERE b.area_code IN ({_placeholders(codes)}) AND b.area_type IN ('utla', 'lad')
+        GROUP BY b.map_unit ORDER BY b.map_unit
+        """,
+        codes, path, version,
+    )
+    features = [
+        {"type": "Feature", "id": mu, "properties": {"map_unit": mu, "names": names}, "geometry": json.loads(g)}
+        for mu, g, names in zip(df["map_unit"], df["geojson"], df["names"], strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def level_geojson(level: str, area_codes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The shapes to draw at one level: `boundaries_geojson(level)`, except at the upper tier,
+    whose shapes depend on the period (pass the areas of `upper_tier_map_values`)."""
+    if level != "utla":
+        return boundaries_geojson(level)
+    version = warehouse_version()
+    if version is None:
+        raise FileNotFoundError(f"no warehouse at {db_path()}")
+    codes = tuple(sorted(set(area_codes)))
+    if not codes:
+        return {"type": "FeatureCollection", "features": []}
+    return _unit_geojson(codes, str(db_path()), version)
+
+
+def profile_area_codes() -> set[str]:
+    """Codes the Area profile page opens (current CSPs, local authorities and force areas), so
+    a map of counties or regions links only where a profile exists."""
+    return set(areas(LOCAL_LEVELS)["area_code"])
+
+
 # ---------------------------------------------------------------- data & sources
 def sources() -> pd.DataFrame:
     return _frame("SELECT * FROM sources ORDER BY family, source_id")
@@ -969,3 +1147,57 @@ def similar_characteristics(codes: list[str]) -> pd.DataFrame:
     except duckdb.CatalogException:
         return pd.DataFrame(columns=["area_code", "characteristic", "label", "group_name", "weight", "value", "z",
                                      "period", "source_id"])
+
+
+# ---------------------------------------------------------------- split and merged partnerships
+def split_councils(csp_code: str) -> pd.DataFrame:
+    """The current local authorities of a CSP that are split across several CSPs (Buckinghamshire
+    for Aylesbury Vale), with how many partnerships each is split across. Empty for a CSP whose
+    councils are all whole (it then has a population of its own)."""
+    return _frame(
+        """
+        WITH mine AS (SELECT child_code FROM area_links WHERE parent_code = ? AND child_type = 'lad'
+                      AND parent_type = 'csp' AND valid_to IS NULL)
+        SELECT l.child_code AS area_code, a.area_name, count(DISTINCT l.parent_code) AS partnerships
+        FROM area_links l JOIN mine USING (child_code)
+        JOIN areas a ON a.area_code = l.child_code AND a.valid_to IS NULL
+        WHERE l.parent_type = 'csp' AND l.child_type = 'lad' AND l.valid_to IS NULL
+        GROUP BY ALL HAVING count(DISTINCT l.parent_code) > 1 ORDER BY a.area_name
+        """,
+        (csp_code,),
+    )
+
+
+# ---------------------------------------------------------------- HES breakdowns (sex, age, ethnicity)
+def hes_breakdowns(area_codes: list[str], financial_year: str | None = None) -> pd.DataFrame:
+    """NHS Digital's sex / age group / ethnicity tables of HES sharp-object episodes for some
+    regions (and England), as parsed (`hes_sharp_object_breakdowns`: monthly rows, the
+    publisher's year totals where it gives them), one financial year or all. Empty for a
+    warehouse without the table."""
+    where, params = f"area_code IN ({_placeholders(area_codes)})", list(area_codes)
+    if financial_year:
+        where += " AND financial_year = ?"
+        params.append(financial_year)
+    try:
+        return _frame(f"SELECT * FROM hes_sharp_object_breakdowns WHERE {where} "
+                      "ORDER BY dimension, financial_year, period_label, category_key", tuple(params))
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["dimension", "category", "category_key", "residence", "area_code",
+                                     "financial_year", "period_label", "measure", "count", "suppressed_reason"])
+
+
+def hes_breakdown_years() -> list[str]:
+    """Financial years of the breakdown tables, newest first."""
+    try:
+        df = _frame("SELECT DISTINCT financial_year FROM hes_sharp_object_breakdowns ORDER BY 1 DESC")
+    except duckdb.CatalogException:
+        return []
+    return list(df["financial_year"])
+
+
+def hes_provisional_years() -> set[str]:
+    """Financial years whose HES figures NHS Digital calls provisional (from the notes the
+    parser writes on the England rows, as the workbook's title says)."""
+    df = _frame("SELECT DISTINCT period_label FROM observations WHERE indicator_id LIKE 'hes_sharp_object_assault_f%' "
+                "AND period_type = 'financial_year' AND note ILIKE 'provisional%'")
+    return set(df["period_label"])

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from app import figures as fg
+from app import hes_breakdowns as hb
 from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
@@ -70,6 +71,8 @@ for ne in geo["not_estimated"]:
 # ---------------------------------------------------------------- summary
 st.subheader("Summary")
 has_value = rows[rows["value"].notna()] if "value" in rows else rows.iloc[0:0]
+if "folded_under" in has_value:  # a partnership's total speaks for its former districts
+    has_value = has_value[has_value["folded_under"].isna()]
 st.markdown("\n".join(f"- {md(s)}" for s in has_value["summary"].dropna()))
 st.caption("\"Significantly higher/lower\" means the 95% confidence interval excludes the benchmark; "
            "\"similar\" means it includes it. Synthetic figures are never compared.")
@@ -77,44 +80,115 @@ st.caption("\"Significantly higher/lower\" means the 95% confidence interval exc
 # ---------------------------------------------------------------- indicators by family
 national = q.latest_national()
 source_of = {rec["source_id"]: rec for rec in q.sources().to_dict("records")}
+
+
+def _show_row(r: dict) -> None:
+    """One figure: value, geography, period, quality, comparisons and source."""
+    v = r.get("value")
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        figure = f"not shown: {md(r.get('suppressed_reason') or 'no figure available')}"
+        if isinstance(r.get("count"), float) and not math.isnan(r["count"]):
+            figure += f" (count {r['count']:,.0f})"
+    else:
+        # A modelled figure's range is a plausible range from its method, not a confidence interval.
+        span = "plausible range" if r.get("quality") == "modelled" else "95% interval"
+        ci = (f" ({span} {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
+              if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
+        whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
+        figure = f"**{v:,.0f}** {md(r['unit'])}{ci}" if whole else f"**{v:,.1f}** {md(r['unit'])}{ci}"
+    period = (pr.period_words(r.get("period_label"), r.get("period_type"))
+              if isinstance(r.get("period_label"), str) and r.get("period_label") else "")
+    line = f"**{md(r['title'])}** - {md(r['geo_label'])}" + (f", {md(period)}" if period else "") + f": {figure}"
+    badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
+    st.markdown(f"{line} {badge}")
+    comps = [f"{md(r[f'bench{i}_label'])} vs {md(r[f'bench{i}_name'])} ({r[f'bench{i}_value']:,.1f}; "
+             f"{md(r.get(f'bench{i}_basis') or 'as published')})"
+             for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
+    if comps:
+        st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
+    if isinstance(r.get("similar_label"), str):  # app.benchmarks.similar_comparison, as on Compare
+        sv = r.get("similar_value")
+        shown = f"{sv:,.1f}; " if isinstance(sv, float) and not math.isnan(sv) else ""
+        st.markdown(f"&nbsp;&nbsp;&nbsp;vs most similar partnerships: {md(r['similar_label'])} "
+                    f"({shown}{md(r.get('similar_basis') or 'no group figure for this period')})")
+    src = source_of.get(str(r.get("source_id") or "").split("#")[0])
+    if src is not None:
+        st.caption(f"Source: {md(src['publisher'])}, *{md(src['title'])}* ({md(src['file_name'])}, loaded "
+                   f"{str(src['retrieved_at'])[:10]}). Method: {md(r.get('method') or 'as published')}. "
+                   f"{md(src['attribution'])}")
+    _show_council_figure(r)
+
+
+def _show_council_figure(r: dict) -> None:
+    """A CSP with no population of its own (a split unitary authority): its council's rate
+    beside its count, with a link to the council's profile (pr.with_council_figures)."""
+    if not isinstance(r.get("council_code"), str):
+        return
+    cv = r.get("council_value")
+    if cv is None or (isinstance(cv, float) and math.isnan(cv)):
+        figure = "no rate published"
+    else:
+        lo, up = r.get("council_lower_ci"), r.get("council_upper_ci")
+        ci = f" (95% interval {lo:,.1f} to {up:,.1f})" if pd.notna(lo) and pd.notna(up) else ""
+        figure = f"**{cv:,.1f}** {md(r.get('council_unit') or '')}{ci}"
+    count = r.get("council_count")
+    count_words = f", count {count:,.0f}" if isinstance(count, float) and not math.isnan(count) else ""
+    phrase = f"; {md(r['council_phrase'])}" if isinstance(r.get("council_phrase"), str) else ""
+    st.markdown(f"&nbsp;&nbsp;&nbsp;No rate for {md(a['area_name'])} itself (no population of its own): its council, "
+                f"**{md(r['council_name'])}** (local authority {md(r['council_code'])}, which includes "
+                f"{md(a['area_name'])}), in the same period: "
+                f"{figure}{count_words}{phrase}.")
+    ui.profile_link(r["council_code"], r["council_name"], "lad")
+
+
+def _show_hes_breakdowns() -> None:
+    """NHS Digital's sex / age group / ethnicity tables of sharp-object episodes for the area's
+    region and England (app.hes_breakdowns), one financial year at a time."""
+    years = q.hes_breakdown_years()
+    if not years or not geo.get("region"):
+        return
+    region, provisional = geo["region"], q.hes_provisional_years()
+    areas = [(region["code"], f"{region['name']} region"), (q.ENGLAND, "England")]
+    with st.expander(f"Hospital episodes for assault by a sharp object by sex, age group and ethnicity: "
+                     f"{region['name']} region (where {a['area_name']} is) and England"):
+        year = st.selectbox("Financial year (April to March)", years, key="hes_breakdown_year",
+                            format_func=lambda y: f"{y} (provisional)" if y in provisional else y)
+        data = q.hes_breakdowns([c for c, _ in areas], year)
+        for tab, dim in zip(st.tabs(list(hb.DIMENSIONS.values())), hb.DIMENSIONS, strict=True):
+            with tab:
+                table = hb.year_table(data, dim, areas, year)
+                basis = ("NHS Digital's year totals by sex (only episodes whose sex was recorded)" if dim == "sex"
+                         else f"sum of the published months of {year} (NHS Digital gives no year total by "
+                              f"{hb.DIMENSIONS[dim].lower()})")
+                st.markdown(f"**{md(hb.DIMENSIONS[dim])}, {md(year)}**: episodes with cause X99 (assault by "
+                            f"a sharp object), by patients' region of residence; {md(basis)}.")
+                st.dataframe(hb.wide(table, areas), hide_index=True)
+        st.caption("Source: NHS Digital, Hospital Episode Statistics (tabulation for the Home Office). Admission "
+                   "episodes (FAE) and consultant episodes (FCE) are different measures: one admission can have "
+                   "several consultant episodes; neither counts people. Regional counts are rounded to the nearest "
+                   "5 by NHS Digital and 1-7 shown as *: a range such as '40 to 82 (7 months *)' means the "
+                   "published months add to 33 and each * month holds 1 to 7 more. 'blank' months were left empty "
+                   "in the table and are not counted. England here is NHS Digital's all-patient figure "
+                   "(including patients living outside England).")
+
+
 for fam in q.FAMILIES:
     fam_rows = rows[rows["family"] == fam]
     if fam_rows.empty:
         continue
     st.subheader(q.FAMILY_NAMES[fam])
-    for r in fam_rows.to_dict("records"):
-        v = r.get("value")
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            figure = f"not shown: {md(r.get('suppressed_reason') or 'no figure available')}"
-            if isinstance(r.get("count"), float) and not math.isnan(r["count"]):
-                figure += f" (count {r['count']:,.0f})"
-        else:
-            # A modelled figure's range is a plausible range from its method, not a confidence interval.
-            span = "plausible range" if r.get("quality") == "modelled" else "95% interval"
-            ci = (f" ({span} {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
-                  if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
-            whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
-            figure = f"**{v:,.0f}** {md(r['unit'])}{ci}" if whole else f"**{v:,.1f}** {md(r['unit'])}{ci}"
-        period = (pr.period_words(r.get("period_label"), r.get("period_type"))
-                  if isinstance(r.get("period_label"), str) and r.get("period_label") else "")
-        line = f"**{md(r['title'])}** - {md(r['geo_label'])}" + (f", {md(period)}" if period else "") + f": {figure}"
-        badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
-        st.markdown(f"{line} {badge}")
-        comps = [f"{md(r[f'bench{i}_label'])} vs {md(r[f'bench{i}_name'])} ({r[f'bench{i}_value']:,.1f}; "
-                 f"{md(r.get(f'bench{i}_basis') or 'as published')})"
-                 for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
-        if comps:
-            st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
-        if isinstance(r.get("similar_label"), str):  # app.benchmarks.similar_comparison, as on Compare
-            sv = r.get("similar_value")
-            shown = f"{sv:,.1f}; " if isinstance(sv, float) and not math.isnan(sv) else ""
-            st.markdown(f"&nbsp;&nbsp;&nbsp;vs most similar partnerships: {md(r['similar_label'])} "
-                        f"({shown}{md(r.get('similar_basis') or 'no group figure for this period')})")
-        src = source_of.get(str(r.get("source_id") or "").split("#")[0])
-        if src is not None:
-            st.caption(f"Source: {md(src['publisher'])}, *{md(src['title'])}* ({md(src['file_name'])}, loaded "
-                       f"{str(src['retrieved_at'])[:10]}). Method: {md(r.get('method') or 'as published')}. "
-                       f"{md(src['attribution'])}")
+    folded = fam_rows["folded_under"] if "folded_under" in fam_rows else pd.Series(None, index=fam_rows.index)
+    for r in fam_rows[folded.isna()].to_dict("records"):
+        _show_row(r)
+        n_parts = r.get("partnership_total_of")
+        if isinstance(n_parts, (int, float)) and not math.isnan(n_parts):
+            # a partnership of several former districts: its total first, the districts folded below
+            parts = fam_rows[folded == r["indicator_id"]]
+            with st.expander(f"The {int(n_parts)} former districts: " + ", ".join(parts["area_name"])):
+                for p in parts.to_dict("records"):
+                    _show_row(p)
+    if fam == "ae_assault":
+        _show_hes_breakdowns()
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():
@@ -153,6 +227,8 @@ st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 # ---------------------------------------------------------------- trend
 st.subheader("Trend")
 with_data = rows[rows["area_code"].notna()] if "area_code" in rows else rows.iloc[0:0]
+if "partnership_total_of" in with_data:  # a total made here has no published series to draw
+    with_data = with_data[with_data["partnership_total_of"].isna()]
 ind_ids = list(dict.fromkeys(with_data["indicator_id"]))
 if not ind_ids:
     st.info("No local figures to draw for this area.")

@@ -1,5 +1,6 @@
-"""Map: any local indicator and period at CSP or police force area level, drawn offline, one
-shape per map unit, areas without data grey (hatched) and labelled. Click a shape (or pick an
+"""Map: any local indicator and period at each geography its publisher releases it at (CSP,
+local authority, upper-tier council, police force area, region; `q.indicator_levels`), drawn
+offline, one shape per map unit, areas without data grey (hatched) and labelled. Click a shape (or pick an
 area) to open its profile. Query parameters: `indicator`, `level`, `period`, `area`, and
 `view=interactive` for the plotly map.
 
@@ -11,6 +12,7 @@ plotly map (zoom and pan) is one toggle away.
 """
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app import benchmarks as bm
@@ -27,15 +29,29 @@ INTERACTIVE_LABEL = "Interactive map (zoom and pan, slower to load)"
 def _values(ind_id: str, level: str, period: str):
     """Map values with each area's comparison against its national comparator (app.benchmarks,
     the same category as the profile and Compare)."""
-    values = q.map_values(ind_id, level, period)
-    ptype = q.preferred_period_type(q.map_periods(ind_id, level)["period_type"])
+    values = q.level_map_values(ind_id, level, period)
+    ptype = q.preferred_period_type(q.level_periods(ind_id, level)["period_type"])
     return bm.national_comparisons(values, ind_id, level, period, ptype)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _display_geojson(level: str, version: str) -> dict:
-    """The level's shapes rounded for drawing, made once per warehouse version (not per rerun)."""
-    return display_geojson(q.boundaries_geojson(level))
+def _display_geojson(level: str, version: str, codes: tuple[str, ...] = ()) -> dict:
+    """The level's shapes rounded for drawing, made once per warehouse version (not per rerun);
+    `codes`: the upper-tier councils of the period (q.level_geojson)."""
+    return display_geojson(q.level_geojson(level, codes))
+
+
+def _codes(level: str, values) -> tuple[str, ...]:
+    """The areas whose shapes this view draws: only the upper tier changes with the period."""
+    return tuple(sorted(values["area_code"])) if level == "utla" else ()
+
+
+def _links(values) -> dict:
+    """Map unit -> the area its shape opens, only where a profile exists (CSP, local authority,
+    force area): a county or a region has none."""
+    can_open = q.profile_area_codes()
+    opens = values[values["area_code"].isin(can_open)]
+    return opens.groupby("map_unit", sort=False)["area_code"].first().to_dict()
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -44,8 +60,10 @@ def _map_figure(ind_id: str, level: str, period: str, title: str, version: str):
     (plotly_chart serialises it without changing it)."""
     info = q.indicator(ind_id) or {}
     unit = str(info.get("unit", ""))
-    units = map_units(_values(ind_id, level, period), unit)
-    return fg.choropleth_figure(units, _display_geojson(level, version), title=title, unit=unit)
+    values = _values(ind_id, level, period)
+    units = map_units(values, unit)
+    return fg.choropleth_figure(units, _display_geojson(level, version, _codes(level, values)), title=title,
+                                unit=unit)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -55,29 +73,29 @@ def _svg_map(ind_id: str, level: str, period: str, title: str, version: str) -> 
     unit = str(info.get("unit", ""))
     values = _values(ind_id, level, period)
     # values are ordered by area name: a shape shared by several areas opens the first one's profile
-    links = values.groupby("map_unit", sort=False)["area_code"].first().to_dict()
+    links = _links(values)
     names = dict(zip(values["area_code"], values["area_name"], strict=True))
-    return svg_map(map_units(values, unit), q.boundaries_geojson(level), title=title, unit=unit, period=period,
-                   links=links, link_names=names)
+    return svg_map(map_units(values, unit), q.level_geojson(level, _codes(level, values)), title=title, unit=unit,
+                   period=period, links=links, link_names=names)
 
 
 ui.page_setup("Map")
 st.title("Map")
 ui.require_warehouse()
 
-inds = q.local_indicators()
+inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=True)
 titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
-mappable = [i for i in inds["indicator_id"] if q.map_levels(i)]
+mappable = [i for i in inds["indicator_id"] if q.indicator_levels(i)]
 c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
     ind_id = ui.url_select("Indicator", mappable, "indicator", format_func=lambda i: titles.get(i, i),
                            default=q.lead_indicator(mappable, preferred="police_uk_violence_and_sexual_offences"),
                            noun="mappable indicator")
-levels = q.map_levels(ind_id)
+levels = q.indicator_levels(ind_id)
 with c2:
     level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv],
                           noun="map geography for this indicator")
-periods = q.map_periods(ind_id, level)
+periods = q.level_periods(ind_id, level)
 # Annual figures where the publisher gives both quarters and years.
 ptype = q.preferred_period_type(periods["period_type"])
 periods = periods[periods["period_type"] == ptype]
@@ -119,11 +137,19 @@ for p in points:
     if loc:
         picked += list(values.loc[values["map_unit"] == loc, "area_code"])
 names = dict(zip(values["area_code"], values["area_name"], strict=True))
-st.markdown("**Open a profile**")
-chosen = ui.url_select("Pick an area", [""] + list(values["area_code"]), "area",
-                       format_func=lambda c: names.get(c, "(choose an area)"), noun="area on this map with code")
-for code in dict.fromkeys([*picked, *([chosen] if chosen else [])]):
-    ui.profile_link(code, names[code], level)
+openable = [c for c in values["area_code"] if c in q.profile_area_codes()]
+picked = [c for c in picked if c in set(openable)]
+if openable:
+    st.markdown("**Open a profile**")
+    chosen = ui.url_select("Pick an area", [""] + openable, "area",
+                           format_func=lambda c: names.get(c, "(choose an area)"), noun="area on this map with code")
+    kinds = dict(zip(values["area_code"], values["area_type"], strict=True))
+    for code in dict.fromkeys([*picked, *([chosen] if chosen else [])]):
+        ui.profile_link(code, names[code], kinds.get(code) or level)
+else:
+    st.caption(f"A {q.AREA_TYPE_NAMES[level].lower()} has no profile page of its own: profiles are made for "
+               "partnerships, local authorities and force areas, and each shows the figures of the "
+               f"{q.AREA_TYPE_NAMES[level].lower()} it is in.")
 
 st.subheader("Values")
 table = values[["area_code", "area_name", "map_unit", "period_label", "count", "denominator", "value", "lower_ci",

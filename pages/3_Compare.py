@@ -16,6 +16,7 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import control
+from app.mapdata import funnel_per
 from app.safe_text import md
 from methods.benchmark import rating_style
 from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
@@ -32,8 +33,11 @@ ui.page_setup("Compare areas")
 st.title("Compare areas")
 ui.require_warehouse()
 
-inds = q.local_indicators()
-inds = inds[inds["unit"].str.contains("per 100,000|%|DSR", case=False, regex=True)]
+inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=True)
+# Rates only (per 100,000 people, per 10,000 children, percentages, DSRs), each in its own unit,
+# and only indicators with figures at some level (q.indicator_levels).
+inds = inds[inds["unit"].str.contains("per 100,000|per 10,000|%|percent|DSR", case=False, regex=True)]
+inds = inds[[bool(q.indicator_levels(i)) for i in inds["indicator_id"]]]
 titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
 c1, c2, c3 = st.columns([3, 1, 1])
 with c1:
@@ -41,17 +45,16 @@ with c1:
                            default=q.lead_indicator(list(inds["indicator_id"]), preferred="knife_offences_total"),
                            noun="comparable indicator (a rate)")
 info = q.indicator(ind_id) or {}
-levels = [lv for lv in ("csp", "lad", "pfa") if not q.map_periods(ind_id, lv).empty]
+levels = q.indicator_levels(ind_id)
 with c2:
     level = ui.url_select("Geography", levels, "level", format_func=lambda lv: q.AREA_TYPE_NAMES[lv],
                           noun="geography for this indicator")
-periods = q.map_periods(ind_id, level)
+periods = q.level_periods(ind_id, level)
 periods = periods[periods["period_type"] == q.preferred_period_type(periods["period_type"])]
 with c3:
     period = ui.url_select("Period", list(periods["period_label"]), "period", noun="period for this indicator")
 
-everyone = control(q.observations([ind_id], period_label=period))
-everyone = everyone[everyone["area_type"] == level]
+everyone = control(q.level_observations(ind_id, level, period))
 names = dict(zip(everyone["area_code"], everyone["area_name"], strict=True))
 period_type = str(periods["period_type"].iloc[0])
 
@@ -126,8 +129,10 @@ ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
          or "No values to rank.", key="compare_bars")
 
 st.subheader("Funnel plot: every area at this level")
-if bench_value is None or "per 100,000" not in unit.lower():
-    st.info("A funnel plot needs a crude rate per 100,000 and a benchmark rate; not available for this indicator.")
+per = funnel_per(unit)
+if bench_value is None or per is None:
+    st.info("A funnel plot needs a crude rate (per 100,000 people or per 10,000 children) and a benchmark rate; "
+            "not available for this indicator.")
 else:
     funnel_data = everyone.dropna(subset=["count", "denominator"])
     limits_choice = st.radio(
@@ -139,8 +144,8 @@ else:
     adjustment = FUNNEL_LIMIT_CHOICES[limits_choice]
     ffig = fg.funnel_figure(funnel_data, benchmark_rate=bench_value, benchmark_name=bench_name,
                             title=f"{titles[ind_id]}, {period}: {q.AREA_TYPE_NAMES[level].lower()}s", unit=unit,
-                            polarity=polarity, adjustment=adjustment, highlight=chosen)
-    fres = fg.funnel_result(funnel_data, benchmark_rate=bench_value, adjustment=adjustment)
+                            per=per, polarity=polarity, adjustment=adjustment, highlight=chosen)
+    fres = fg.funnel_result(funnel_data, benchmark_rate=bench_value, per=per, adjustment=adjustment)
     pos = fres.positions
     grey = funnel_data["quality"].isin(fg.UNCLASSIFIED_QUALITIES).to_numpy()
     counts = pos[~grey].value_counts()

@@ -132,7 +132,8 @@ def test_profile_deep_link_shows_labelled_geographies_and_comparisons(wh, sql):
 
     # Synthetic rows are badged and never compared; a national figure gives context.
     assert ":red-badge[SYNTHETIC - demonstration only]" in text
-    assert "Not compared: synthetic data" in " ".join(at.dataframe[0].value["bench1_label"].dropna())
+    profile_table = next(d.value for d in at.dataframe if "bench1_label" in d.value.columns)
+    assert "Not compared: synthetic data" in " ".join(profile_table["bench1_label"].dropna())
     assert "National figure for context" in text
     # Summary sentence from methods.summary.
     assert "similar to England & Wales" in text or "significantly" in text

@@ -1,0 +1,107 @@
+"""Yearly tables of HES sharp-object episodes by sex, age group and ethnicity, for a region and
+England, from NHS Digital's own breakdown sheets (`hes_sharp_object_breakdowns`).
+
+Why a module: the sheets publish a year total per sex, but for age group and ethnicity only
+monthly figures per category (the year total row covers all categories). A year per age group
+is therefore the sum of twelve published months, each rounded to 5 for regions, with 1-7 shown
+as `*`: a `*` month adds between 1 and 7 episodes that cannot be counted, so the table says how
+many months are suppressed and gives the range rather than pretending the sum is exact. A blank
+month is "not published", never zero. Admission episodes (FAE) and consultant episodes (FCE)
+are kept apart: they are different measures (one admission can have several consultant
+episodes). Every count then passes through the dashboard's own disclosure control.
+
+Imports: pandas, app.disclosure_view. No streamlit, no SQL.
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from app.disclosure_view import control
+
+DIMENSIONS = {"sex": "Sex", "age": "Age group", "ethnicity": "Ethnicity"}
+MEASURES = {"FAE": "admission episodes (FAE)", "FCE": "consultant episodes (FCE)"}
+STAR = "suppressed by NHS Digital"  # the parser's reason for a `*` cell starts so
+LAST = ("unknown", "not stated", "not known")
+
+
+def _order(dimension: str, key: str) -> tuple:
+    if dimension == "sex":
+        return (0, key)
+    if key in LAST or key == "nan":
+        return (2, key)
+    m = re.match(r"(\d+)", key)
+    return (1, int(m.group(1)) if m else 0, key) if dimension == "age" else (1, 0, key)
+
+
+def year_table(df: pd.DataFrame, dimension: str, areas: list[tuple[str, str]], financial_year: str) -> pd.DataFrame:
+    """One row per category (and area, measure) of one financial year: `count` (the publisher's
+    year total for sex; the sum of the published months for age group and ethnicity),
+    `months_suppressed` (months shown as `*`), `months_missing` (blank), `low`/`high` (the range
+    the true count lies in given the suppressed months), `basis` in words, disclosure-controlled.
+    `df`: rows of `hes_sharp_object_breakdowns`; `areas`: (code, name) in column order."""
+    d = df[(df["dimension"] == dimension) & (df["financial_year"] == financial_year)]
+    d = d[d["area_code"].isin([c for c, _ in areas])]
+    names = dict(areas)
+    out = []
+    for (code, measure, key), grp in d[d["category"].notna()].groupby(["area_code", "measure", "category_key"]):
+        total = grp[grp["period_label"] == financial_year]
+        months = grp[grp["period_label"] != financial_year]
+        label = str(months["category"].iloc[-1] if len(months) else grp["category"].iloc[-1])
+        if len(total) and total["count"].notna().all():
+            count, stars, blanks = float(total["count"].sum()), 0, 0
+            basis = "NHS Digital's year total"
+        else:
+            count = float(months["count"].sum())
+            reasons = months.loc[months["count"].isna(), "suppressed_reason"].fillna("")
+            stars = int(reasons.str.startswith(STAR).sum())
+            blanks = int((months["count"].isna()).sum()) - stars
+            basis = f"sum of {len(months)} published months"
+        out.append({"dimension": dimension, "category_key": key, "category": label.capitalize()
+                    if dimension == "sex" else label, "area_code": code, "area_name": names[code],
+                    "measure": measure, "count": count, "months_suppressed": stars, "months_missing": blanks,
+                    "low": count + stars, "high": count + 7 * stars, "basis": basis,
+                    "financial_year": financial_year, "is_health_source": True})
+    for (code, measure), grp in d[d["category"].isna() & (d["period_label"] == financial_year)].groupby(
+            ["area_code", "measure"]):
+        out.append({"dimension": dimension, "category_key": "~total", "category": "All (NHS Digital's year total)",
+                    "area_code": code, "area_name": names[code], "measure": measure,
+                    "count": float(grp["count"].iloc[0]), "months_suppressed": 0, "months_missing": 0,
+                    "low": float(grp["count"].iloc[0]), "high": float(grp["count"].iloc[0]),
+                    "basis": "NHS Digital's year total", "financial_year": financial_year, "is_health_source": True})
+    if not out:
+        return pd.DataFrame(columns=["dimension", "category_key", "category", "area_code", "area_name", "measure",
+                                     "count", "months_suppressed", "months_missing", "low", "high", "basis",
+                                     "financial_year", "suppressed_reason"])
+    t = control(pd.DataFrame(out))
+    t["_o"] = [(_order(dimension, k) if k != "~total" else (3,)) for k in t["category_key"]]
+    return t.sort_values(["_o", "area_code", "measure"]).drop(columns="_o").reset_index(drop=True)
+
+
+def cell_text(r: pd.Series | dict) -> str:
+    """'1,080'; '40 to 82 (7 months *)': published months add to 33, and each of 7 months shown as
+    `*` holds 1 to 7 more; '(2 months blank)': months NHS Digital left empty (not counted)."""
+    count = r.get("count")
+    if count is None or pd.isna(count):
+        return "suppressed" + (f" ({r['suppressed_reason']})" if isinstance(r.get("suppressed_reason"), str) else "")
+    text = f"{count:,.0f}"
+    if r.get("months_suppressed"):
+        k = int(r["months_suppressed"])
+        text = f"{r['low']:,.0f} to {r['high']:,.0f} ({k} month{'s' if k > 1 else ''} *)"
+    if r.get("months_missing"):
+        k = int(r["months_missing"])
+        text += f" ({k} month{'s' if k > 1 else ''} blank)"
+    return text
+
+
+def wide(table: pd.DataFrame, areas: list[tuple[str, str]]) -> pd.DataFrame:
+    """Categories down, one column per area and measure ('South East: admission episodes (FAE)')."""
+    if table.empty:
+        return pd.DataFrame()
+    t = table.assign(text=[cell_text(r) for _, r in table.iterrows()])
+    t["column"] = [f"{n}: {MEASURES.get(m, m)}" for n, m in zip(t["area_name"], t["measure"], strict=True)]
+    order = list(dict.fromkeys(t["category"]))
+    cols = [f"{n}: {MEASURES[m]}" for _, n in areas for m in MEASURES]
+    w = t.pivot_table(index="category", columns="column", values="text", aggfunc="first")
+    return w.reindex(index=order, columns=[c for c in cols if c in w.columns]).reset_index().fillna("")

@@ -1,0 +1,143 @@
+"""HES sharp-object episodes by sex, age group and ethnicity (issue #11 item 3): NHS Digital's
+breakdown sheets as parsed, the yearly tables built from them and the profile's hospital section.
+
+Expected values are read here from the raw workbook with python_calamine (cells found by their
+labels), or were read by hand from it (quoted with their sheet and row), never through the code
+under test.
+"""
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+from python_calamine import CalamineWorkbook
+
+from tests.app.test_pages_apptest import run_page
+
+BOOK = "hospital/UK_Knife_Crime_Workbook.xlsx"
+LONDON, SOUTH_EAST, ENGLAND = "E12000007", "E12000008", "E92000001"
+
+
+@pytest.fixture
+def wh(real_warehouse, monkeypatch):
+    monkeypatch.setenv("SVD_DB", str(real_warehouse))
+    return real_warehouse
+
+
+@pytest.fixture
+def sql(wh):
+    con = duckdb.connect(str(wh), read_only=True)
+    yield lambda query, *p: con.execute(query, list(p)).fetchall()
+    con.close()
+
+
+def _sheet(mirror, name: str) -> list[list]:
+    return CalamineWorkbook.from_path(str(mirror / BOOK)).get_sheet_by_name(name).to_python()
+
+
+def _raw_month_sum(mirror, sheet: str, year: str, category_keys: set[str], region: str, measure: str):
+    """(sum of numeric months, months shown '*', months blank) for one category of one year, one
+    region's FAEs or FCEs column, read straight from the sheet."""
+    rows = _sheet(mirror, sheet)
+    h = next(i for i, r in enumerate(rows) if str(r[0]).strip() == "Year")
+    regions = rows[h - 1]
+    col = next(i for i, v in enumerate(regions) if v == region)
+    col += 0 if rows[h][col] == measure else 1
+    assert rows[h][col] == measure
+    total, stars, blanks, inside = 0.0, 0, 0, False
+    for r in rows[h + 1:]:
+        first = str(r[0]).strip()
+        if first == year:
+            inside = True
+        elif inside and first:  # the year's total row, or the next year
+            break
+        if inside and str(r[2]).strip() in category_keys:
+            v = r[col]
+            if v == "*":
+                stars += 1
+            elif v == "":
+                blanks += 1
+            else:
+                total += float(v)
+    return total, stars, blanks
+
+
+# ---------------------------------------------------------------- parsed cells, read by hand
+def test_breakdown_cells_as_read_by_hand(sql):
+    def cell(dim, category, code, period, measure):
+        return sql("SELECT count, suppressed_reason FROM hes_sharp_object_breakdowns WHERE dimension = ? AND "
+                   "category = ? AND area_code = ? AND period_label = ? AND measure = ?",
+                   dim, category, code, period, measure)
+
+    # GOR-Data-Age-Group row 6: 2012-13, April, '10 to 19': East Midlands FAEs '*', London FAEs 20
+    assert cell("age", "10 to 19", LONDON, "2012-04", "FAE") == [(20.0, None)]
+    ((count, why),) = cell("age", "10 to 19", "E12000004", "2012-04", "FAE")
+    assert count is None and why.startswith("suppressed by NHS Digital (*): between 1 and 7")
+    # GOR-Data-Ethnicity row 6: April 2012 ('-' repeats the month), Black or Black British, London FCEs 20
+    assert cell("ethnicity", "Black or Black British", LONDON, "2012-04", "FCE") == [(20.0, None)]
+    # GOR-Data-Gender row 19: '2012-13 Total', East Midlands Female FAEs 20, Male FAEs 220
+    assert cell("sex", "female", "E12000004", "2012/13", "FAE") == [(20.0, None)]
+    assert cell("sex", "male", "E12000004", "2012/13", "FAE") == [(220.0, None)]
+
+
+# ---------------------------------------------------------------- yearly tables
+def test_year_tables_against_the_raw_workbook(wh, mirror):
+    from app import hes_breakdowns as hb
+    from app import queries as q
+
+    areas = [(LONDON, "London"), (ENGLAND, "England")]
+    data = q.hes_breakdowns([LONDON, ENGLAND], "2018/19")
+    sex = hb.year_table(data, "sex", areas, "2018/19").set_index(["category", "area_code", "measure"])
+    # the publisher's year totals by sex (GOR-Data-Gender, '2018-19 Total'); England as in MANIFEST checks
+    assert sex.loc[("Female", LONDON, "FAE"), "count"] == 75
+    assert sex.loc[("Male", LONDON, "FAE"), "count"] == 1080
+    assert sex.loc[("Male", ENGLAND, "FAE"), "count"] == 4673
+    age = hb.year_table(data, "age", areas, "2018/19").set_index(["category_key", "area_code", "measure"])
+    for key, labels in (("10-19", {"10-19", "10 to 19"}), ("80+", {"80+", "80 and over"})):
+        for measure in ("FAEs", "FCEs"):
+            total, stars, blanks = _raw_month_sum(mirror, "GOR-Data-Age-Group", "2018-19", labels, "London", measure)
+            r = age.loc[(key, LONDON, measure[:3])]
+            assert (r["months_suppressed"], r["months_missing"]) == (stars, blanks)
+            if total + stars >= 8:  # below that the dashboard's own rule hides it
+                assert (r["count"], r["low"], r["high"]) == (total, total + stars, total + 7 * stars)
+    # the publisher's all-category year total: London FAE 2018-19 = 1,155 (MANIFEST check)
+    assert age.loc[("~total", LONDON, "FAE"), "count"] == 1155
+
+
+def test_year_table_rules_on_a_small_frame():
+    from app import hes_breakdowns as hb
+
+    star = "suppressed by NHS Digital (*): between 1 and 7 episodes"
+    rows = [("age", "20-29", "20-29", "2020-04", 10.0, None), ("age", "20-29", "20-29", "2020-05", None, star),
+            ("age", "20-29", "20-29", "2020-06", None, "not published (empty cell in NHS Digital's table)"),
+            ("age", "0-9", "0-9", "2020-04", 5.0, None)]
+    df = pd.DataFrame(rows, columns=["dimension", "category", "category_key", "period_label", "count",
+                                     "suppressed_reason"]).assign(area_code=SOUTH_EAST, measure="FAE",
+                                                                  financial_year="2020/21")
+    t = hb.year_table(df, "age", [(SOUTH_EAST, "South East")], "2020/21").set_index("category_key")
+    assert list(t.index) == ["0-9", "20-29"]
+    r = t.loc["20-29"]
+    assert (r["count"], r["months_suppressed"], r["months_missing"], r["low"], r["high"]) == (10, 1, 1, 11, 17)
+    assert hb.cell_text(r) == "11 to 17 (1 month *) (1 month blank)"
+    assert pd.isna(t.loc["0-9", "count"])  # a sum of 5 is a health count of 1-7: not shown
+    wide = hb.wide(t.reset_index(), [(SOUTH_EAST, "South East")])
+    assert list(wide.columns) == ["category", "South East: admission episodes (FAE)"]
+
+
+# ---------------------------------------------------------------- on the profile
+def test_profile_hospital_section_shows_the_breakdowns(wh):
+    at = run_page("pages/1_Area_profile.py", area="E22000308")  # Oxford, South East region
+    box = next(e for e in at.expander if e.label.startswith("Hospital episodes for assault by a sharp object"))
+    assert "South East region (where Oxford is) and England" in box.label
+    year = at.selectbox(key="hes_breakdown_year")
+    assert year.value == "2021/22" and year.options[0] == "2021/22 (provisional)"
+    year.set_value("2018/19").run()
+    box = next(e for e in at.expander if e.label.startswith("Hospital episodes"))
+    assert [t.label for t in box.tabs] == ["Sex", "Age group", "Ethnicity"]
+    sex = box.tabs[0].dataframe[0].value.set_index("category")
+    assert list(sex.columns) == ["South East region: admission episodes (FAE)",
+                                 "South East region: consultant episodes (FCE)",
+                                 "England: admission episodes (FAE)", "England: consultant episodes (FCE)"]
+    assert sex.loc["Female", "England: admission episodes (FAE)"] == "393"
+    assert "Sex, 2018/19" in box.tabs[0].markdown[0].value
+    assert "consultant episodes (FCE) are different measures" in box.caption[0].value
