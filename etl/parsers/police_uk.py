@@ -420,13 +420,14 @@ def coverage_grid(totals: pd.DataFrame, counts: pd.DataFrame, pfa_by_slug: dict[
     return pd.DataFrame(rows, columns=["force", "pfa_code", "month", "status", "rows", "typical_rows", "note"])
 
 
-def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckdb.DuckDBPyConnection | None = None,
-          lookups: dict[str, pd.DataFrame] | None = None) -> Staged:
+def parse(paths: list[Path], source: Source, geo: GeoContext, *,
+          previous: duckdb.DuckDBPyConnection | None = None) -> Staged:
     """All street files -> staged observations, coverage, reconciliation and per-file aggregates.
 
-    `previous`: a read-only connection to the live warehouse; per-file aggregates whose sha256
-    is unchanged are taken from it instead of re-reading the file. `lookups`: the 2017 and 2021
-    LAD -> CSP lookups ({'l17': ..., 'l21': ...}, columns lad_code, lad_name, csp_code).
+    `previous` (a declared dependency, `etl.parsers.DEPENDENCIES`): a read-only connection to
+    the live warehouse; per-file aggregates whose sha256 is unchanged are taken from it instead
+    of re-reading the file. Records are placed with the 2017 and 2021 LAD -> CSP lookups the
+    geography context carries (`geo.lookups`).
     """
     files = discover(paths)
     if not files:
@@ -470,7 +471,7 @@ def parse(paths: list[Path], source: Source, geo: GeoContext, *, previous: duckd
     files_df = pd.DataFrame(file_rows).merge(totals[["file_key", "rows", "rows_selected", "rows_no_lsoa"]],
                                              on="file_key", how="left")
     files_df["reused"] = files_df["file_key"].isin([c["file_key"].iloc[0] for c in reused_counts if len(c)])
-    return build_staged(counts, files_df, source, geo, lookups or {}, n_read=len(to_read))
+    return build_staged(counts, files_df, source, geo, geo.lookups, n_read=len(to_read))
 
 
 _EMPTY_COUNTS = pd.DataFrame(columns=["lsoa_code", "lsoa_name", "crime_type", "n"])
