@@ -63,6 +63,7 @@ def test_missing_and_partial_months_are_not_zero(staged):
     assert cov[("dyfed-powys", "2024-03")] == "partial"
     assert o[(o.area_code == "W15000004") & (o.period_label == "2024-03")].empty
     ew = o[(o.area_code == "K04000001") & (o.period_label == "2024-03")]
+    assert len(ew) > 0, "nothing to check: an empty result must not pass"
     assert ew["note"].str.contains("Dyfed-Powys").all() and ew["note"].str.contains("Metropolitan").all()
 
 
