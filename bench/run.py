@@ -16,16 +16,16 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from bench.server import ServerError, streamlit_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -170,12 +170,6 @@ def bench_pages(db: Path) -> list[Row]:
 
 
 # ------------------------------------------------------------------ map in Chromium
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def bench_map(db: Path) -> list[Row]:
     maps = [p for p in page_files() if "map" in p.stem.lower()]
     try:
@@ -188,28 +182,10 @@ def bench_map(db: Path) -> list[Row]:
         log(f"map draw: skipped ({why})")
         return [Row("map", "map draw in headless Chromium", note=f"skipped: {why}")]
     page_path = re.sub(r"^\d+_", "", maps[0].stem)
-    port = free_port()
-    log(f"map draw: streamlit on port {port}, page /{page_path}")
-    with tempfile.TemporaryFile("w+") as logf:
-        server = subprocess.Popen(
-            [PY, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true", "--server.port", str(port),
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, "SVD_DB": str(db)}, stdout=logf, stderr=subprocess.STDOUT)
-        try:
-            t0 = time.perf_counter()
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.perf_counter() - t0 > 60 or server.poll() is not None:
-                    logf.seek(0)
-                    return [Row("map", "map draw in headless Chromium", note=f"skipped: server did not start "
-                                f"({logf.read()[-200:]!r})")]
-                time.sleep(0.2)
-            startup = time.perf_counter() - t0
+    try:
+        with streamlit_server(db, start_timeout=60) as server:
+            port, startup = server.port, server.startup
+            log(f"map draw: streamlit on port {port}, page /{page_path}")
             timings = []
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
@@ -238,15 +214,10 @@ def bench_map(db: Path) -> list[Row]:
                     ctx.close()
                 finally:
                     browser.close()
-        except Exception as exc:  # noqa: BLE001 - an optional measurement never fails the run
-            return [Row("map", "map draw in headless Chromium", note=f"skipped: {type(exc).__name__}: {str(exc)[:150]}")]
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    except ServerError as exc:
+        return [Row("map", "map draw in headless Chromium", note=f"skipped: server did not start ({str(exc)[-200:]!r})")]
+    except Exception as exc:  # noqa: BLE001 - an optional measurement never fails the run
+        return [Row("map", "map draw in headless Chromium", note=f"skipped: {type(exc).__name__}: {str(exc)[:150]}")]
     (cp, ci), (wp, wi), (rp, ri) = timings
     return [Row("map", f"map draw in headless Chromium (`{maps[0].name}`)", None, ci, None,
                 f"first session (server and browser cold): plot {fmt_s(cp)} s, idle {fmt_s(ci)} s; second session "

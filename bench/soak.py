@@ -32,11 +32,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.run import CHROMIUM, PY, ROOT, free_port, log
+from bench.run import CHROMIUM, PY, ROOT, log
+from bench.server import streamlit_server
 
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ERROR_SELECTOR = "[data-testid='stException'], [data-testid='stAlertContentError']"
@@ -62,41 +62,6 @@ def build_warehouse(sources: Path, db: Path, *, force: bool = False) -> tuple[fl
     if proc.returncode != 0 and not force:
         raise RuntimeError(f"refresh failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
     return seconds, proc
-
-
-def start_server(db: Path, port: int):
-    logf = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by stop_server
-    server = subprocess.Popen(
-        [PY, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true", "--server.port", str(port),
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "SVD_DB": str(db)}, stdout=logf, stderr=subprocess.STDOUT)
-    t0 = time.perf_counter()
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return server, logf, time.perf_counter() - t0
-        except OSError:
-            pass
-        if time.perf_counter() - t0 > 60 or server.poll() is not None:
-            logf.seek(0)
-            text = logf.read()
-            stop_server(server, logf)
-            raise RuntimeError(f"streamlit did not start:\n{text[-2000:]}")
-        time.sleep(0.2)
-
-
-def stop_server(server: subprocess.Popen, logf) -> str:
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-    logf.seek(0)
-    text = logf.read()
-    logf.close()
-    return text
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -236,30 +201,30 @@ def main(argv: list[str] | None = None) -> int:
         log(f"building the warehouse in {tmp}")
         secs, _ = build_warehouse(sources, db)
         log(f"built in {secs:.1f} s")
-        port = free_port()
-        server, logf, startup = start_server(db, port)
-        log(f"streamlit on port {port} ({startup:.1f} s); {args.viewers} viewers, {args.swaps} swaps, {args.seconds:.0f} s")
-        stop, swaps_done = threading.Event(), threading.Event()
-        started = time.perf_counter()
-        th = threading.Thread(target=swapper, args=(sources, db, args.swaps, args.seconds, started, swaps, swaps_done),
-                              daemon=True)
-        th.start()
+        with streamlit_server(db, start_timeout=60) as server:
+            port, startup = server.port, server.startup
+            log(f"streamlit on port {port} ({startup:.1f} s); {args.viewers} viewers, {args.swaps} swaps, {args.seconds:.0f} s")
+            stop, swaps_done = threading.Event(), threading.Event()
+            started = time.perf_counter()
+            th = threading.Thread(target=swapper, args=(sources, db, args.swaps, args.seconds, started, swaps, swaps_done),
+                                  daemon=True)
+            th.start()
 
-        def stopper() -> None:
-            swaps_done.wait()
-            remaining = started + args.seconds - time.perf_counter()
-            if remaining > 0:
-                time.sleep(remaining)
-            stop.set()
+            def stopper() -> None:
+                swaps_done.wait()
+                remaining = started + args.seconds - time.perf_counter()
+                if remaining > 0:
+                    time.sleep(remaining)
+                stop.set()
 
-        threading.Thread(target=stopper, daemon=True).start()
-        try:
-            asyncio.run(run_viewers(args.viewers, f"http://127.0.0.1:{port}", stop, loads, args.timeout))
-        finally:
-            wall = time.perf_counter() - started
-            stop.set()
-            th.join(timeout=300)
-            server_log = stop_server(server, logf)
+            threading.Thread(target=stopper, daemon=True).start()
+            try:
+                asyncio.run(run_viewers(args.viewers, f"http://127.0.0.1:{port}", stop, loads, args.timeout))
+            finally:
+                wall = time.perf_counter() - started
+                stop.set()
+                th.join(timeout=300)
+        server_log = server.final_log
     s = summarise(loads, swaps, args, wall, startup)
     tracebacks = [ln for ln in server_log.splitlines() if "Traceback" in ln or "Error" in ln]
     s["server_log_error_lines"] = tracebacks[:20]

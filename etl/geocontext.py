@@ -46,6 +46,9 @@ class GeoContext:
     links: pd.DataFrame  # child_code, parent_code, child_type, parent_type, valid_from, valid_to, vintage
     population: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["area_code", "year", "age_band", "sex", "persons", "source_id"]))
+    # The two LAD -> CSP lookups as read ({'l17': ..., 'l21': ...}; columns lad_code, lad_name,
+    # csp_code, ...): for parsers that place records by a district's name (police.uk's LSOAs).
+    lookups: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def codes(self, area_type: str) -> set[str]:
         return set(self.areas.loc[self.areas["area_type"] == area_type, "area_code"])

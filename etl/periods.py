@@ -157,3 +157,36 @@ def implausible_count(value: float) -> str | None:
     if value > MAX_PLAUSIBLE_COUNT:
         return f"count {value:g} exceeds any plausible population ({MAX_PLAUSIBLE_COUNT:,})"
     return None
+
+
+# Period wording in publishers' `period_type` columns and release titles (the national figures'
+# origin file): read here, beside the one period parser, so every parser uses the same patterns.
+YEAR_ENDING_TYPE = re.compile(r"^year ending ([A-Za-z]+) (\d{4})", re.IGNORECASE)
+CALENDAR_YEAR_TYPE = re.compile(r"^calendar year (\d{4})", re.IGNORECASE)
+QUARTER_TYPE = re.compile(r"^quarter \(([A-Za-z]{3})-([A-Za-z]{3}) (\d{4})\)$", re.IGNORECASE)
+CSEW_DATA_PERIOD = re.compile(r"\(CSEW (\d{4}/\d{2}) data\)")
+LEADING_PERIOD = re.compile(r"^(\d{4}(?:/\d{2})?) \(")
+
+_MONTH_NAMES = "|".join(sorted({m for m in MONTHS if len(m) == 3}))
+_FULL_DATE = re.compile(rf"\b(\d{{1,2}}) ({_MONTH_NAMES})[a-z]* (\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"(?<!YE )(?<!ending )\b({_MONTH_NAMES})[a-z]* (\d{{4}})\b",
+                         re.IGNORECASE)
+_YEAR_IN_PARENS = re.compile(r"[(,;]\s*(\d{4})\)")
+
+
+def vintage_date(source_title: str) -> date | None:
+    """Publication date stated in a source title, else None.
+
+    Full dates ("30 Jan 2020") first; then month-year ("Feb 2019", taken as the 1st), skipping
+    data periods written "YE Mar 2017"; then a bare year closing the parentheses ("(..., 2024)",
+    taken as 1 January). Only text inside parentheses counts for the last two, because titles
+    also carry data years ("statistics 2018 to 2019").
+    """
+    if m := _FULL_DATE.search(source_title):
+        return date(int(m.group(3)), MONTHS[m.group(2).lower()[:3]], int(m.group(1)))
+    inside = " ".join(re.findall(r"\(([^()]*)\)", source_title))
+    if m := _MONTH_YEAR.search(inside):
+        return date(int(m.group(2)), MONTHS[m.group(1).lower()[:3]], 1)
+    if m := _YEAR_IN_PARENS.search(source_title):
+        return date(int(m.group(1)), 1, 1)
+    return None

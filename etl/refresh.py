@@ -15,7 +15,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import import_module
 from pathlib import Path
 
 import duckdb
@@ -27,7 +26,8 @@ from etl.errors import RefreshError, SourceError, printable
 from etl.geocontext import GeoContext
 from etl.locate import Located, locate, sha256_file
 from etl.manifest import PROJECT_ROOT, Source, load_manifest
-from etl.parsers.geography import build_geography, read_lookup_2017, read_lookup_2021
+from etl.parsers import CONTEXT_PARSERS, call_parser, load_parser
+from etl.parsers.geography import GeographyTables, build_geography
 from etl.parsers.population import aggregate_population, parse_population_files
 from etl.refresh_log import REFRESH_LOG
 from etl.similar_areas import similar_tables
@@ -81,7 +81,10 @@ def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: b
             months: list[str] | None = None) -> RefreshResult:
     """Build a new warehouse from the located sources and swap it in. `download`: first fetch
     the fetch='url' sources (and police.uk archives for `months`) into data/raw/, inside the
-    lock, so two refreshes never write the same raw file and a build never reads a half-written one."""
+    lock, so two refreshes never write the same raw file and a build never reads a half-written one.
+
+    The steps, each a function below, the same for every source: locate, context (geography and
+    population), parse, stage, build, check, record, swap, and the refresh log."""
     db = Path(db or default_db())
     sources_dir = Path(sources_dir) if sources_dir else default_sources()
     if sources_dir is not None and not sources_dir.is_dir():
@@ -94,12 +97,7 @@ def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: b
             from etl.fetch import download_all
             download_all(quiet=quiet, months=months or [])
         manifest = load_manifest()
-        located = {s.id: locate(s, sources_dir) for s in manifest}
-        for sid in (*GEOGRAPHY_IDS, "ons_mye_2020", "ons_mye_2021"):
-            if not located[sid].paths:
-                src = located[sid].source
-                raise SourceError(f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'} "
-                                  f"(download it from {src.url})", source_id=sid)
+        located = locate_sources(manifest, sources_dir)
         fingerprint = _fingerprint(located)
         version = pipeline_version()
         previous = _previous_state(db)
@@ -109,19 +107,56 @@ def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: b
             progress(msg)
             _log(db, {"started_at": started.isoformat(), "status": "unchanged", "message": msg})
             return RefreshResult("unchanged", db, msg, seconds=time.monotonic() - progress.t0)
-        build = new_build_path(db)
+        run = Run(new_build_path(db), db, sources_dir, progress, started, fingerprint, version, only_default,
+                  has_live=previous is not None)
         try:
-            result = _build(build, db, manifest, located, sources_dir, progress, started, fingerprint,
-                            version, only_default)
-            snap = swap_in(build, db)
+            result = build_warehouse(run, manifest, located)
+            snap = swap_in(run.build, db)
         except BaseException as exc:
-            build.unlink(missing_ok=True)
+            run.build.unlink(missing_ok=True)
             _log(db, {"started_at": started.isoformat(), "status": "failed", "message": str(exc)})
             raise
         progress(f"swapped in {printable(db)}" + (f"; the previous file is kept as snapshot {printable(snap.name)}"
                                                  if snap else ""))
         _log(db, {"started_at": started.isoformat(), "status": "built", "message": result.message})
         return result
+
+
+@dataclass
+class Run:
+    """One refresh's settings, handed from step to step instead of a long parameter list."""
+
+    build: Path  # the new warehouse file, built aside
+    live: Path  # the live warehouse (read only here; swapped over at the end)
+    sources_dir: Path | None
+    progress: Progress
+    started: datetime
+    fingerprint: str
+    version: str
+    only_default: bool
+    # An unreadable live file (corrupt, not a warehouse) is built over as if absent; the swap
+    # keeps it as a snapshot.
+    has_live: bool = False
+
+
+@dataclass
+class Context:
+    """The context step's result: geography and population, and the GeoContext every parser gets."""
+
+    geog: GeographyTables
+    population: pd.DataFrame
+    geo: GeoContext
+
+
+@dataclass
+class Parsed:
+    """One manifest source after the parse step: its bundle (None when not loaded) and lineage."""
+
+    source_id: str
+    staged: Staged | None = None
+    source_row: dict | None = None
+    file_rows: list[dict] = field(default_factory=list)
+    not_loaded: dict | None = None  # why a source with no file was left out (shown to the analyst)
 
 
 def _fingerprint(located: dict[str, Located]) -> str:
@@ -159,15 +194,20 @@ def _log(db: Path, entry: dict) -> None:
               file=sys.stderr)
 
 
-def _parser(name: str):
-    return import_module(f"etl.parsers.{name}")
+def locate_sources(manifest: list[Source], sources_dir: Path | None) -> dict[str, Located]:
+    """Step 1, locate: each source's files in the sources folder or data/raw/. The geography and
+    population files are required (every other source is placed and rated with them)."""
+    located = {s.id: locate(s, sources_dir) for s in manifest}
+    for src in manifest:
+        if src.parser in CONTEXT_PARSERS and not located[src.id].paths:
+            raise SourceError(f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'} "
+                              f"(download it from {src.url})", source_id=src.id)
+    return located
 
 
-def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
-           sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
-           version: str, only_default: bool) -> RefreshResult:
-    {s.id: s for s in manifest}
-    # 1. population (gives LAD -> region), then geography
+def load_context(located: dict[str, Located], progress: Progress) -> Context:
+    """Step 2, context: population (gives LAD -> region), then geography, then the GeoContext
+    (areas, links, population and the LAD -> CSP lookups) every parser receives."""
     progress("population: reading ONS mid-year estimate workbooks")
     pop_files = [(p, sid) for sid in ("ons_mye_2020", "ons_mye_2021") for p in located[sid].paths]
     pop = parse_population_files(pop_files)
@@ -175,24 +215,175 @@ def _build(build: Path, live: Path, manifest: list[Source], located: dict[str, L
     p17, p21, pb = (located[s].paths[0] for s in GEOGRAPHY_IDS)
     geog = build_geography((p17, GEOGRAPHY_IDS[0]), (p21, GEOGRAPHY_IDS[1]), (pb, GEOGRAPHY_IDS[2]), pop.lad_region)
     population = aggregate_population(pop.rows, geog.links, set(geog.split_lads["csp_code"]))
-    geo = geog.context(population)
-    lookups = {"l17": read_lookup_2017(p17, GEOGRAPHY_IDS[0]), "l21": read_lookup_2021(p21, GEOGRAPHY_IDS[1])}
+    return Context(geog, population, geog.context(population))
 
-    geography_key = hashlib.sha256(pd.util.hash_pandas_object(population, index=False).values.tobytes()
-                                   + pd.util.hash_pandas_object(geog.areas.astype(str), index=False).values.tobytes()
+
+def build_warehouse(run: Run, manifest: list[Source], located: dict[str, Located]) -> RefreshResult:
+    """Steps 2-7 into `run.build`: context, parse every source, stage, build, check, record."""
+    ctx = load_context(located, run.progress)
+    geography_key = hashlib.sha256(pd.util.hash_pandas_object(ctx.population, index=False).values.tobytes()
+                                   + pd.util.hash_pandas_object(ctx.geog.areas.astype(str), index=False).values.tobytes()
                                    ).hexdigest()[:16]
     # Synthetic stand-ins are generated in a second process while this one parses the real
     # files (the machine has two cores; generation is pure Python, parsing mostly DuckDB).
     need_synthetic = [s for s in manifest if s.synthetic and not located[s.id].paths
-                      and s.family not in ("geography", "population")]
+                      and s.parser not in CONTEXT_PARSERS]
     with tempfile.TemporaryDirectory(prefix="svd-synthetic-") as tmp:
-        generator = _start_generator(need_synthetic, geo, geography_key, version, live.parent / "generated",
-                                     Path(tmp), progress.quiet)
+        generator = _start_generator(need_synthetic, ctx.geo, geography_key, run.version, run.live.parent / "generated",
+                                     Path(tmp), run.progress.quiet)
         try:
-            return _parse_and_write(build, live, manifest, located, sources_dir, progress, started, fingerprint,
-                                    version, only_default, geog, population, geo, lookups, generator)
+            previous = open_read_only(run.live) if run.has_live else None
+            try:
+                dependencies = {"previous": previous}
+                parsed = [context_lineage(src, located[src.id], ctx) if src.parser in CONTEXT_PARSERS
+                          else parse_source(src, located[src.id], ctx.geo, dependencies, generator, run)
+                          for src in manifest]
+            finally:
+                if previous is not None:
+                    previous.close()
         finally:
             generator.stop()
+    tables = stage_tables(ctx, parsed, run.progress)
+    write_tables(run.build, tables)
+    con = duckdb.connect(str(run.build))
+    try:
+        check_warehouse(con, run.progress)
+        return record_build(con, run)
+    finally:
+        con.close()
+
+
+def context_lineage(src: Source, loc: Located, ctx: Context) -> Parsed:
+    """Lineage of a geography or population source (read in the context step)."""
+    if src.parser == "population":
+        n = int((ctx.population["source_id"] == src.id).sum())
+    elif src.id == "ons_lad_boundaries_2022":
+        n = len(ctx.geog.boundaries)
+    else:
+        n = len(ctx.geo.lookups["l17"] if src.id == GEOGRAPHY_IDS[0] else ctx.geo.lookups["l21"])
+    return Parsed(src.id, None, _source_row(src, loc, datetime.now(timezone.utc), n, src.quality),
+                  [_file_row(src.id, p) for p in loc.paths])
+
+
+def parse_source(src: Source, loc: Located, geo: GeoContext, dependencies: dict, generator: _Generator,
+                 run: Run) -> Parsed:
+    """Step 3, parse: one source's located files (or its synthetic stand-in) through its parser,
+    with the dependencies the parser declares (`etl.parsers.DEPENDENCIES`); the same for all."""
+    paths, quality = loc.paths, src.quality
+    if not paths and src.id in generator.source_ids:
+        paths = generator.paths_for(src.id)
+        quality = "synthetic"
+        loc = Located(src, paths, "synthetic", "synthetic")
+    where = run.sources_dir or "data/raw"
+    if not paths:
+        if src.default and run.only_default:
+            raise SourceError(f"no file matching {src.mirror!r} in {where}", source_id=src.id)
+        run.progress(f"{src.id}: no file present; not loaded (optional source)")
+        return Parsed(src.id, not_loaded={
+            "source_id": src.id, "family": src.family, "publisher": src.publisher, "title": src.title,
+            "url": src.url, "reason": f"no file matching {src.mirror!r} in {where} and no synthetic stand-in "
+                                      "for it; an optional source, so the refresh went on"})
+    run.progress(f"{src.id}: parsing {len(paths)} file(s)")
+    try:
+        st = call_parser(load_parser(src.parser), paths, src, geo, dependencies)
+    except SourceError as exc:
+        raise exc.located(source_id=src.id) from None
+    if st.stats:
+        run.progress(f"{src.id}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in st.stats.items()))
+    return Parsed(src.id, st, _source_row(src, loc, datetime.now(timezone.utc), len(st.observations), quality),
+                  _file_rows(src.id, st, paths))
+
+
+def _file_row(source_id: str, path: Path) -> dict:
+    return {"source_id": source_id, "file_name": path.name, "sha256": sha256_file(path),
+            "rows": None, "period": None, "reused": False}
+
+
+def _file_rows(source_id: str, st: Staged, paths: list[Path]) -> list[dict]:
+    """One lineage row per file read: what the parser reported (rows, period, reuse), else the
+    located file itself."""
+    if not st.files:
+        return [_file_row(source_id, p) for p in paths]
+    by_name = {p.name: p for p in paths}
+    rows = []
+    for f in st.files:
+        name = f.get("file_name") or f.get("name")
+        digest = f.get("sha256") or (sha256_file(by_name[name]) if name in by_name else None)
+        rows.append({"source_id": source_id, "file_name": name, "sha256": digest, "rows": f.get("rows"),
+                     "period": f.get("period"), "reused": bool(f.get("reused", False))})
+    return rows
+
+
+def stage_tables(ctx: Context, parsed: list[Parsed], progress: Progress) -> dict[str, pd.DataFrame]:
+    """Step 4, stage: every warehouse table from the context and the parsed bundles, with
+    lineage (sources, source_files, sources_not_loaded)."""
+    progress("build: assembling tables")
+    staged = [p.staged for p in parsed if p.staged is not None]
+    geog, population = ctx.geog, ctx.population
+    observations = pd.concat([s.observations for s in staged if len(s.observations)], ignore_index=True)
+    indicators = pd.concat([s.indicators for s in staged if len(s.indicators)], ignore_index=True)
+    dup = indicators["indicator_id"].duplicated()
+    if dup.any():
+        raise RefreshError(f"indicator {indicators['indicator_id'][dup].iloc[0]} defined by two sources")
+    extra: dict[str, list[pd.DataFrame]] = {}
+    for s in staged:
+        for name, df in s.tables.items():
+            extra.setdefault(name, []).append(df.assign(source_id=s.source_id) if "source_id" not in df else df)
+    tables = {
+        "areas": geog.areas, "area_links": geog.links, "boundaries": geog.boundaries,
+        "csp_groups": geog.split_lads,
+        "population": population[["area_code", "year", "age_band", "sex", "persons", "source_id"]],
+        "indicators": indicators, "observations": observations,
+        "sources": pd.DataFrame([p.source_row for p in parsed if p.source_row is not None]),
+        "source_files": pd.DataFrame([r for p in parsed for r in p.file_rows]),
+        "area_names_cy": welsh_area_names(geog.areas, geog.links),
+        "sources_not_loaded": pd.DataFrame([p.not_loaded for p in parsed if p.not_loaded is not None],
+                                           columns=["source_id", "family", "publisher", "title", "url",
+                                                    "reason"]).astype("string"),
+    }
+    for name, frames in extra.items():
+        if name in tables:
+            raise RefreshError(f"staged table {name} clashes with a warehouse table")
+        tables[name] = pd.concat(frames, ignore_index=True)
+    progress("build: most similar partnerships")
+    tables.update(similar_tables(tables))  # from the published inputs only (etl/similar_areas.py)
+    return {k: _arrow_safe(v) for k, v in tables.items()}
+
+
+def check_warehouse(con: duckdb.DuckDBPyConnection, progress: Progress) -> None:
+    """Step 6, check: the warehouse invariants (`etl.checks`) on the new file; any failure stops
+    the refresh before the swap."""
+    progress("build: checks")
+    problems = checks.run_all(con)
+    if problems:
+        raise RefreshError("warehouse checks failed: " + "; ".join(problems))
+
+
+def record_build(con: duckdb.DuckDBPyConnection, run: Run) -> RefreshResult:
+    """Step 7, record: the changelog against the live warehouse, the refresh history and the
+    build's meta (fingerprint, pipeline and schema version) into the new file."""
+    if run.has_live:
+        con.execute(f"ATTACH '{str(run.live).replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+    con.execute("ATTACH ':memory:' AS scratch")
+    changelog = _changelog(con, run.has_live)
+    message = summarise(changelog)
+    history = _history(con, run.has_live)
+    finished = datetime.now(timezone.utc)
+    refresh_id = run.started.strftime("%Y%m%dT%H%M%SZ")
+    history = pd.concat([history, pd.DataFrame([{
+        "refresh_id": refresh_id, "started_at": run.started, "finished_at": finished, "status": "built",
+        "message": message, "changelog": json.dumps(changelog, default=str)}])], ignore_index=True)
+    if run.has_live:
+        con.execute("DETACH wh")
+    con.register("_h", history)
+    con.execute("CREATE TABLE refreshes AS SELECT * FROM _h")
+    meta = pd.DataFrame([("fingerprint", run.fingerprint), ("pipeline_version", run.version),
+                         ("schema_version", str(SCHEMA_VERSION)), ("built_at", finished.isoformat()),
+                         ("refresh_id", refresh_id)], columns=["key", "value"])
+    con.register("_m", meta)
+    con.execute("CREATE TABLE meta AS SELECT * FROM _m")
+    con.execute("CHECKPOINT")
+    return RefreshResult("built", run.live, message, changelog, time.monotonic() - run.progress.t0)
 
 
 class _Generator:
@@ -230,137 +421,6 @@ def _start_generator(sources: list[Source], geo: GeoContext, geography_key: str,
     proc = subprocess.Popen([sys.executable, "-m", "etl.synthetic.cache", str(job)], cwd=PROJECT_ROOT,
                             stdout=subprocess.DEVNULL, stderr=None if not quiet else subprocess.PIPE)
     return _Generator(proc, job, {s.id for s in sources})
-
-
-def _parse_and_write(build: Path, live: Path, manifest: list[Source], located: dict[str, Located],
-                     sources_dir: Path | None, progress: Progress, started: datetime, fingerprint: str,
-                     version: str, only_default: bool, geog, population: pd.DataFrame, geo: GeoContext,
-                     lookups: dict[str, pd.DataFrame], generator: _Generator) -> RefreshResult:
-    # An unreadable live file (corrupt, not a warehouse) is built over as if absent; the swap
-    # keeps it as a snapshot.
-    has_live = _previous_state(live) is not None
-    previous = open_read_only(live) if has_live else None
-    staged: list[Staged] = []
-    source_rows, file_rows = [], []
-    not_loaded: list[dict] = []  # manifest sources with no file this run, and why (shown to the analyst)
-    now = datetime.now(timezone.utc)
-    for src in manifest:
-        if src.family in ("geography", "population"):
-            loc = located[src.id]
-            for p in loc.paths:
-                file_rows.append({"source_id": src.id, "file_name": p.name, "sha256": sha256_file(p),
-                                  "rows": None, "period": None, "reused": False})
-            if src.family == "population":
-                n = int((population["source_id"] == src.id).sum())
-            elif src.id == "ons_lad_boundaries_2022":
-                n = len(geog.boundaries)
-            else:
-                n = len(lookups["l17"] if src.id == GEOGRAPHY_IDS[0] else lookups["l21"])
-            source_rows.append(_source_row(src, loc, now, n, src.quality))
-            continue
-        loc = located[src.id]
-        paths, quality = loc.paths, src.quality
-        if not paths and src.id in generator.source_ids:
-            paths = generator.paths_for(src.id)
-            quality = "synthetic"
-            loc = Located(src, paths, "synthetic", "synthetic")
-        if not paths:
-            if src.default and only_default:
-                raise SourceError(f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'}",
-                                  source_id=src.id)
-            progress(f"{src.id}: no file present; not loaded (optional source)")
-            not_loaded.append({"source_id": src.id, "family": src.family, "publisher": src.publisher,
-                               "title": src.title, "url": src.url,
-                               "reason": f"no file matching {src.mirror!r} in {sources_dir or 'data/raw'} and no "
-                                         "synthetic stand-in for it; an optional source, so the refresh went on"})
-            continue
-        progress(f"{src.id}: parsing {len(paths)} file(s)")
-        module = _parser(src.parser)
-        try:
-            if src.parser == "police_uk":
-                st = module.parse(paths, src, geo, previous=previous, lookups=lookups)
-                progress(f"{src.id}: read {st.stats.get('files_read')} of {st.stats.get('files')} files "
-                         "(others unchanged, reused)")
-            else:
-                st = module.parse(paths, src, geo)
-        except SourceError as exc:
-            raise exc.located(source_id=src.id) from None
-        staged.append(st)
-        n_obs = len(st.observations)
-        source_rows.append(_source_row(src, loc, now, n_obs, quality))
-        if st.files:
-            by_name = {p.name: p for p in paths}
-            for f in st.files:
-                name = f.get("file_name") or f.get("name")
-                digest = f.get("sha256") or (sha256_file(by_name[name]) if name in by_name else None)
-                file_rows.append({"source_id": src.id, "file_name": name, "sha256": digest, "rows": f.get("rows"),
-                                  "period": f.get("period"), "reused": bool(f.get("reused", False))})
-        else:
-            for p in paths:
-                file_rows.append({"source_id": src.id, "file_name": p.name, "sha256": sha256_file(p),
-                                  "rows": None, "period": None, "reused": False})
-    if previous is not None:
-        previous.close()
-
-    progress("build: assembling tables")
-    observations = pd.concat([s.observations for s in staged if len(s.observations)], ignore_index=True)
-    indicators = pd.concat([s.indicators for s in staged if len(s.indicators)], ignore_index=True)
-    dup = indicators["indicator_id"].duplicated()
-    if dup.any():
-        raise RefreshError(f"indicator {indicators['indicator_id'][dup].iloc[0]} defined by two sources")
-    extra: dict[str, list[pd.DataFrame]] = {}
-    for s in staged:
-        for name, df in s.tables.items():
-            extra.setdefault(name, []).append(df.assign(source_id=s.source_id) if "source_id" not in df else df)
-    tables = {
-        "areas": geog.areas, "area_links": geog.links, "boundaries": geog.boundaries,
-        "csp_groups": geog.split_lads,
-        "population": population[["area_code", "year", "age_band", "sex", "persons", "source_id"]],
-        "indicators": indicators, "observations": observations,
-        "sources": pd.DataFrame(source_rows), "source_files": pd.DataFrame(file_rows),
-        "area_names_cy": welsh_area_names(geog.areas, geog.links),
-        "sources_not_loaded": pd.DataFrame(not_loaded, columns=["source_id", "family", "publisher", "title",
-                                                                "url", "reason"]).astype("string"),
-    }
-    for name, frames in extra.items():
-        if name in tables:
-            raise RefreshError(f"staged table {name} clashes with a warehouse table")
-        tables[name] = pd.concat(frames, ignore_index=True)
-    progress("build: most similar partnerships")
-    tables.update(similar_tables(tables))  # from the published inputs only (etl/similar_areas.py)
-    tables = {k: _arrow_safe(v) for k, v in tables.items()}
-    write_tables(build, tables)
-
-    progress("build: checks")
-    con = duckdb.connect(str(build))
-    try:
-        problems = checks.run_all(con)
-        if problems:
-            raise RefreshError("warehouse checks failed: " + "; ".join(problems))
-        if has_live:
-            con.execute(f"ATTACH '{str(live).replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
-        con.execute("ATTACH ':memory:' AS scratch")
-        changelog = _changelog(con, has_live)
-        message = summarise(changelog)
-        history = _history(con, has_live)
-        finished = datetime.now(timezone.utc)
-        refresh_id = started.strftime("%Y%m%dT%H%M%SZ")
-        history = pd.concat([history, pd.DataFrame([{
-            "refresh_id": refresh_id, "started_at": started, "finished_at": finished, "status": "built",
-            "message": message, "changelog": json.dumps(changelog, default=str)}])], ignore_index=True)
-        if has_live:
-            con.execute("DETACH wh")
-        con.register("_h", history)
-        con.execute("CREATE TABLE refreshes AS SELECT * FROM _h")
-        meta = pd.DataFrame([("fingerprint", fingerprint), ("pipeline_version", version),
-                             ("schema_version", str(SCHEMA_VERSION)), ("built_at", finished.isoformat()),
-                             ("refresh_id", refresh_id)], columns=["key", "value"])
-        con.register("_m", meta)
-        con.execute("CREATE TABLE meta AS SELECT * FROM _m")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    return RefreshResult("built", live, message, changelog, time.monotonic() - progress.t0)
 
 
 def _changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dict:

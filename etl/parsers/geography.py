@@ -22,7 +22,7 @@ Decisions (documented in docs/geography.md):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -88,9 +88,10 @@ class GeographyTables:
     links: pd.DataFrame
     boundaries: pd.DataFrame
     split_lads: pd.DataFrame  # map_unit, lad_code, lad_name, csp_code, csp_name (split components)
+    lookups: dict[str, pd.DataFrame] = field(default_factory=dict)  # {'l17': ..., 'l21': ...} as read
 
     def context(self, population: pd.DataFrame | None = None) -> GeoContext:
-        geo = GeoContext(self.areas, self.links)
+        geo = GeoContext(self.areas, self.links, lookups=self.lookups)
         if population is not None:
             geo.population = population
         return geo
@@ -240,7 +241,7 @@ def build_geography(lookup17: tuple[Path, str], lookup21: tuple[Path, str],
     split = csp_groups(l21)
     boundaries = build_boundaries(shapes, l21, pfa_region, split, areas)
     boundaries = pd.concat([boundaries, utla_boundaries(boundaries, utla_links)], ignore_index=True)
-    return GeographyTables(areas, links, boundaries, split.reset_index(drop=True))
+    return GeographyTables(areas, links, boundaries, split.reset_index(drop=True), {"l17": l17, "l21": l21})
 
 
 def upper_tier(lad_region: pd.DataFrame, lads: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

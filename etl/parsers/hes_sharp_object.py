@@ -59,7 +59,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from etl.codes import ENGLAND
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
-from etl.parsers.knife_pfa_quarterly import add_rates, has_rate_intervals
+from etl.parsers.knife_pfa_quarterly import RATE_INTERVAL, add_rates
 from etl.periods import Period, financial_year
 from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
 
@@ -441,8 +441,7 @@ def _totals_check(frame: pd.DataFrame, reader_err, sheet: str) -> pd.DataFrame:
 
 
 def indicators(source_id: str = SOURCE_ID) -> pd.DataFrame:
-    interval = ("95% interval: Byar's approximation for counts >= 10, exact Poisson below"
-                if has_rate_intervals() else "no interval computed")
+    interval = RATE_INTERVAL
     common = (
         "with an external cause of ICD-10 X99 (assault by sharp object), by region of residence "
         "and the month (or financial year) the episode finished; NHS Digital Hospital Episode "

@@ -15,7 +15,7 @@ rate and z-score columns. We keep the counts only and derive everything else our
   the `series_breaks` table so charts can mark them.
 
 Row numbers in errors are file line numbers (the header is row 1).
-Imports: pandas, etl.* and, when present, methods.rates. Never streamlit.
+Imports: pandas, etl.* and methods.rates. Never streamlit.
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from etl.geocontext import GeoContext, normalise_area_name
 from etl.periods import Period, financial_quarter, financial_year, parse_period
 from etl.staged import Staged, finish_indicators, finish_observations
 from etl.suppression import parse_count
+from methods.rates import crude_rate_frame
 
 # indicator id -> the file's column holding its count
 COUNT_COLUMNS: dict[str, str] = {
@@ -87,43 +88,22 @@ PER = 100_000
 # --- rates -----------------------------------------------------------------------------------
 
 def add_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill value/lower_ci/upper_ci from `count` and `denominator` (per 100,000).
-
-    Uses `methods.rates` (crude rate with a 95% Byar / exact Poisson interval) when the module is
-    present, else a plain rate with no interval, so the parser works either way. Rows without a
-    count or a denominator keep value None.
+    """Fill value/lower_ci/upper_ci from `count` and `denominator` (per 100,000), with
+    `methods.rates` (crude rate with a 95% Byar / exact Poisson interval). Rows without a count
+    or a denominator keep value None.
     """
     out = frame.copy()
     count = pd.to_numeric(out["count"], errors="coerce").astype("float64")
     pop = pd.to_numeric(out["denominator"], errors="coerce").astype("float64")
     ok = count.notna() & pop.notna() & (pop > 0) & (count >= 0)
-    try:
-        from methods import rates
-    except ImportError:
-        rates = None
-    lower = upper = pd.Series(float("nan"), index=out.index)
-    if rates is not None and hasattr(rates, "crude_rate_frame"):
-        r = rates.crude_rate_frame(pd.DataFrame({"count": count, "denominator": pop}), per=PER)
-        value, lower, upper = r["value"], r["lower_ci"], r["upper_ci"]
-    elif rates is not None:
-        res = [rates.crude_rate(c, n) if k else None for c, n, k in zip(count, pop, ok)]
-        value = pd.Series([x.value if x else None for x in res], index=out.index, dtype="float64")
-        lower = pd.Series([x.lower if x else None for x in res], index=out.index, dtype="float64")
-        upper = pd.Series([x.upper if x else None for x in res], index=out.index, dtype="float64")
-    else:
-        value = count / pop * PER
-    out["value"] = value.where(ok)
-    out["lower_ci"] = lower.where(ok)
-    out["upper_ci"] = upper.where(ok)
+    r = crude_rate_frame(pd.DataFrame({"count": count, "denominator": pop}), per=PER)
+    out["value"] = r["value"].where(ok)
+    out["lower_ci"] = r["lower_ci"].where(ok)
+    out["upper_ci"] = r["upper_ci"].where(ok)
     return out
 
 
-def has_rate_intervals() -> bool:
-    try:
-        import methods.rates  # noqa: F401
-    except ImportError:
-        return False
-    return True
+RATE_INTERVAL = "95% interval: Byar's approximation for counts >= 10, exact Poisson below"
 
 
 def mid_year_for(period: Period) -> int:
@@ -135,18 +115,14 @@ def mid_year_for(period: Period) -> int:
 
 
 class PopulationLookup:
-    """Cached `geo.population_for`, plus sums over several areas, with a note saying which
-    mid-year was used (the nearest year when the matching one is absent)."""
+    """`geo.population_for` (indexed once by the GeoContext), plus sums over several areas, with
+    a note saying which mid-year was used (the nearest year when the matching one is absent)."""
 
     def __init__(self, geo: GeoContext) -> None:
         self.geo = geo
-        self._cache: dict[tuple[str, int], tuple[float | None, int | None]] = {}
 
     def one(self, code: str, year: int) -> tuple[float | None, int | None]:
-        key = (code, year)
-        if key not in self._cache:
-            self._cache[key] = self.geo.population_for(code, year)
-        return self._cache[key]
+        return self.geo.population_for(code, year)
 
     def total(self, codes: list[str], year: int) -> tuple[float | None, str]:
         pops = [self.one(c, year) for c in codes]
@@ -424,8 +400,7 @@ def _series_breaks(force_pfa: dict[str, str], members: dict[str, list[str]]) -> 
 
 
 def indicators(source_id: str) -> pd.DataFrame:
-    interval = ("95% interval: Byar's approximation for counts >= 10, exact Poisson below"
-                if has_rate_intervals() else "no interval computed")
+    interval = RATE_INTERVAL
     rows = []
     for ind, title in TITLES.items():
         rows.append({

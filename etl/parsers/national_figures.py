@@ -67,7 +67,16 @@ import pandas as pd
 from etl.codes import ENGLAND, ENGLAND_AND_WALES, UNITED_KINGDOM
 from etl.csvtable import read_required_columns
 from etl.errors import SourceError
-from etl.periods import MONTHS, Period, parse_period
+from etl.periods import (  # noqa: F401 - vintage_date is part of this parser's interface (tests)
+    CALENDAR_YEAR_TYPE,
+    CSEW_DATA_PERIOD,
+    LEADING_PERIOD,
+    QUARTER_TYPE,
+    YEAR_ENDING_TYPE,
+    Period,
+    parse_period,
+    vintage_date,
+)
 from etl.staged import Staged, finish_indicators, finish_observations
 
 SOURCE_ID = "national_figures"
@@ -271,13 +280,6 @@ def match_basis(row: pd.Series, rules: pd.DataFrame) -> pd.Series | None:
 
 # ---------------------------------------------------------------------------------- periods
 
-_YEAR_ENDING = re.compile(r"^year ending ([A-Za-z]+) (\d{4})", re.IGNORECASE)
-_CALENDAR = re.compile(r"^calendar year (\d{4})", re.IGNORECASE)
-_QUARTER = re.compile(r"^quarter \(([A-Za-z]{3})-([A-Za-z]{3}) (\d{4})\)$", re.IGNORECASE)
-_CSEW_DATA = re.compile(r"\(CSEW (\d{4}/\d{2}) data\)")
-_LEADING = re.compile(r"^(\d{4}(?:/\d{2})?) \(")
-
-
 def normalise_period_label(period: str, period_type: str) -> tuple[str, str | None]:
     """(label `parse_period` understands, reason when it differs from the file's label).
 
@@ -286,18 +288,18 @@ def normalise_period_label(period: str, period_type: str) -> tuple[str, str | No
     rows is a shorthand ("2025 Q3") the one parser rightly rejects. Raises ValueError otherwise.
     """
     ptype = period_type.strip()
-    if m := _YEAR_ENDING.match(ptype):
+    if m := YEAR_ENDING_TYPE.match(ptype):
         return f"year ending {m.group(1)} {m.group(2)}", None
-    if m := _CALENDAR.match(ptype):
+    if m := CALENDAR_YEAR_TYPE.match(ptype):
         return m.group(1), None
-    if m := _QUARTER.match(ptype):
+    if m := QUARTER_TYPE.match(ptype):
         return f"{m.group(1)} {m.group(3)} to {m.group(2)} {m.group(3)}", None
     if ptype.startswith("financial_year") or ptype == "calendar_year":
         return period, None
     if ptype == "point estimate":
-        if m := _CSEW_DATA.search(period):
+        if m := CSEW_DATA_PERIOD.search(period):
             return m.group(1), "data period of the survey the estimate uses (CSEW)"
-        if m := _LEADING.match(period):
+        if m := LEADING_PERIOD.match(period):
             return m.group(1), "period given before the publisher's qualifier"
         if period in POINT_ESTIMATE_PERIODS:
             label, why = POINT_ESTIMATE_PERIODS[period]
@@ -372,31 +374,6 @@ def value_in_quote(value: float | None, lower: float | None, upper: float | None
 
 
 # ---------------------------------------------------------------------------------- vintage
-
-_MONTH_NAMES = "|".join(sorted({m for m in MONTHS if len(m) == 3}))
-_FULL_DATE = re.compile(rf"\b(\d{{1,2}}) ({_MONTH_NAMES})[a-z]* (\d{{4}})\b", re.IGNORECASE)
-_MONTH_YEAR = re.compile(rf"(?<!YE )(?<!ending )\b({_MONTH_NAMES})[a-z]* (\d{{4}})\b",
-                         re.IGNORECASE)
-_YEAR_IN_PARENS = re.compile(r"[(,;]\s*(\d{4})\)")
-
-
-def vintage_date(source_title: str) -> date | None:
-    """Publication date stated in a source title, else None.
-
-    Full dates ("30 Jan 2020") first; then month-year ("Feb 2019", taken as the 1st), skipping
-    data periods written "YE Mar 2017"; then a bare year closing the parentheses ("(..., 2024)",
-    taken as 1 January). Only text inside parentheses counts for the last two, because titles
-    also carry data years ("statistics 2018 to 2019").
-    """
-    if m := _FULL_DATE.search(source_title):
-        return date(int(m.group(3)), MONTHS[m.group(2).lower()[:3]], int(m.group(1)))
-    inside = " ".join(re.findall(r"\(([^()]*)\)", source_title))
-    if m := _MONTH_YEAR.search(inside):
-        return date(int(m.group(2)), MONTHS[m.group(1).lower()[:3]], 1)
-    if m := _YEAR_IN_PARENS.search(source_title):
-        return date(int(m.group(1)), 1, 1)
-    return None
-
 
 def rank_vintages(group: pd.DataFrame) -> pd.Series:
     """1 = current (latest vintage), 2 = the one before, ... for rows sharing a key."""

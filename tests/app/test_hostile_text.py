@@ -22,9 +22,9 @@ from etl.parsers.gang_working_estimates import COLUMNS as GANG_COLUMNS
 from etl.parsers.gang_working_estimates import indicator_id
 from etl.parsers.istv import LAYOUT_COLUMNS
 from etl.refresh import refresh
+from tests.app.page_runner import run_page
 from tests.fixture_mirror import build_fixture_mirror
 
-ROOT = Path(__file__).resolve().parents[2]
 OXFORD = "E22000308"
 
 # Each attack, and the live markup it would make if rendered as markdown: found when a marker
@@ -97,15 +97,6 @@ def hostile_wh(mirror, tmp_path_factory) -> Path:
 def wh(hostile_wh: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SVD_DB", str(hostile_wh))
     return hostile_wh
-
-
-def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=180)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def rendered_text(at: AppTest) -> list[str]:

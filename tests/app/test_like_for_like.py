@@ -141,12 +141,6 @@ def _category(count: int, pop: float, bench: float) -> str:
     return "higher" if lo > bench else "lower" if up < bench else "similar"
 
 
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
 def _police_rows(month: str) -> pd.DataFrame:
     from app import queries as q
     from app.disclosure_view import control

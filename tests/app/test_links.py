@@ -6,28 +6,11 @@ Pages run in AppTest against the warehouse built from the mirror (`real_warehous
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
-def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+from tests.app.page_runner import run_page
 
 
 def errors(at: AppTest) -> list[str]:

@@ -15,12 +15,6 @@ from app import queries as q
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
 def latest(wh: Path, indicator: str, area: str, period_type: str = "%") -> tuple:
     con = duckdb.connect(str(wh), read_only=True)
     try:

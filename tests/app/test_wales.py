@@ -6,13 +6,6 @@ import re
 from pathlib import Path
 
 import duckdb
-import pytest
-
-
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
 
 
 def england_only_indicators(wh: Path) -> set[str]:

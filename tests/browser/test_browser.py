@@ -4,22 +4,19 @@ download works, and screenshots are saved (tests/screenshots/, git-ignored;
 the profile and map shots are also copied to docs/img/ for the README when
 SVD_UPDATE_SCREENSHOTS=1, so an ordinary test run leaves the tracked files alone).
 
-Runs `streamlit run dashboard.py` in a subprocess against the warehouse built from the mirror.
+Runs `streamlit run dashboard.py` (bench.server, as the benchmarks do) against the warehouse built from the mirror.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from bench.server import ServerError, streamlit_server
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -36,41 +33,13 @@ WAIT_MS = 180_000  # generous: a busy 2-core machine; every wait still ends on a
 START_S = 180
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(real_warehouse: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SVD_DB": str(real_warehouse)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_S
-        while True:  # poll the server's own health signal until it answers (or a generous deadline)
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail("streamlit did not answer its health check")
-                time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with streamlit_server(real_warehouse, start_timeout=START_S) as srv:
+            yield srv.url
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def test_archive_member_declared_over_the_cap_is_refused_before_reading(tmp_path, monkeypatch):
-    monkeypatch.setattr(police_uk, "MAX_MEMBER_BYTES", 1_000_000)
+    monkeypatch.setattr(police_uk.read, "MAX_MEMBER_BYTES", 1_000_000)
     bomb = _zip(tmp_path / "2018-10.zip", {"2018-10/2018-10-kent-street.csv": HEADER.encode() + b"\0" * 5_000_000})
     digest = hashlib.sha256(bomb.read_bytes()).hexdigest()
     with pytest.raises(SourceError, match="5,000,[0-9]+ bytes, over the 1,000,000-byte limit") as err:

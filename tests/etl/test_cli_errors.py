@@ -113,11 +113,11 @@ def small_mirror(mirror, tmp_path_factory) -> Path:
 def tiny_refresh(monkeypatch):
     """The refresh with its build step replaced by a tiny warehouse, so the locate, lock, swap,
     snapshot, log and error-reporting steps run for real in a fraction of a second."""
-    def build(path, live, *args, **kwargs):
-        make_tiny(path, 5)
-        return RefreshResult("built", live, "tiny build", {}, 0.0)
+    def build(run, manifest, located):
+        make_tiny(run.build, 5)
+        return RefreshResult("built", run.live, "tiny build", {}, 0.0)
 
-    monkeypatch.setattr(refresh_module, "_build", build)
+    monkeypatch.setattr(refresh_module, "build_warehouse", build)
 
 
 def test_refresh_swaps_and_keeps_the_previous_file(small_mirror, tiny_refresh, tmp_path, capsys):

@@ -310,4 +310,5 @@ def test_police_archive_download_then_refresh_reads_the_zip(mirror, tmp_path: Pa
     files = con.execute("SELECT file_name FROM source_files WHERE source_id = 'police_uk_street'").fetchall()
     con.close()
     assert got == {"E22000308": 3, "E22000138": 5, "E23000029": 10}
+    assert len(files) > 0, "nothing to check: an empty result must not pass"
     assert all(f.startswith("2018-10.zip!") for (f,) in files)

@@ -18,6 +18,7 @@ from etl.geocontext import GeoContext
 from etl.manifest import Source
 from etl.parsers import fingertips
 from etl.synthetic.sidecar import write_sidecar
+from tests.small_geo import ENGLAND, NORTH_EAST, TEES_CSPS, TEES_LAD_CSP, TEES_LADS, make_geo
 
 SUPPRESSED = "Value suppressed for disclosure control due to small count"
 VIOLENCE = Source(id="fingertips_violence_admissions", family="ae_assault", publisher="OHID",
@@ -29,21 +30,10 @@ DRUGS = replace(VIOLENCE, id="fingertips_drug_treatment", family="drug_treatment
 
 def small_geo() -> GeoContext:
     """Two LADs in one region, England, and (irrelevant here) their CSPs."""
-    areas = pd.DataFrame(
-        [("E06000001", "Hartlepool", "lad"), ("E06000002", "Middlesbrough", "lad"),
-         ("E12000001", "North East", "region"), ("E92000001", "England", "country"),
-         ("E22000001", "Hartlepool", "csp"), ("E22000002", "Middlesbrough", "csp")],
-        columns=["area_code", "area_name", "area_type"])
-    areas = areas.assign(valid_from=pd.Timestamp("2021-04-01"), valid_to=pd.NaT, vintage="2021")
-    links = pd.DataFrame(
-        [("E06000001", "E12000001", "lad", "region"), ("E06000002", "E12000001", "lad", "region"),
-         ("E06000001", "E22000001", "lad", "csp"), ("E06000002", "E22000002", "lad", "csp")],
-        columns=["child_code", "parent_code", "child_type", "parent_type"])
-    links = links.assign(valid_from=pd.Timestamp("2021-04-01"), valid_to=pd.NaT, vintage="2021")
-    population = pd.DataFrame(
-        [("E06000001", 2021, "all", "persons", 92_000.0, "ons_mye_2021")],
-        columns=["area_code", "year", "age_band", "sex", "persons", "source_id"])
-    return GeoContext(areas=areas, links=links, population=population)
+    return make_geo([*TEES_LADS, NORTH_EAST, ENGLAND, *TEES_CSPS],
+                    [("E06000001", "E12000001", "lad", "region"), ("E06000002", "E12000001", "lad", "region"),
+                     *TEES_LAD_CSP],
+                    [("E06000001", 2021, "all", 92_000.0)], source_id="ons_mye_2021")
 
 
 def header(parent_column: str = "Compared to Region value or percentiles") -> list[str]:

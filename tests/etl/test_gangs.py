@@ -18,6 +18,7 @@ from etl.manifest import Source
 from etl.parsers import gang_working_estimates as gwe
 from etl.parsers import gangs
 from etl.parsers import national_figures as nf
+from tests.small_geo import ENGLAND, TEES_CSPS, TEES_LAD_CSP, TEES_LADS, make_geo
 
 REAL = Path("/work/shared/data/national/national_figures.csv")
 TEMPLATE = ROOT / "data" / "templates" / "gang_working_estimates.csv"
@@ -34,29 +35,16 @@ CSP_10_17 = 12_000.0
 
 def small_geo() -> GeoContext:
     """Two ordinary English CSPs, two CSPs sharing one split unitary LAD, one Welsh CSP."""
-    areas = pd.DataFrame(
-        [("E92000001", "England", "country"), ("W92000004", "Wales", "country"),
-         ("E06000001", "Hartlepool", "lad"), ("E06000002", "Middlesbrough", "lad"),
-         ("E06000060", "Buckinghamshire", "lad"), ("W06000001", "Isle of Anglesey", "lad"),
-         ("E22000001", "Hartlepool", "csp"), ("E22000002", "Middlesbrough", "csp"),
-         ("E22000003", "Aylesbury Vale", "csp"), ("E22000004", "Wycombe", "csp"),
-         ("W14000001", "Anglesey", "csp")],
-        columns=["area_code", "area_name", "area_type"])
-    areas = areas.assign(valid_from=pd.Timestamp("2021-04-01"), valid_to=pd.NaT, vintage="2021")
-    links = pd.DataFrame(
-        [("E06000001", "E22000001", "lad", "csp"), ("E06000002", "E22000002", "lad", "csp"),
-         ("E06000060", "E22000003", "lad", "csp"), ("E06000060", "E22000004", "lad", "csp"),
+    return make_geo(
+        [ENGLAND, ("W92000004", "Wales", "country"), *TEES_LADS,
+         ("E06000060", "Buckinghamshire", "lad"), ("W06000001", "Isle of Anglesey", "lad"), *TEES_CSPS,
+         ("E22000003", "Aylesbury Vale", "csp"), ("E22000004", "Wycombe", "csp"), ("W14000001", "Anglesey", "csp")],
+        [*TEES_LAD_CSP, ("E06000060", "E22000003", "lad", "csp"), ("E06000060", "E22000004", "lad", "csp"),
          ("W06000001", "W14000001", "lad", "csp")],
-        columns=["child_code", "parent_code", "child_type", "parent_type"])
-    links = links.assign(valid_from=pd.Timestamp("2021-04-01"), valid_to=pd.NaT, vintage="2021")
-    pop = pd.DataFrame(
         [("E92000001", 2017, "10-17", ENGLAND_10_17), ("E92000001", 2017, "all", 55_000_000.0),
          ("E92000001", 2020, "10-17", 9_999_999.0),  # other years must not be used
          ("E22000001", 2017, "10-17", CSP_10_17), ("E22000002", 2017, "10-17", 20_000.0),
-         ("E06000060", 2017, "10-17", 60_000.0), ("W14000001", 2017, "10-17", 7_000.0)],
-        columns=["area_code", "year", "age_band", "persons"])
-    pop = pop.assign(sex="persons", source_id="test")
-    return GeoContext(areas=areas, links=links, population=pop)
+         ("E06000060", 2017, "10-17", 60_000.0), ("W14000001", 2017, "10-17", 7_000.0)])
 
 
 def write_national(tmp_path: Path, rows: list[dict]) -> Path:
@@ -177,6 +165,7 @@ def test_local_estimates_loaded_as_local(tmp_path):
             LOCAL_ROW | {"measure": "high_risk_total", "count": "1,020"}]
     st = gwe.parse([write_local(tmp_path, rows)], LOCAL, small_geo())
     obs = st.observations.set_index("indicator_id")
+    assert len(obs) > 0, "nothing to check: an empty result must not pass"
     assert (obs["quality"] == "local").all()
     assert obs.loc["gangs_local_gang_members_10_17", "value"] == 14
     assert obs.loc["gangs_local_high_risk_total_10_17", "value"] == 1020

@@ -17,6 +17,7 @@ import pytest
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.parsers import ho_prc_csp as prc
+from tests.small_geo import make_geo
 
 NEW = ["Financial Year", "Financial Quarter", "Police Force", "CSP Name", "Offence Description",
        "Offence Group", "Offence Subgroup", "Offence Code", "Offence Count"]
@@ -26,27 +27,15 @@ W = "Possession of weapons offences"
 V = "Violence against the person"
 
 
-def _area(code: str, name: str, kind: str) -> dict:
-    return {"area_code": code, "area_name": name, "area_type": kind, "valid_from": None,
-            "valid_to": None, "vintage": "test"}
-
-
-def _link(child: str, parent: str) -> dict:
-    return {"child_code": child, "parent_code": parent, "child_type": "csp",
-            "parent_type": "pfa", "valid_from": None, "valid_to": None, "vintage": "test"}
-
-
 def geo() -> GeoContext:
     """CSP names as in the ONS lookups (Shepway, City of London, North Devon)."""
-    areas = [_area("E22000145", "Shepway", "csp"), _area("E22000180", "City of London", "csp"),
-             _area("E22000363", "North Devon", "csp"),
-             _area("E22000186", "Barking and Dagenham", "csp"),
-             _area("E23000032", "Kent", "pfa"), _area("E23000034", "London, City of", "pfa"),
-             _area("E23000035", "Devon & Cornwall", "pfa"),
-             _area("E23000001", "Metropolitan Police", "pfa")]
-    links = [_link("E22000145", "E23000032"), _link("E22000180", "E23000034"),
-             _link("E22000363", "E23000035"), _link("E22000186", "E23000001")]
-    return GeoContext(pd.DataFrame(areas), pd.DataFrame(links))
+    return make_geo(
+        [("E22000145", "Shepway", "csp"), ("E22000180", "City of London", "csp"), ("E22000363", "North Devon", "csp"),
+         ("E22000186", "Barking and Dagenham", "csp"), ("E23000032", "Kent", "pfa"),
+         ("E23000034", "London, City of", "pfa"), ("E23000035", "Devon & Cornwall", "pfa"),
+         ("E23000001", "Metropolitan Police", "pfa")],
+        [(csp, pfa, "csp", "pfa") for csp, pfa in (("E22000145", "E23000032"), ("E22000180", "E23000034"),
+                                                   ("E22000363", "E23000035"), ("E22000186", "E23000001"))])
 
 
 def new_rows(year: str, quarters=(1, 2, 3, 4)) -> list[list]:

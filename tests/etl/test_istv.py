@@ -20,6 +20,7 @@ from etl.geocontext import GeoContext
 from etl.manifest import Source
 from etl.parsers import istv
 from etl.synthetic.sidecar import write_sidecar
+from tests.small_geo import ENGLAND, NORTH_EAST, TEES_CSPS, TEES_LAD_CSP, TEES_LADS, make_geo
 
 SOURCE = Source(id="istv_ae_assaults", family="ae_assault", publisher="EDs", title="t", url="",
                 licence="DSA", attribution="a", format="csv", cadence="monthly",
@@ -28,22 +29,10 @@ POPULATION = {"E22000001": 92_000.0, "E22000002": 143_000.0}
 
 
 def small_geo() -> GeoContext:
-    areas = pd.DataFrame(
-        [("E06000001", "Hartlepool", "lad"), ("E06000002", "Middlesbrough", "lad"),
-         ("E22000001", "Hartlepool", "csp"), ("E22000002", "Middlesbrough", "csp"),
-         ("E12000001", "North East", "region"), ("E92000001", "England", "country")],
-        columns=["area_code", "area_name", "area_type"])
-    areas = areas.assign(valid_from=pd.Timestamp("2021-04-01"), valid_to=pd.NaT, vintage="2021")
-    links = pd.DataFrame(
-        [("E06000001", "E22000001", "lad", "csp"), ("E06000002", "E22000002", "lad", "csp")],
-        columns=["child_code", "parent_code", "child_type", "parent_type"])
-    links = links.assign(valid_from=pd.Timestamp("2021-04-01"), valid_to=pd.NaT, vintage="2021")
-    population = pd.DataFrame(
-        [(code, 2021, band, "persons", persons * share, "ons_mye_2021")
-         for code, persons in POPULATION.items()
-         for band, share in (("all", 1.0), ("10-17", 0.1), ("10-24", 0.17))],
-        columns=["area_code", "year", "age_band", "sex", "persons", "source_id"])
-    return GeoContext(areas=areas, links=links, population=population)
+    return make_geo([*TEES_LADS, *TEES_CSPS, NORTH_EAST, ENGLAND], TEES_LAD_CSP,
+                    [(code, 2021, band, persons * share) for code, persons in POPULATION.items()
+                     for band, share in (("all", 1.0), ("10-17", 0.1), ("10-24", 0.17))],
+                    source_id="ons_mye_2021")
 
 
 def attendance(csp: str, arrival: str, assault: str, method: str, **extra: str) -> dict:

@@ -17,6 +17,7 @@ import pytest
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.parsers import knife_pfa_quarterly as kpq
+from tests.small_geo import make_geo
 
 MIRROR = Path("/work/shared/data")
 REAL = MIRROR / "knife_crime" / "knifecrime_pfa_quarterly.csv"
@@ -45,34 +46,21 @@ POP_2018 = 1_000_000.0
 THAMES_VALLEY_POP = {2018: 2_400_000.0, 2016: 2_350_000.0}
 
 
-def _area(code: str, name: str, kind: str) -> dict:
-    return {"area_code": code, "area_name": name, "area_type": kind, "valid_from": None,
-            "valid_to": None, "vintage": "test"}
-
-
-def _link(child: str, parent: str, ct: str, pt: str) -> dict:
-    return {"child_code": child, "parent_code": parent, "child_type": ct, "parent_type": pt,
-            "valid_from": None, "valid_to": None, "vintage": "test"}
-
-
 def lookup_geo() -> GeoContext:
     """PFAs from the real 2017 ONS lookup, regions by hand (the lookup has none), and a made-up
     population: 1,000,000 per force for mid-2018 only (Thames Valley: 2018 and 2016)."""
     lu = pd.read_csv(LOOKUP, encoding="utf-8-sig", dtype=str)
     pfas = lu.drop_duplicates("PFA17CD")[["PFA17CD", "PFA17NM"]]
-    areas = [_area(c, n, "pfa") for c, n in zip(pfas["PFA17CD"], pfas["PFA17NM"])]
-    areas += [_area(c, n, "region") for c, (n, _) in REGIONS.items()]
-    areas += [_area("E92000001", "England", "country"), _area("W92000004", "Wales", "country"),
-              _area("K04000001", "England and Wales", "national")]
+    areas = [(c, n, "pfa") for c, n in zip(pfas["PFA17CD"], pfas["PFA17NM"])]
+    areas += [(c, n, "region") for c, (n, _) in REGIONS.items()]
+    areas += [("E92000001", "England", "country"), ("W92000004", "Wales", "country"),
+              ("K04000001", "England and Wales", "national")]
     by_name = dict(zip(pfas["PFA17NM"], pfas["PFA17CD"]))
-    links = [_link(by_name[f], r, "pfa", "region") for r, (_, fs) in REGIONS.items() for f in fs]
-    pop = [{"area_code": c, "year": 2018, "age_band": "all", "sex": "persons",
-            "persons": POP_2018, "source_id": "test"} for c in pfas["PFA17CD"]]
+    links = [(by_name[f], r, "pfa", "region") for r, (_, fs) in REGIONS.items() for f in fs]
     tv = by_name["Thames Valley"]
-    pop = [p for p in pop if p["area_code"] != tv]
-    pop += [{"area_code": tv, "year": y, "age_band": "all", "sex": "persons", "persons": v,
-             "source_id": "test"} for y, v in THAMES_VALLEY_POP.items()]
-    return GeoContext(pd.DataFrame(areas), pd.DataFrame(links), pd.DataFrame(pop))
+    pop = [(c, 2018, "all", POP_2018) for c in pfas["PFA17CD"] if c != tv]
+    pop += [(tv, y, "all", v) for y, v in THAMES_VALLEY_POP.items()]
+    return make_geo(areas, links, pop)
 
 
 def raw_rows() -> list[dict]:
@@ -224,14 +212,9 @@ HEADER = ("QtrNum,Force Name,Region,Financial Year,Financial Quarter,Population,
 
 
 def small_geo() -> GeoContext:
-    areas = pd.DataFrame([_area("E23000029", "Thames Valley", "pfa"),
-                          _area("W15000002", "Gwent", "pfa"),
-                          _area("E12000008", "South East", "region")])
-    links = pd.DataFrame([_link("E23000029", "E12000008", "pfa", "region")])
-    pop = pd.DataFrame([{"area_code": c, "year": 2018, "age_band": "all", "sex": "persons",
-                         "persons": 2_000_000.0, "source_id": "t"}
-                        for c in ("E23000029", "W15000002")])
-    return GeoContext(areas, links, pop)
+    return make_geo([("E23000029", "Thames Valley", "pfa"), ("W15000002", "Gwent", "pfa"),
+                     ("E12000008", "South East", "region")], [("E23000029", "E12000008", "pfa", "region")],
+                    [(c, 2018, "all", 2_000_000.0) for c in ("E23000029", "W15000002")])
 
 
 def write(tmp_path: Path, lines: list[str], header: str = HEADER) -> Path:

@@ -16,6 +16,7 @@ import pytest
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.parsers import ons_pfa_knife as ons
+from tests.small_geo import make_geo
 
 HEADER = ["Area Code", "Area Name [note 2]", "Apr 2010 to Mar 2011 [note 3]",
           "Percentage of total [note 4]", "Apr 2011 to\nMar 2012", "Percentage of total",
@@ -31,22 +32,10 @@ ROWS = [
 ]
 
 
-def _area(code: str, name: str, kind: str) -> dict:
-    return {"area_code": code, "area_name": name, "area_type": kind, "valid_from": None,
-            "valid_to": None, "vintage": "test"}
-
-
 def geo() -> GeoContext:
-    areas = pd.DataFrame([_area("E23000029", "Thames Valley", "pfa"),
-                          _area("E23000005", "Greater Manchester", "pfa"),
-                          _area("W15000002", "Gwent", "pfa")])
-    links = pd.DataFrame(columns=["child_code", "parent_code", "child_type", "parent_type",
-                                  "valid_from", "valid_to", "vintage"])
-    pop = pd.DataFrame([{"area_code": "E23000029", "year": 2010, "age_band": "all",
-                         "sex": "persons", "persons": 2_300_000.0, "source_id": "t"},
-                        {"area_code": "W15000002", "year": 2011, "age_band": "all",
-                         "sex": "persons", "persons": 580_000.0, "source_id": "t"}])
-    return GeoContext(areas, links, pop)
+    return make_geo([("E23000029", "Thames Valley", "pfa"), ("E23000005", "Greater Manchester", "pfa"),
+                     ("W15000002", "Gwent", "pfa")], [],
+                    [("E23000029", 2010, "all", 2_300_000.0), ("W15000002", 2011, "all", 580_000.0)])
 
 
 def make_workbook(path: Path, header: list | None = None, rows: list | None = None,

@@ -63,24 +63,23 @@ def test_vale_of_glamorgan_records_are_placed(mirror, real_geo):
     import gzip
 
     from etl.manifest import source_by_id
-    from etl.parsers.geography import read_lookup_2017, read_lookup_2021
 
     path = mirror / "police_uk/2018-11/2018-11-south-wales-street.csv.gz"
     with gzip.open(path, "rt", newline="") as fh:
         raw = sum(1 for r in csv.DictReader(fh) if r["Crime type"] == "Violence and sexual offences"
                   and r["LSOA name"].replace("The ", "", 1).startswith("Vale of Glamorgan "))
     assert raw == 273
-    lookups = {"l17": read_lookup_2017(mirror / "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", "a"),
-               "l21": read_lookup_2021(mirror / "geography/lad_to_csp.csv", "b")}
     staged = police_uk.parse(sorted(mirror.glob("police_uk/2018-1*/*-street.csv.gz"))
                              + sorted(mirror.glob("police_uk/2019-0*/*-street.csv.gz")),
-                             source_by_id("police_uk_street"), real_geo, lookups=lookups)
+                             source_by_id("police_uk_street"), real_geo)
     vale = staged.observations[(staged.observations["area_code"] == "W14000014")
                                & (staged.observations["indicator_id"] == "police_uk_violence_and_sexual_offences")
                                & (staged.observations["period_label"] == "2018-11")]
     assert vale["count"].tolist() == [273.0]
     placement = staged.tables["police_uk_lsoa_placement"]
-    assert placement[placement["lsoa_name"].str.startswith("The ", na=False)]["reason"].isna().all()
+    the = placement[placement["lsoa_name"].str.startswith("The ", na=False)]
+    assert len(the) > 0, "nothing to check: an empty result must not pass"
+    assert the["reason"].isna().all()
 
 
 def test_police_activity_offences_carry_no_better_or_worse_judgement():

@@ -111,6 +111,7 @@ def test_new_month_reads_only_that_month(work):
     assert result.status == "built"
     reused = dict(query(db, "SELECT file_name, reused FROM source_files WHERE source_id = 'police_uk_street'"))
     assert reused["2024-01-kent-street.csv.gz"] is False
+    assert len([k for k in reused if k != "2024-01-kent-street.csv.gz"]) > 0, "nothing to check: an empty result must not pass"
     assert all(v for k, v in reused.items() if k != "2024-01-kent-street.csv.gz")
     new = {x["indicator_id"]: x["periods"] for x in result.changelog["new_periods"]}
     assert query(db, "SELECT count FROM observations WHERE indicator_id = 'police_uk_robbery' "

@@ -75,6 +75,7 @@ def test_swap_swap_rollback_rollback_restore_keeps_every_version(live):
     assert sha(live) == shas[2]
     assert sha(done.source) == shas[2] and sha(done.kept) == shas[3]
     now = snap_digests(live)
+    assert len(seen) > 0, "nothing to check: an empty result must not pass"
     assert all(now[name] == digest for name, digest in seen.items()), "no snapshot changed or vanished"
     assert sorted(now.values()) == sorted([shas[1], shas[2], shas[3]])
     seen = now

@@ -6,7 +6,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +17,7 @@ from etl.manifest import load_manifest
 from etl.parsers import fingertips, istv
 from etl.synthetic import GENERATORS, generate
 from etl.synthetic.sidecar import sidecar_path
+from tests.small_geo import ENGLAND, NORTH_EAST, make_geo
 
 LADS = {  # code: (name, region, csp, population)
     "E06000001": ("Hartlepool", "E12000001", "E22000001", 92_000.0),
@@ -42,17 +42,9 @@ def small_geo() -> GeoContext:
         if region:
             links.append((lad, region, "lad", "region"))
         for code in (lad, csp):
-            population += [(code, year, "all", "persons", persons, "ons_mye_2021")
-                           for year in (2020, 2021)]
-    areas += [("E12000001", "North East", "region"), ("E12000002", "North West", "region"),
-              ("E12000007", "London", "region"), ("E92000001", "England", "country")]
-    validity = {"valid_from": pd.Timestamp("2021-04-01"), "valid_to": pd.NaT, "vintage": "2021"}
-    return GeoContext(
-        areas=pd.DataFrame(areas, columns=["area_code", "area_name", "area_type"]).assign(**validity),
-        links=pd.DataFrame(links, columns=["child_code", "parent_code", "child_type",
-                                           "parent_type"]).assign(**validity),
-        population=pd.DataFrame(population, columns=["area_code", "year", "age_band", "sex",
-                                                     "persons", "source_id"]))
+            population += [(code, year, "all", persons) for year in (2020, 2021)]
+    areas += [NORTH_EAST, ("E12000002", "North West", "region"), ("E12000007", "London", "region"), ENGLAND]
+    return make_geo(areas, links, population, source_id="ons_mye_2021")
 
 
 def test_generator_names_match_the_manifest() -> None:

@@ -16,14 +16,31 @@ from methods.rates import (
     proportion_frame,
 )
 
+# Exact 95% Poisson limits for an observed count, as tabulated (Garwood 1936; Breslow & Day,
+# "Statistical methods in cancer research" vol. II, IARC 1987, the reference Public Health
+# England's "Technical Guide: Confidence Intervals" (Public Health Data Science, 25 May 2018)
+# gives for Byar's method). That guide states that for 95% intervals "Byar's method is within
+# 0.2% of the exact value for numerators of 10 or more": checked here against the table, so the
+# test does not re-type the formula it checks.
+PUBLISHED_EXACT_95 = {10: (4.795, 18.390), 20: (12.217, 30.888), 50: (37.111, 65.919), 100: (81.364, 121.627)}
 
-def test_byar_count_50_worked_by_hand():
-    # Byar, 95%: z = 1.959964; lower = 50 (1 - 1/450 - z/(3 sqrt 50))^3, upper with 51.
-    r = crude_rate(50, 100_000)
+
+@pytest.mark.parametrize("count", sorted(PUBLISHED_EXACT_95))
+def test_byar_within_the_published_accuracy_of_tabulated_exact_limits(count):
+    low, up = PUBLISHED_EXACT_95[count]
+    r = crude_rate(count, 100_000)  # per 100,000 of 100,000 people: limits on the count scale
     assert r.method == "Byar"
-    assert r.value == pytest.approx(50.0)
-    assert r.lower == pytest.approx(37.1081, abs=1e-3)
-    assert r.upper == pytest.approx(65.9202, abs=1e-3)
+    assert r.value == pytest.approx(count)
+    assert r.lower == pytest.approx(low, rel=0.002)
+    assert r.upper == pytest.approx(up, rel=0.002)
+
+
+def test_byar_per_population_scales_the_count_limits():
+    # 50 events in 250,000 people: 20.0 per 100,000, limits the tabulated 37.111 and 65.919 / 2.5.
+    r = crude_rate(50, 250_000)
+    assert r.value == pytest.approx(20.0)
+    assert r.lower == pytest.approx(37.111 / 2.5, rel=0.002)
+    assert r.upper == pytest.approx(65.919 / 2.5, rel=0.002)
 
 
 def test_byar_close_to_exact_for_large_counts():
@@ -117,20 +134,24 @@ def test_proportion_frame():
     assert out["rate_note"][1] == "no denominator" and np.isnan(out["value"][1])
 
 
-def test_dsr_dobson_worked_by_hand():
-    o = np.array([5.0, 10.0, 20.0])
-    n = np.array([1000.0, 2000.0, 3000.0])
-    w = np.array([2.0, 3.0, 5.0])
-    dsr = (w * o / n).sum() / w.sum()
-    var = (w**2 * o / n**2).sum() / w.sum() ** 2
-    total = 35.0
-    z = stats.norm.ppf(0.975)
-    o_low = total * (1 - 1 / (9 * total) - z / (3 * math.sqrt(total))) ** 3
-    o_up = (total + 1) * (1 - 1 / (9 * (total + 1)) + z / (3 * math.sqrt(total + 1))) ** 3
-    r = directly_standardised_rate(o, n, w)
-    assert r.value == pytest.approx(dsr * 1e5)
-    assert r.lower == pytest.approx((dsr + math.sqrt(var / total) * (o_low - total)) * 1e5)
-    assert r.upper == pytest.approx((dsr + math.sqrt(var / total) * (o_up - total)) * 1e5)
+def test_dsr_dobson_one_age_band_is_the_crude_rate_with_published_limits():
+    # With one age band a DSR is the crude rate, and Dobson's limits are those of the count
+    # (PHE Technical Guide: Confidence Intervals, appendix on Dobson's method): 100 events in
+    # 50,000 people, 200 per 100,000, limits the tabulated exact 81.364 and 121.627 / 0.5.
+    r = directly_standardised_rate([100], [50_000], [1.0])
+    assert r.value == pytest.approx(200.0)
+    assert r.lower == pytest.approx(81.364 * 2, rel=0.002)
+    assert r.upper == pytest.approx(121.627 * 2, rel=0.002)
+
+
+def test_dsr_dobson_standardised_to_its_own_population_is_the_crude_rate():
+    # Standardised to the area's own age structure (weights = its populations), a DSR equals the
+    # crude rate and Dobson's limits equal the limits of the total count: 5 + 15 + 30 = 50 events
+    # in 100,000 people -> 50 per 100,000 with the tabulated exact limits 37.111 to 65.919.
+    r = directly_standardised_rate([5, 15, 30], [20_000, 30_000, 50_000], [20_000, 30_000, 50_000])
+    assert r.value == pytest.approx(50.0)
+    assert r.lower == pytest.approx(37.111, rel=0.002)
+    assert r.upper == pytest.approx(65.919, rel=0.002)
 
 
 def test_dsr_not_shown_below_10():

@@ -121,6 +121,7 @@ def test_runs_split_at_a_long_gap_with_their_own_limits():
     assert r.mean == second.mean and r.upper_limit == second.upper_limit and r.reliable
     assert not r.points["special_cause"].any()
     between = r.points.loc["2019-04":"2023-12"]
+    assert len(between) > 0, "nothing to check: an empty result must not pass"
     assert (between["run"] == -1).all() and between["centre"].isna().all()
     assert r.points.loc["2018-06", "centre"] == first.mean and r.points.loc["2024-06", "upper"] == second.upper_limit
     assert any("2 separate runs" in n for n in r.notes)
