@@ -24,6 +24,7 @@ import pandas as pd
 
 from app import queries as q
 from app.disclosure_view import control
+from app.indicator_format import is_rate
 from methods.benchmark import (
     BenchmarkResult,
     Comparator,
@@ -78,8 +79,6 @@ def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[s
                 breaks: pd.DataFrame) -> BenchmarkResult:
     """The category of one area figure (`row`: area_code, unit, value, lower_ci, upper_ci,
     count, polarity, quality, period_start, period_end) against one benchmark row."""
-    from app.profile import is_rate_unit  # the profile owns unit reading; imported late (it imports us)
-
     bench_value = None if bench is None else bench.get("value")
     problem = (recording_problem(breaks, row["area_code"], row["period_start"], row["period_end"])
                or recording_problem(breaks, comparator.code, row["period_start"], row["period_end"]))
@@ -88,7 +87,7 @@ def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[s
                                           bench_value)
     return compare_with_benchmark(
         row.get("value"), row.get("lower_ci"), row.get("upper_ci"),
-        bench_value if is_rate_unit(row.get("unit")) else None,
+        bench_value if is_rate(row) else None,  # counts are not benchmarked (registry value_type)
         benchmark_name=comparator.name, polarity=_polarity(row.get("polarity")), count=row.get("count"),
         is_rate=True, quality=row.get("quality"), benchmark_quality=None if bench is None else bench.get("quality"),
     )

@@ -14,6 +14,7 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import control
+from app.indicator_format import is_crude_rate, multiplier_of, number
 from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
 from methods.trend import trend_marker
 
@@ -75,12 +76,12 @@ if bench is not None:
 st.subheader("Ranked, with 95% intervals")
 fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=bench_value,
                      benchmark_name=bench_name, polarity=polarity)
-ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
+ui.chart(fig, "; ".join(f"{r.area_name}: {number(r.value, info)} ({r.comparison_phrase})"
                         for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
          or "No values to rank.", key="compare_bars")
 
 st.subheader("Funnel plot: every area at this level")
-if bench_value is None or "per 100,000" not in unit.lower():
+if bench_value is None or not is_crude_rate(info) or multiplier_of(info) != 100_000:
     st.info("A funnel plot needs a crude rate per 100,000 and a benchmark rate; not available for this indicator.")
 else:
     funnel_data = everyone.dropna(subset=["count", "denominator"])
@@ -114,7 +115,8 @@ ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label
 trend_rows = []
 for code in chosen:
     mine = ts[ts["area_code"] == code]
-    marker = trend_marker(mine, unit=unit, polarity=polarity, breaks=breaks[breaks["area_code"] == code])
+    marker = trend_marker(mine, value_type=str(info.get("value_type")), polarity=polarity,
+                          breaks=breaks[breaks["area_code"] == code])
     trend_rows.append({"area_name": names.get(code, code), "recent trend": f"{marker.symbol} {marker.words}",
                        "how it was tested / why not": marker.detail})
 st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "

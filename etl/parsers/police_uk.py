@@ -37,7 +37,8 @@ from etl.geocontext import GeoContext, normalise_area_name
 from etl.manifest import Source
 from etl.periods import EARLIEST, implausible_period
 from etl.periods import month as parse_month
-from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations, validate_frame
 from methods.rates import crude_rate_frame
 
 HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
@@ -54,10 +55,6 @@ KNOWN_TYPES = set(CRIME_TYPES) | {
     "Vehicle crime", "Violent crime", "Public disorder and weapons"}
 FILE_RE = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z-]+?)-street\.csv(?:\.gz)?$")
 NON_TERRITORIAL = {"btp": "British Transport Police"}
-# Offences found mostly by police activity (stop and search, patrols): more recorded can mean
-# more police looking, not more harm, so their comparisons carry no better/worse judgement
-# (docs/methods.md, "Comparisons").
-POLICE_ACTIVITY = {"Drugs", "Possession of weapons"}
 LSOA_NAME_RE = re.compile(r"^(.*) (\d{3}[A-Z])$")
 
 
@@ -583,7 +580,7 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
     observations["period_type"] = "month"
     staged = Staged(source_id=source.id)
     staged.observations = finish_observations(observations, source_id=source.id)
-    staged.indicators = finish_indicators(_indicators(), source_id=source.id)
+    staged.indicators = _indicators(source.id)
     staged.tables = {
         "police_uk_coverage": coverage,
         "police_uk_reconciliation": reconciliation,
@@ -759,25 +756,9 @@ def _type_of(indicator_id: str) -> str:
     return {v: k for k, v in CRIME_TYPES.items()}[indicator_id]
 
 
-def _indicators() -> pd.DataFrame:
-    rows = []
-    for crime_type, ind in CRIME_TYPES.items():
-        rows.append({
-            "indicator_id": ind, "family": "knife_crime",
-            "title": f"{crime_type} (police.uk street-level records)",
-            "unit": "offences in the month; rate per 100,000 residents",
-            "polarity": "none" if crime_type in POLICE_ACTIVITY else "higher_is_worse",
-            "definition": (("Mostly found by police activity: a higher figure may mean more policing, not "
-                            "more harm, so no better/worse judgement is made. " if crime_type in POLICE_ACTIVITY
-                            else "")
-                           + f"Crimes recorded by the police in the category '{crime_type}', as published "
-                           "on data.police.uk, counted by the month of the record and placed by LSOA. "
-                           "CSP and LAD counts use the CSP's own force's file; force counts are everything "
-                           "the force published, placed or not; region and England & Wales add up forces "
-                           "whose file for the month is complete (the note lists any left out). British "
-                           "Transport Police records are not in any area count. Rate = count / ONS mid-year "
-                           "population x 100,000 (95% CI: Byar, exact Poisson below 10)."),
-            "geography_level": "csp", "method": "count and crude rate", "is_health_source": False,
-            "series": "police_uk", "basis": "police.uk street-level", "break_note": None,
-        })
-    return pd.DataFrame(rows)
+def _indicators(source_id: str = "police_uk_street") -> pd.DataFrame:
+    """Titles, units, polarity and definitions of the crime types we hold: rows of the indicator
+    registry (data/indicators.csv). Drugs and possession of weapons are found mostly by police
+    activity (stop and search, patrols): more recorded can mean more police looking, not more
+    harm, so the registry gives them polarity 'none' (docs/methods.md, "Comparisons")."""
+    return indicator_rows(list(CRIME_TYPES.values()), source_id=source_id)

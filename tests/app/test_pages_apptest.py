@@ -131,7 +131,7 @@ def test_profile_deep_link_shows_labelled_geographies_and_comparisons(wh, sql):
     assert f"{expected}" in text[idx: idx + len(drugs_line) + 200].split("\n")[1]
 
     # Synthetic rows are badged and never compared; a national figure gives context.
-    assert ":red-badge[SYNTHETIC - demonstration only]" in text
+    assert ":red-badge[SYNTHETIC data - for demonstration only, not real figures]" in text
     assert "Not compared: synthetic data" in " ".join(at.dataframe[0].value["bench1_label"].dropna())
     assert "National figure for context" in text
     # Summary sentence from methods.summary.
