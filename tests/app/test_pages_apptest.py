@@ -92,7 +92,7 @@ def test_home_shows_latest_national_figures_with_sources_and_context(wh, sql):
     assert knife == [f"{value:,.0f}"]
     text = markdown_text(at)
     assert label in text and url in text
-    assert ":blue-badge[official]" in text
+    assert ":blue-badge[official statistics]" in text
     for figure in ("27,000", "12,200", "14,800", "33,000", "34,000", "100,000"):
         assert figure in text, figure
     assert "HC 1016" in text and "para 83" in text
