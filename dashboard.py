@@ -16,6 +16,7 @@ from app import queries as q
 from app import ui
 from app.citation import chart_sources, cite, hover_source
 from app.disclosure_view import quality_label
+from app.indicator_format import figure, number
 from app.safe_text import md, safe_url
 
 ui.page_setup("Home")
@@ -49,7 +50,7 @@ cols = st.columns(max(len(latest), 1))
 for col, r in zip(cols, latest.itertuples(), strict=False):
     with col:
         st.markdown(f"**{md(q.FAMILY_NAMES.get(r.family, r.family))}**")
-        st.metric(md(r.title), f"{r.value:,.0f}", help=md(r.basis))
+        st.metric(md(r.title), figure(r.value, r._asdict()), help=md(r.basis))
         st.markdown(ui.quality_badge(r.quality))
         st.markdown(f"{md(r.area_name)}, {md(r.period_label)}. {cite(r._asdict())}")
 if latest.empty:
@@ -74,7 +75,7 @@ for i, r in enumerate(latest.itertuples()):
     fig.update_layout(height=380, showlegend=len(data["basis"].unique()) > 1)
     with trend_cols[i % 2]:
         alt = (f"{r.title}: {len(data)} published national values from {data['period_label'].iloc[0]} to "
-               f"{data['period_label'].iloc[-1]}; latest {r.value:,.0f} ({r.period_label})."
+               f"{data['period_label'].iloc[-1]}; latest {figure(r.value, r._asdict())} ({r.period_label})."
                if not data.empty else f"{r.title}: no national series.")
         ui.chart(fig, alt, key=f"home_trend_{r.family}")
         st.caption(chart_sources(data))
@@ -96,7 +97,7 @@ for ind_id, words in wanted:
     hit = cco[cco["indicator_id"] == ind_id]
     if not hit.empty:
         v = hit.iloc[-1]
-        context_rows.append({"figure": f"{v['value']:,.0f}", "what": words, "period": v["period_label"],
+        context_rows.append({"figure": number(v["value"], v), "what": words, "period": v["period_label"],
                              "quality": quality_label(v["quality"]), "source": v["source_title"]})
 if context_rows:
     st.markdown("  \n".join(f"- **{r['figure']}** {r['what']}" for r in context_rows))

@@ -24,6 +24,7 @@ import pandas as pd
 
 from app import queries as q
 from app.disclosure_view import control
+from app.indicator_format import is_crude_rate, is_rate, multiplier_of
 from methods.benchmark import (
     BenchmarkResult,
     Comparator,
@@ -79,8 +80,6 @@ def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[s
                 breaks: pd.DataFrame) -> BenchmarkResult:
     """The category of one area figure (`row`: area_code, unit, value, lower_ci, upper_ci,
     count, polarity, quality, period_start, period_end) against one benchmark row."""
-    from app.profile import is_rate_unit  # the profile owns unit reading; imported late (it imports us)
-
     bench_value = None if bench is None else bench.get("value")
     problem = (recording_problem(breaks, row["area_code"], row["period_start"], row["period_end"])
                or recording_problem(breaks, comparator.code, row["period_start"], row["period_end"]))
@@ -89,7 +88,7 @@ def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[s
                                           bench_value)
     return compare_with_benchmark(
         row.get("value"), row.get("lower_ci"), row.get("upper_ci"),
-        bench_value if is_rate_unit(row.get("unit")) else None,
+        bench_value if is_rate(row) else None,  # counts are not benchmarked (registry value_type)
         benchmark_name=comparator.name, polarity=_polarity(row.get("polarity")), count=row.get("count"),
         is_rate=True, quality=row.get("quality"), benchmark_quality=None if bench is None else bench.get("quality"),
     )
@@ -183,8 +182,6 @@ def similar_benchmark(indicator_id: str, period_label: str, period_type: str, ar
 @lru_cache(maxsize=2048)
 def _similar_benchmark(indicator_id: str, period_label: str, period_type: str, area_code: str,
                        version: str | None) -> tuple[Comparator | None, dict[str, Any] | None, pd.DataFrame]:
-    from app.profile import is_rate_unit, per_for  # the profile owns unit reading (it imports us)
-
     group = q.similar_partnerships(area_code)
     if group.empty:
         return None, None, pd.DataFrame(columns=SIMILAR_MEMBER_COLUMNS)
@@ -213,10 +210,10 @@ def _similar_benchmark(indicator_id: str, period_label: str, period_type: str, a
     members = pd.DataFrame(rows, columns=SIMILAR_MEMBER_COLUMNS)
     used = members[members["included"]]
     info = q.indicator(indicator_id) or {}
-    if used.empty or not is_rate_unit(info.get("unit")):
+    if used.empty or not is_crude_rate(info):  # a group rate is summed counts over summed populations
         return comp, None, members
     count, denominator = float(used["count"].sum()), float(used["denominator"].sum())
-    rate = crude_rate(count, denominator, per=per_for(info.get("unit")))
+    rate = crude_rate(count, denominator, per=float(multiplier_of(info) or 100_000))
     worst = max(used["quality"].fillna("unknown"), key=lambda x: q.QUALITY_RANK.get(x, len(q.QUALITY_RANK)))
     left_out = members[~members["included"]]
     skipped = "; ".join(f"{n}: {w}" for n, w in zip(left_out["neighbour_name"], left_out["why_not_included"],
@@ -233,9 +230,7 @@ def similar_comparison(row: Mapping[str, Any], figure_level: str
     """One CSP figure against the group average of its most similar partnerships, made the same
     way for the profile and Compare (same area, indicator and period: same verdict). None when
     the figure is not a CSP's own rate or the CSP has no group."""
-    from app.profile import is_rate_unit  # the profile owns unit reading (it imports us)
-
-    if figure_level != "csp" or not is_rate_unit(row.get("unit")):  # a count is not set against a group's rate
+    if figure_level != "csp" or not is_rate(row):  # a count is not set against a group's rate
         return None
     comp, bench, _ = similar_benchmark(str(row["indicator_id"]), str(row["period_label"]), str(row["period_type"]),
                                        str(row["area_code"]))

@@ -15,21 +15,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from app.indicator_format import quality_label  # the one wording (methods.wording); re-exported here
 from methods.disclosure import apply_disclosure_control, neutralise_csv_formulas, suppress_linked_table
 
-QUALITY_LABELS = {
-    "official": "official statistics",
-    "modelled": "MODELLED estimate (not a published figure)",
-    "synthetic": "SYNTHETIC - for demonstration only, not real data",
-    "local": "local data shared with the partnership",
-    "unsourced": "NO OFFICIAL SOURCE - a figure as reported, not an official statistic",
-}
-
-
-def quality_label(quality: object) -> str:
-    if not isinstance(quality, str) or not quality:
-        return "unknown quality"
-    return QUALITY_LABELS.get(quality, quality)
+__all__ = ["control", "download_csv", "quality_label"]
 
 
 def _with_rate_flag(df: pd.DataFrame) -> pd.DataFrame:

@@ -23,15 +23,12 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from app.indicator_format import d3_format, number, quality_warnings, registry_of
 from methods.benchmark import rating_for, style_for
 from methods.funnel import DEFAULT_ADJUSTMENT, UNADJUSTED, FunnelResult, funnel_analysis, funnel_limits
 from methods.spc import SpcResult
 
 QUALITY_SYMBOLS = {"official": "circle", "modelled": "diamond-open", "synthetic": "x", "local": "square"}
-QUALITY_TITLES = {
-    "synthetic": "SYNTHETIC data - for demonstration only",
-    "modelled": "MODELLED estimate - not a published figure",
-}
 NO_DATA_COLOUR = "#BBBBBB"
 EW_CENTER = {"lat": 52.65, "lon": -2.2}
 EW_ZOOM = 5.3
@@ -41,24 +38,13 @@ DOW_ORDER = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 def quality_note(qualities: Iterable[object]) -> str | None:
     """The warning a figure must carry for the qualities it shows (None if all official)."""
-    present = {q for q in qualities if isinstance(q, str)}
-    notes = [QUALITY_TITLES[q] for q in ("synthetic", "modelled") if q in present]
+    notes = quality_warnings(list(qualities))
     return "; ".join(notes) if notes else None
 
 
 def titled(title: str, qualities: Iterable[object]) -> str:
     note = quality_note(qualities)
     return f"{title}<br><sup><b>{note}</b></sup>" if note else title
-
-
-def _fmt(v: object, digits: int = 1) -> str:
-    if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA:
-        return "n/a"
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(v)
-    return f"{f:,.0f}" if abs(f) >= 100 or f.is_integer() else f"{f:,.{digits}f}"
 
 
 def with_gaps(df: pd.DataFrame) -> pd.DataFrame:
@@ -108,8 +94,10 @@ def trend_figure(
     show_intervals: bool = True,
 ) -> go.Figure:
     """One line per `line_col` value, x = end of period, 95% intervals as error bars, gaps for
-    missing periods, breaks marked, quality in the marker symbol and the title."""
+    missing periods, breaks marked, quality in the marker symbol and the title. Numbers are
+    written with the indicator's registry decimals (columns multiplier/decimals of `df`)."""
     fig = go.Figure()
+    reg = registry_of(df)
     if df.empty:
         fig.update_layout(title=title + "<br><sup>no data for this selection</sup>")
         return fig
@@ -129,15 +117,15 @@ def trend_figure(
         custom = np.column_stack([
             g.get("period_label", pd.Series([""] * len(g))).fillna("").astype(str),
             quality.astype(str),
-            [_fmt(v) for v in g.get("lower_ci", pd.Series([None] * len(g)))],
-            [_fmt(v) for v in g.get("upper_ci", pd.Series([None] * len(g)))],
+            [number(v, reg) for v in g.get("lower_ci", pd.Series([None] * len(g)))],
+            [number(v, reg) for v in g.get("upper_ci", pd.Series([None] * len(g)))],
             g.get("source_title", pd.Series([""] * len(g))).fillna("").astype(str),
         ])
         fig.add_trace(go.Scatter(
             x=g["period_end"], y=value, name=str(name), mode="lines+markers", connectgaps=False,
             line={"color": colour}, marker={"symbol": symbols, "size": 8, "color": colour},
             error_y=error_y, customdata=custom,
-            hovertemplate=("%{fullData.name}<br>%{customdata[0]}: <b>%{y:,.1f}</b> " + unit
+            hovertemplate=("%{fullData.name}<br>%{customdata[0]}: <b>%{y:" + d3_format(reg) + "}</b> " + unit
                            + "<br>95% interval %{customdata[2]} to %{customdata[3]}"
                            + "<br>quality: %{customdata[1]}<br>%{customdata[4]}<extra></extra>"),
         ))
@@ -217,6 +205,7 @@ def ranked_bars(
     with the benchmark (`compare_frame` columns significance/rating/not_compared_reason) AND
     labelled with the comparison's symbol and words, with the benchmark drawn as a line."""
     d = df.dropna(subset=["value"]).sort_values("value")
+    reg = registry_of(df)
     styles = [style_for(s, r, polarity, None) for s, r in zip(d["significance"], d["rating"], strict=True)]
     fig = go.Figure(go.Bar(
         y=d["area_name"], x=d["value"], orientation="h",
@@ -224,9 +213,9 @@ def ranked_bars(
         error_x={"type": "data", "array": (d["upper_ci"] - d["value"]).tolist(),
                  "arrayminus": (d["value"] - d["lower_ci"]).tolist(), "color": "#222222"},
         text=[f"{s.symbol} {s.label}" for s in styles], textposition="outside", cliponaxis=False,
-        customdata=np.column_stack([d["lower_ci"].map(_fmt), d["upper_ci"].map(_fmt),
+        customdata=np.column_stack([d["lower_ci"].map(lambda v: number(v, reg)), d["upper_ci"].map(lambda v: number(v, reg)),
                                     d.get("quality", pd.Series([""] * len(d))).astype(str)]),
-        hovertemplate="%{y}: <b>%{x:,.1f}</b> " + unit
+        hovertemplate="%{y}: <b>%{x:" + d3_format(reg) + "}</b> " + unit
                       + "<br>95% interval %{customdata[0]} to %{customdata[1]}<br>quality %{customdata[2]}"
                       + "<extra></extra>",
         name="areas",
@@ -235,7 +224,7 @@ def ranked_bars(
         fig.add_shape(type="line", x0=benchmark_value, x1=benchmark_value, yref="paper", y0=0, y1=1,
                       line={"dash": "dash", "color": "#000000"})
         fig.add_annotation(x=benchmark_value, yref="paper", y=1.02, showarrow=False,
-                           text=f"{benchmark_name}: {_fmt(benchmark_value)}")
+                           text=f"{benchmark_name}: {number(benchmark_value, reg)}")
     fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title=unit,
                       height=max(300, 40 * len(d) + 140), margin={"r": 220, "t": 90})
     return fig
@@ -296,6 +285,7 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
     Modelled and synthetic areas are grey and not classified. Areas whose `area_code` is in
     `highlight` are named on the chart."""
     d = df.dropna(subset=["count", "denominator"]).copy()
+    reg = registry_of(df)
     result = funnel_result(df, benchmark_rate=benchmark_rate, per=per, adjustment=adjustment)
     d["position"] = result.positions.to_numpy()
     d["rate"] = d["count"] / d["denominator"] * per
@@ -320,7 +310,7 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
                                          showlegend=show, legendgroup="raw", visible="legendonly",
                                          line={"dash": "dashdot", "color": "#AAAAAA", "width": 1}, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[pops[0], pops[-1]], y=[benchmark_rate] * 2, mode="lines",
-                                 name=f"{benchmark_name} ({_fmt(benchmark_rate)})", line={"color": "#000000"}))
+                                 name=f"{benchmark_name} ({number(benchmark_rate, reg)})", line={"color": "#000000"}))
         for pos in FUNNEL_ORDER:
             grp = d[(d["position"] == pos) & ~unclassified]
             if grp.empty:
@@ -332,7 +322,7 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
                 marker={"symbol": FUNNEL_SYMBOLS[pos], "size": 10, "color": colour,
                         "line": {"color": "#333333", "width": 1}},
                 text=grp["area_name"], customdata=grp["count"],
-                hovertemplate="%{text}<br>rate %{y:,.1f} " + unit + "<br>count %{customdata:,}"
+                hovertemplate="%{text}<br>rate %{y:" + d3_format(reg) + "} " + unit + "<br>count %{customdata:,}"
                               + "<br>population %{x:,}<extra>" + f"{pos}: {words}" + "</extra>",
             ))
         grey = d[unclassified]
@@ -342,7 +332,7 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
                 name=f"modelled or synthetic: not classified ({len(grey)})",
                 marker={"symbol": "x", "size": 9, "color": NO_DATA_COLOUR}, text=grey["area_name"],
                 customdata=grey["quality"].astype(str),
-                hovertemplate="%{text}<br>rate %{y:,.1f} " + unit + "<br>%{customdata} figure: not classified"
+                hovertemplate="%{text}<br>rate %{y:" + d3_format(reg) + "} " + unit + "<br>%{customdata} figure: not classified"
                               + "<extra></extra>",
             ))
         chosen = set(highlight)

@@ -9,21 +9,25 @@ Imports: pandas, methods, app.disclosure_view.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
-from app.disclosure_view import control, quality_label
+from app.disclosure_view import control
+from app.indicator_format import is_crude_rate, multiplier_of, number, quality_label, registry_of
 from app.safe_text import html as html_text
 from methods.rates import crude_rate
 
-
-def _fmt(v: object) -> str:
-    return "n/a" if v is None or pd.isna(v) else f"{float(v):,.1f}"
+REGISTRY_COLUMNS = ["multiplier", "decimals", "value_type"]
 
 
 def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
     """One row per map unit: map_unit, value, lower_ci, upper_ci, quality, hover (plotly markup),
-    label (the same text, plain, one line per row), members."""
+    label (the same text, plain, one line per row), members, and the indicator's registry
+    multiplier, decimals and value type (numbers are written with them)."""
     v = control(values) if not values.empty else values
+    reg = registry_of(values) or {}
     rows = []
     for mu, grp in v.groupby("map_unit", sort=True):
         names = ", ".join(sorted(grp["area_name"]))
@@ -38,7 +42,7 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
         else:
             counts, pops = grp["count"], grp["denominator"]
             lines = [names, f"({len(grp)} partnerships drawn as one shape)"]
-            if counts.notna().all() and pops.notna().all() and unit_is_crude_rate(unit):
+            if counts.notna().all() and pops.notna().all() and is_crude_rate(reg):
                 res = crude_rate(float(counts.sum()), float(pops.sum()))
                 value, lo, up, why = res.value, res.lower, res.upper, None
                 lines.append("combined figure for the shape")
@@ -52,38 +56,30 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             lines.append("no data" + (f": {why}" if isinstance(why, str) and why else ""))
         else:
             span = "plausible range" if qual == "modelled" else "95% interval"  # a modelled range is not a CI
-            lines += [f"{_fmt(value)} {unit}", f"{span} {_fmt(lo)} to {_fmt(up)}",
+            lines += [f"{number(value, reg)} {unit}", f"{span} {number(lo, reg)} to {number(up, reg)}",
                       f"quality: {quality_label(qual) if qual and ',' not in qual else qual}"]
         # hover: plotly's markup (bold name, <br>; names and notes escaped, since plotly renders
         # <a href>, <b> and friends); label: the same lines as plain text (SVG map titles)
         text = "<br>".join([f"<b>{html_text(lines[0])}</b>", *(html_text(x) for x in lines[1:])])
         label = "\n".join(lines)
         rows.append({"map_unit": mu, "value": value, "lower_ci": lo, "upper_ci": up, "quality": qual,
-                     "hover": text, "label": label, "members": names})
+                     "hover": text, "label": label, "members": names,
+                     **{c: reg.get(c) for c in REGISTRY_COLUMNS}})
     out = pd.DataFrame(rows, columns=["map_unit", "value", "lower_ci", "upper_ci", "quality", "hover", "label",
-                                     "members"])
+                                     "members", *REGISTRY_COLUMNS])
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     return out
 
 
-def unit_is_crude_rate(unit: str) -> bool:
-    u = unit.lower()
-    return "per 100,000" in u and "dsr" not in u
-
-
-def funnel_per(unit: str) -> float | None:
-    """The multiplier of a crude rate a funnel plot can be drawn for, in the figure's own unit:
-    100,000 for rates per 100,000 people, 10,000 for DfE's rates per 10,000 children (never
-    converted); None for directly standardised rates and percentages (their limits are not
-    Poisson limits on a count over a population)."""
-    u = str(unit or "").lower()
-    if "dsr" in u or "%" in u or "percent" in u:
+def funnel_per(info: Mapping[str, Any] | pd.Series | None) -> float | None:
+    """The multiplier of a crude rate a funnel plot can be drawn for, in the figure's own unit
+    (the registry's multiplier: 100,000 people, 10,000 children; never converted); None for
+    standardised rates, percentages and counts (their limits are not Poisson limits on a count
+    over a population)."""
+    if not is_crude_rate(info):
         return None
-    if "per 100,000" in u:
-        return 100_000.0
-    if "per 10,000" in u:
-        return 10_000.0
-    return None
+    m = multiplier_of(info)
+    return float(m) if m in (10_000, 100_000) else None
 
 
 DISPLAY_DIGITS = 3  # ~110 m north-south, ~70 m east-west: below a pixel until zoom ~10

@@ -21,6 +21,8 @@ import pandas as pd
 
 from app import queries as q
 from app.disclosure_view import control, quality_label
+from app.indicator_format import figure as figure_text
+from app.indicator_format import is_rate, number
 from methods.trend import NOT_ASSESSED, assess_trend
 
 HES_REGION = "hes_sharp_object_assault_fae"
@@ -34,6 +36,7 @@ MEASURES = ("Hospital admissions for assault with a knife or sharp object",
 COLUMNS = ["measure", "geography", "period", "figure", "trend", "how_current", "source", "quality",
            "indicator_id", "area_code"]
 
+COUNT = {"multiplier": 1}  # a count is written as a whole number
 
 def duty_outcomes(geo: dict[str, Any] | None = None, today: date | None = None) -> pd.DataFrame:
     """One row per outcome measure: national (home page) when `geo` is None, else for the
@@ -69,10 +72,10 @@ def _row(measure: str, geography: str, latest: pd.Series, trend: str, today: dat
     if pd.isna(value):
         figure = f"not shown: {latest['suppressed_reason']}" if isinstance(latest["suppressed_reason"], str) \
             else "not shown"
-    elif "per 100,000" in unit:
-        figure = f"{value:,.1f} per 100,000" + (f" ({count:,.0f} {_noun(latest)})" if pd.notna(count) else "")
+    elif is_rate(latest):  # the registry's multiplier and decimals (data/indicators.csv)
+        figure = figure_text(value, latest) + (f" ({number(count, COUNT)} {_noun(latest)})" if pd.notna(count) else "")
     else:
-        figure = f"{value:,.0f} {unit}"
+        figure = f"{number(value, latest)} {unit}"
     if "provisional" in str(latest.get("note") or "").lower():
         figure += " (provisional)"
     source = str(latest.get("source_title") or "")

@@ -22,23 +22,11 @@ import pandas as pd
 from app import queries as q
 from app.benchmarks import profile_comparisons, similar_comparison
 from app.disclosure_view import control, quality_label
+from app.indicator_format import decimals_of, is_rate, multiplier_of, number, quality_wording
 from methods.benchmark import rating_style
 from methods.rates import crude_rate, proportion
-from methods.summary import QUALITY_NOTES, area_summary
-
-RATE_UNITS = ("per 100,000", "per 10,000", "%", "percent", "dsr")
-
-
-def is_rate_unit(unit: object) -> bool:
-    u = str(unit or "").lower()
-    return any(k in u for k in RATE_UNITS)
-
-
-def per_for(unit: object) -> float:
-    u = str(unit or "").lower()
-    if "per 10,000" in u:
-        return 10_000.0
-    return 100.0 if ("%" in u or "percent" in u) else 100_000.0
+from methods.summary import area_summary
+from methods.wording import WARNED
 
 
 def period_words(label: object, period_type: object) -> str:
@@ -248,16 +236,17 @@ def summary_sentence(row: dict[str, Any]) -> str:
     period = period_words(row.get("period_label"), row.get("period_type"))
     value = row.get("value")
     value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-    if is_rate_unit(row.get("unit")):
+    if is_rate(row):  # multiplier and decimals: the indicator's registry row (data/indicators.csv)
         return area_summary(
             indicator=str(row["title"]), area=area_name, period=period, value=value,
-            comparison=row.get("_result1"), per=per_for(row.get("unit")), quality=row.get("quality"),
+            comparison=row.get("_result1"), per=multiplier_of(row) or 100_000, decimals=decimals_of(row),
+            quality=row.get("quality"),
             suppressed_reason=row.get("suppressed_reason") if isinstance(row.get("suppressed_reason"), str) else None,
         )
     # A count (e.g. a modelled number of children) has no per-population reading and is not
     # compared between areas of different size; the quality note still comes from methods.
-    note = QUALITY_NOTES.get(str(row.get("quality")))
-    shown = "not shown: " + str(row.get("suppressed_reason")) if value is None else f"{value:,.0f} {row.get('unit')}"
+    note = quality_wording(row.get("quality"), "sentence")
+    shown = "not shown: " + str(row.get("suppressed_reason")) if value is None else f"{number(value, row)} {row.get('unit')}"
     text = f"{row['title']} in {area_name} in {period}: {shown}."
     return f"{text} {note}" if note else text
 
@@ -279,11 +268,16 @@ def profile_table(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _cell(v: object) -> str:
+COUNT_COLUMNS = ("count", "denominator")  # whole numbers whatever the indicator
+
+
+def _cell(v: object, column: str, row: pd.Series) -> str:
+    """One table cell: numbers as `app.indicator_format` writes them (counts whole, values with
+    the indicator's registry decimals), text escaped."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     if isinstance(v, float):
-        return f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
+        return number(v, {"multiplier": 1} if column in COUNT_COLUMNS else row)
     return html.escape(str(v))
 
 
@@ -294,8 +288,8 @@ def profile_html(geo: dict[str, Any], rows: pd.DataFrame, sources: pd.DataFrame)
     kind = q.AREA_TYPE_NAMES.get(a["area_type"], a["area_type"])
     table = profile_table(rows)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>"
-                   for r in table.itertuples(index=False))
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v, c, full)}</td>" for c, v in zip(table.columns, r, strict=True))
+                   + "</tr>" for r, (_, full) in zip(table.itertuples(index=False), rows.iterrows(), strict=True))
     sentences = "".join(f"<li>{html.escape(s)}</li>" for s in rows.get("summary", pd.Series(dtype=str)).dropna())
     src = "".join(
         f"<li>{html.escape(str(s.publisher))}: {html.escape(str(s.title))} ({html.escape(str(s.licence))}). "
@@ -308,6 +302,7 @@ def profile_html(geo: dict[str, Any], rows: pd.DataFrame, sources: pd.DataFrame)
         where.append(f"region: {geo['region']['name']}")
     split = f"<p class='note'>{html.escape(geo['split_note'])}</p>" if geo.get("split_note") else ""
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    quality_key = "; ".join(f"{k.upper()} rows: {quality_wording(k)}" for k in WARNED)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -321,9 +316,8 @@ th {{ background: #eee; }}
 <h1>{html.escape(title)}</h1>
 <p>{html.escape('; '.join(where))}. Generated {stamp}.</p>
 {split}
-<p class="note">Rows marked SYNTHETIC are demonstration data, not real figures; MODELLED rows are estimates,
-not published counts. Comparisons use 95% confidence intervals: "similar" means the interval includes
-the benchmark.</p>
+<p class="note">{html.escape(quality_key)}. Comparisons use 95% confidence intervals: "similar" means the
+interval includes the benchmark.</p>
 <h2>Summary</h2><ul>{sentences}</ul>
 <h2>Indicators</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Sources</h2><ul>{src}</ul>
@@ -439,7 +433,8 @@ def partnership_total(parts: pd.DataFrame, geo: dict[str, Any]) -> dict[str, Any
     row: dict[str, Any] = {
         k: first.get(k) for k in ("family", "indicator_id", "title", "unit", "polarity", "geography_level",
                                   "is_health_source", "definition", "method", "series", "basis", "period_type",
-                                  "source_id", "publisher", "source_title", "source_url", "licence", "is_current")}
+                                  "source_id", "publisher", "source_title", "source_url", "licence", "is_current",
+                                  "multiplier", "decimals", "value_type")}
     row.update({
         "area_code": a["area_code"], "area_name": a["area_name"], "area_type": "csp",
         "geo_label": f"{q.AREA_TYPE_NAMES['csp']}: {a['area_name']}, total of its {n} former districts",
@@ -448,27 +443,26 @@ def partnership_total(parts: pd.DataFrame, geo: dict[str, Any]) -> dict[str, Any
         "count": None, "denominator": None, "value": None, "lower_ci": None, "upper_ci": None,
         "partnership_total_of": n, "folded_under": None,
         "note": f"partnership total: the published figures of {names} added"})
-    unit = str(first.get("unit") or "")
     why = None
     if parts["period_label"].nunique() > 1:
         why = "the districts' latest figures are for different periods, so they are not added"
-    elif "dsr" in unit.lower():
+    elif first.get("value_type") == "standardised_rate":
         why = ("a directly standardised rate cannot be added up from the districts' rates (it needs their "
                "counts by age); see each district below")
     elif parts["count"].isna().any():
         k = int(parts["count"].isna().sum())
         why = (f"{k} of the {n} districts' counts are suppressed or not published, so no total is made "
                "(adding the others would understate it); see each district below")
-    elif is_rate_unit(unit) and parts["denominator"].isna().any():
+    elif is_rate(first) and parts["denominator"].isna().any():
         why = "a district has no population for this figure, so no partnership rate is made"
     if why:
         row["suppressed_reason"] = why
         return _with_benchmarks(row, geo, "lad")
     count = float(parts["count"].sum())
     row["count"] = count
-    if is_rate_unit(unit):
+    if is_rate(first):
         denom = float(parts["denominator"].sum())
-        per = per_for(unit)
+        per = float(multiplier_of(first) or 100_000)
         res = proportion(count, denom, per=per) if per == 100.0 else crude_rate(count, denom, per=per)
         row.update({"denominator": denom, "value": res.value, "lower_ci": res.lower, "upper_ci": res.upper})
         row["method"] = (f"partnership total: the districts' counts and denominators added, "

@@ -476,7 +476,7 @@ def upper_tier_of(lad_codes: list[str], area_name: str) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- observations
 _OBS_SELECT = """
     SELECT o.indicator_id, i.family, i.title, i.unit, i.polarity, i.geography_level, i.is_health_source,
-           i.definition, i.method, i.series, i.basis,
+           i.definition, i.method, i.series, i.basis, i.multiplier, i.decimals, i.value_type,
            o.area_code, a.area_name, a.area_type,
            o.period_start, o.period_end, o.period_label, o.period_type,
            o.count, o.denominator, o.value, o.lower_ci, o.upper_ci, o.suppressed_reason,
@@ -586,7 +586,8 @@ def latest_national() -> pd.DataFrame:
     df = _frame(
         f"""
         WITH h(family, indicator_id) AS (VALUES {", ".join("(?, ?)" for _ in families)})
-        SELECT i.family, o.indicator_id, i.title, i.unit, i.basis, o.area_code, a.area_name,
+        SELECT i.family, o.indicator_id, i.title, i.unit, i.basis, i.multiplier, i.decimals, i.value_type,
+               o.area_code, a.area_name,
                o.period_label, o.period_start, o.period_end, o.value, o.count, o.quality, o.source_id, o.note,
                s.publisher, coalesce(n.source_title, s.title) AS source_title,
                coalesce(n.source_url, s.url) AS source_url, n.quote, {_RELEASE_COLUMNS}
@@ -722,7 +723,7 @@ def map_values(indicator_id: str, level: str, period_label: str) -> pd.DataFrame
                obs.indicator_id, obs.title, obs.unit, obs.polarity, obs.is_health_source, obs.period_label,
                obs.period_start, obs.period_end, obs.count, obs.denominator, obs.value, obs.lower_ci,
                obs.upper_ci, obs.suppressed_reason, obs.quality, obs.source_id, obs.note, obs.publisher,
-               obs.source_title
+               obs.source_title, obs.multiplier, obs.decimals, obs.value_type
         FROM areas a
         JOIN boundaries b ON b.area_code = a.area_code
         LEFT JOIN obs ON obs.area_code = a.area_code

@@ -43,6 +43,7 @@ from app import profile as pr
 from app import queries as q
 from app.benchmarks import benchmark_values, profile_comparisons
 from app.disclosure_view import control, quality_label
+from app.indicator_format import is_rate
 from app.safe_text import html as esc
 from app.svgchart import Line, Point, trend_svg
 
@@ -127,7 +128,7 @@ def _has_figure(row: Mapping[str, Any]) -> bool:
 def chartable(row: Mapping[str, Any]) -> bool:
     """A trend is drawn for a figure with a value that is a rate (a count of one council is not
     set against a national count on a chart)."""
-    return _has_figure(row) and pr.is_rate_unit(row.get("unit"))
+    return _has_figure(row) and is_rate(row)
 
 
 # ---------------------------------------------------------------- reading
@@ -351,7 +352,7 @@ def _bench_columns(fam_rows: pd.DataFrame) -> list[tuple[str, str]]:
         for i in (1, 2, 3):
             name = r.get(f"bench{i}_name")
             if isinstance(name, str) and name:
-                names[name] = names.get(name, True) and pr.is_rate_unit(r.get("unit"))
+                names[name] = names.get(name, True) and is_rate(r)
     return [(n, f"{n} {'rate' if rate else 'figure'}") for n, rate in names.items()]
 
 

@@ -12,7 +12,7 @@ Colours: viridis (colour-blind safe, readable in greyscale), up to 7 quantile gr
 many shapes in each); the legend states the breaks, the unit and the period. Shapes without a
 value are light grey with a diagonal hatch and have their own legend entry, so colour is never
 the only signal; each shape's <title> (the hover tooltip) gives name, value and unit, the 95%
-interval (a "plausible range" for modelled estimates), quality, and a SYNTHETIC/MODELLED label.
+interval (a "plausible range" for a modelled figure), quality, and the quality's warning words (methods.wording).
 All text is escaped with app.safe_text.html, line breaks as `&#10;`: the fragment is handed to
 markdown as one raw-HTML block, and a blank line in any value (a partner's notes) would end that
 block and show the rest of the markup as text.
@@ -28,6 +28,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from app.indicator_format import number, quality_label, quality_warnings, registry_of
 from app.safe_text import html as _html_text
 
 # viridis sampled at 7 even steps (dark purple = lowest, yellow = highest)
@@ -37,23 +38,12 @@ NO_DATA_HATCH = "#8C8C8C"
 GRID = 1000  # grid points per degree: ~110 m north-south
 MAP_W, MAP_H = 560, 660  # outer-SVG units given to the map; the legend sits to its right
 LEGEND_X, VIEW_W, VIEW_H = 585, 880, 670
-QUALITY_WARNINGS = {
-    "synthetic": "SYNTHETIC data - for demonstration only, not real figures",
-    "modelled": "MODELLED estimate - not a published figure",
-}
 
 
 def esc(text: object) -> str:
     """Escaped for HTML text and quoted attributes; line breaks kept as `&#10;` (never a raw
     newline, so the markup never holds a blank line)."""
     return _html_text(text, newlines="&#10;")
-
-
-def fmt(v: object) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)) or pd.isna(v):  # type: ignore[arg-type]
-        return "n/a"
-    f = float(v)  # type: ignore[arg-type]
-    return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.1f}"
 
 
 # ---------------------------------------------------------------- geometry
@@ -125,8 +115,7 @@ def group_of(value: float, edges: Sequence[float]) -> int:
 
 # ---------------------------------------------------------------- text
 def _quality_words(quality: object) -> list[str]:
-    q = {s.strip() for s in quality.split(",")} if isinstance(quality, str) else set()
-    return [QUALITY_WARNINGS[k] for k in ("synthetic", "modelled") if k in q]
+    return quality_warnings(quality if isinstance(quality, str) else "")
 
 
 def tooltip(row: Mapping[str, Any], unit: str, link_name: str | None = None) -> str:
@@ -140,8 +129,8 @@ def tooltip(row: Mapping[str, Any], unit: str, link_name: str | None = None) -> 
             lines.append("no data")
         else:
             span = "plausible range" if row.get("quality") == "modelled" else "95% interval"
-            lines += [f"{fmt(row['value'])} {unit}", f"{span} {fmt(row.get('lower_ci'))} to "
-                      f"{fmt(row.get('upper_ci'))}", f"quality: {row.get('quality') or 'unknown'}"]
+            lines += [f"{number(row['value'], row)} {unit}", f"{span} {number(row.get('lower_ci'), row)} to "
+                      f"{number(row.get('upper_ci'), row)}", f"quality: {quality_label(row.get('quality'))}"]
     lines += _quality_words(row.get("quality"))
     if link_name:
         lines.append(f"Select to open the profile of {link_name}")
@@ -192,6 +181,7 @@ def svg_map(
     vals = [float(rows[f["id"]]["value"]) for f in features
             if f["id"] in rows and not pd.isna(rows[f["id"]]["value"])]
     edges = breaks(vals, bins)
+    reg = registry_of(units)  # the indicator's multiplier and decimals (data/indicators.csv)
     colours = palette(max(0, len(edges) - 1))
     links = links or {}
     link_names = link_names or {}
@@ -230,7 +220,7 @@ def svg_map(
     y += 26
     for i, colour in enumerate(colours):
         lo, hi = edges[i], edges[i + 1]
-        text = f"{fmt(lo)} to {fmt(hi)}" if hi > lo else fmt(lo)
+        text = f"{number(lo, reg)} to {number(hi, reg)}" if hi > lo else number(lo, reg)
         legend.append(f'<rect x="{LEGEND_X}" y="{y - 13}" width="26" height="17" fill="{colour}" stroke="#555"'
                       f' stroke-width="0.5"/><text x="{LEGEND_X + 34}" y="{y}">{esc(text)}</text>')
         y += 24
@@ -251,10 +241,10 @@ def svg_map(
 
     n_val = len(features) - n_missing
     summary = (f"{title}. {n_val} of {len(features)} shapes have a value"
-               + (f", from {fmt(edges[0])} to {fmt(edges[-1])} {unit}" if edges else "")
+               + (f", from {number(edges[0], reg)} to {number(edges[-1], reg)} {unit}" if edges else "")
                + f"; {n_missing} shapes have no data (grey, hatched).")
     desc = (summary + " Colour groups: "
-            + "; ".join(f"{fmt(edges[i])} to {fmt(edges[i + 1])}" for i in range(len(colours)))
+            + "; ".join(f"{number(edges[i], reg)} to {number(edges[i + 1], reg)}" for i in range(len(colours)))
             + ". The table below the map lists every area.")
     head = f'<p style="font-weight:600;margin:0 0 0.25rem 0">{esc(title)}</p>'
     if warnings:

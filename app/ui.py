@@ -73,9 +73,7 @@ def require_warehouse() -> None:
 def quality_badge(quality: object) -> str:
     """Markdown badge: colour plus the word, so colour is never the only signal."""
     qual = str(quality) if isinstance(quality, str) else "unknown"
-    word = {"synthetic": "SYNTHETIC - demonstration only", "modelled": "MODELLED estimate",
-            "unsourced": "NO OFFICIAL SOURCE"}.get(qual, md(qual))
-    return f":{BADGE_COLOURS.get(qual, 'gray')}-badge[{word}]"
+    return f":{BADGE_COLOURS.get(qual, 'gray')}-badge[{md(quality_label(quality))}]"
 
 
 # ---------------------------------------------------------------- URL state

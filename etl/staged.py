@@ -30,6 +30,9 @@ OBSERVATION_COLUMNS = [
 INDICATOR_COLUMNS = [
     "indicator_id", "family", "title", "unit", "polarity", "definition", "geography_level",
     "method", "is_health_source", "series", "basis", "break_note",
+    # from the indicator registry (data/indicators.csv, etl/registry.py)
+    "short_title", "multiplier", "decimals", "value_type", "denominator", "measure", "nations",
+    "comparators",
 ]
 
 observation_schema = pa.DataFrameSchema(
@@ -70,6 +73,14 @@ indicator_schema = pa.DataFrameSchema(
         "series": pa.Column(str, nullable=True),
         "basis": pa.Column(str, nullable=True),
         "break_note": pa.Column(str, nullable=True),
+        "short_title": pa.Column(str),
+        "multiplier": pa.Column("int64", pa.Check.isin([1, 100, 10_000, 100_000])),
+        "decimals": pa.Column("int64", pa.Check.in_range(0, 3)),
+        "value_type": pa.Column(str),
+        "denominator": pa.Column(str),
+        "measure": pa.Column(str),
+        "nations": pa.Column(str),
+        "comparators": pa.Column(str),
     },
     strict=True,
 )

@@ -212,7 +212,7 @@ CONTRACT_TABLES: dict[str, tuple[str, ...]] = {
     "area_links": ("child_code", "parent_code"),
     "boundaries": ("area_code", "geojson"),
     "population": ("area_code", "year", "persons"),
-    "indicators": ("indicator_id", "family"),
+    "indicators": ("indicator_id", "family", "multiplier", "decimals", "value_type"),  # registry columns read
     "observations": ("indicator_id", "area_code", "period_start", "period_end", "period_label", "count", "value",
                      "quality", "source_id"),
     "sources": ("source_id", "family", "publisher", "title", "file_name", "sha256", "rows", "quality"),

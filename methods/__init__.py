@@ -23,8 +23,9 @@ from methods.rates import (
     proportion_frame,
 )
 from methods.spc import SpcResult, xmr_chart
-from methods.summary import area_summary, format_value
+from methods.summary import area_summary
 from methods.trend import TrendResult, assess_trend
+from methods.wording import format_value, quality_wording
 
 __all__ = [
     "BenchmarkResult",
@@ -43,6 +44,7 @@ __all__ = [
     "directly_standardised_rate",
     "format_value",
     "funnel_limits",
+    "quality_wording",
     "neutralise_csv_formulas",
     "proportion",
     "proportion_frame",

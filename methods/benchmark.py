@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from methods.wording import quality_wording
+
 POLARITIES = ("higher_is_worse", "higher_is_better", "none")
 NOT_COMPARED = "not compared"
 MIN_COUNT_FOR_RATE = 10
 
-REASON_SYNTHETIC = "synthetic data - for demonstration only"
+REASON_SYNTHETIC = quality_wording("synthetic", "reason")
 REASON_NO_INTERVAL = "no confidence interval"
 REASON_NO_VALUE = "no value"
 REASON_NO_BENCHMARK = "no benchmark value"

@@ -162,16 +162,16 @@ class TrendMarker:
         return f"{self.symbol} {self.words}" + (f" ({self.detail})" if self.detail else "")
 
 
-def trend_kind(unit: str) -> tuple[str | None, str | None]:
-    """('rate' | 'proportion', None) for a unit the chi-squared test applies to, else
-    (None, reason). Directly standardised rates are not tested: the test here works on crude
-    counts and populations, which would not be the figure shown."""
-    u = unit.lower()
-    if "dsr" in u or "standardised" in u:
+def trend_kind(value_type: str) -> tuple[str | None, str | None]:
+    """('rate' | 'proportion', None) for a kind of value the chi-squared test applies to, else
+    (None, reason). `value_type` is the indicator registry's (data/indicators.csv): crude_rate,
+    percentage, standardised_rate, count, estimate. Directly standardised rates are not tested:
+    the test here works on crude counts and populations, which would not be the figure shown."""
+    if value_type == "standardised_rate":
         return None, "directly standardised rates are not tested here (the test uses crude counts)"
-    if "%" in u or "percent" in u:
+    if value_type == "percentage":
         return "proportion", None
-    if "per " in u:
+    if value_type == "crude_rate":
         return "rate", None
     return None, "counts without a population base are not tested"
 
@@ -193,7 +193,7 @@ def _break_flags(series: pd.DataFrame, breaks: pd.DataFrame | None, start_col: s
 def trend_marker(
     series: pd.DataFrame,
     *,
-    unit: str,
+    value_type: str,
     polarity: str = "none",
     breaks: pd.DataFrame | None = None,
     n_points: int = MIN_POINTS,
@@ -205,8 +205,8 @@ def trend_marker(
     """The Fingertips-style recent-trend marker for one area's series of one indicator.
 
     Not assessed (with the reason in words) for: synthetic or modelled figures, periods shorter
-    than a year (monthly and quarterly figures are not tested), a unit the test does not apply
-    to (see `trend_kind`), and everything `assess_trend` declines (fewer than `n_points`
+    than a year (monthly and quarterly figures are not tested), a kind of value the test does
+    not apply to (`value_type`, see `trend_kind`), and everything `assess_trend` declines (fewer than `n_points`
     points, overlapping periods, a gap, a series break inside the window, a missing count or
     population). `breaks` holds the series_breaks rows (a break_date column) for this
     indicator and area. With polarity 'higher_is_worse' / 'higher_is_better' a significant
@@ -214,7 +214,7 @@ def trend_marker(
     """
     method = "chi-squared test for trend"
     df = series.sort_values(start_col).reset_index(drop=True)
-    kind, why_not = trend_kind(unit)
+    kind, why_not = trend_kind(value_type)
     reason: str | None = None
     if df.empty:
         reason = "no figures"

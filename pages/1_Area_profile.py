@@ -23,10 +23,13 @@ from app import report as rp
 from app import ui
 from app.citation import cite
 from app.disclosure_view import control
+from app.indicator_format import number
 from app.safe_text import md
 from methods.similar import method_note as similar_method_note
 from methods.spc import xmr_chart
 from methods.trend import trend_marker
+
+COUNT = {"multiplier": 1}  # a count is written as a whole number
 
 ui.page_setup("Area profile")
 st.title("Area profile")
@@ -88,27 +91,27 @@ def _show_row(r: dict) -> None:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         figure = f"not shown: {md(r.get('suppressed_reason') or 'no figure available')}"
         if isinstance(r.get("count"), float) and not math.isnan(r["count"]):
-            figure += f" (count {r['count']:,.0f})"
+            figure += f" (count {number(r['count'], COUNT)})"
     else:
         # A modelled figure's range is a plausible range from its method, not a confidence interval.
         span = "plausible range" if r.get("quality") == "modelled" else "95% interval"
-        ci = (f" ({span} {r['lower_ci']:,.1f} to {r['upper_ci']:,.1f})"
+        ci = (f" ({span} {number(r['lower_ci'], r)} to {number(r['upper_ci'], r)})"
               if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
-        whole = "per " not in str(r["unit"]) and "%" not in str(r["unit"])  # counts read as counts
-        figure = f"**{v:,.0f}** {md(r['unit'])}{ci}" if whole else f"**{v:,.1f}** {md(r['unit'])}{ci}"
+        # counts whole, rates with the registry's decimals (app.indicator_format)
+        figure = f"**{number(v, r)}** {md(r['unit'])}{ci}"
     period = (pr.period_words(r.get("period_label"), r.get("period_type"))
               if isinstance(r.get("period_label"), str) and r.get("period_label") else "")
     line = f"**{md(r['title'])}** - {md(r['geo_label'])}" + (f", {md(period)}" if period else "") + f": {figure}"
     badge = ui.quality_badge(r["quality"]) if isinstance(r.get("quality"), str) else ""
     st.markdown(f"{line} {badge}")
-    comps = [f"{md(r[f'bench{i}_label'])} vs {md(r[f'bench{i}_name'])} ({r[f'bench{i}_value']:,.1f}; "
+    comps = [f"{md(r[f'bench{i}_label'])} vs {md(r[f'bench{i}_name'])} ({number(r[f'bench{i}_value'], r)}; "
              f"{md(r.get(f'bench{i}_basis') or 'as published')})"
              for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
     if comps:
         st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
     if isinstance(r.get("similar_label"), str):  # app.benchmarks.similar_comparison, as on Compare
         sv = r.get("similar_value")
-        shown = f"{sv:,.1f}; " if isinstance(sv, float) and not math.isnan(sv) else ""
+        shown = f"{number(sv, r)}; " if isinstance(sv, float) and not math.isnan(sv) else ""
         st.markdown(f"&nbsp;&nbsp;&nbsp;vs most similar partnerships: {md(r['similar_label'])} "
                     f"({shown}{md(r.get('similar_basis') or 'no group figure for this period')})")
     src = source_of.get(str(r.get("source_id") or "").split("#")[0])
@@ -192,7 +195,7 @@ for fam in q.FAMILIES:
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():
-            st.markdown(f"National figure for context: **{n.value:,.0f}** {md(n.title.lower())} "
+            st.markdown(f"National figure for context: **{number(n.value, n._asdict())}** {md(n.title.lower())} "
                         f"({md(n.area_name)}, {md(n.period_label)}). {cite(n._asdict())} "
                         f"{ui.quality_badge(n.quality)}")
 
@@ -255,7 +258,7 @@ ui.chart(fig, alt, key="profile_trend")
 trend_rows = []
 for code in keep:
     mine_series = series[series["area_code"] == code]
-    marker = trend_marker(mine_series, unit=str(row["unit"]), polarity=str(row.get("polarity") or "none"),
+    marker = trend_marker(mine_series, value_type=str(row.get("value_type")), polarity=str(row.get("polarity") or "none"),
                           breaks=breaks[breaks["area_code"] == code])
     name = mine_series["area_name"].iloc[0] if len(mine_series) else code
     trend_rows.append({"area_name": name, "recent trend": f"{marker.symbol} {marker.words}",

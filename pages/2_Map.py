@@ -19,6 +19,7 @@ from app import benchmarks as bm
 from app import figures as fg
 from app import queries as q
 from app import ui
+from app.indicator_format import number
 from app.mapdata import display_geojson, map_units
 from app.safe_text import md
 from app.svgmap import svg_map
@@ -110,7 +111,8 @@ title = f"{titles[ind_id]}, {period}"
 version = q.warehouse_version() or ""
 alt = (f"Map of {titles[ind_id]} by {q.AREA_TYPE_NAMES[level].lower()}, {period}: {units['value'].notna().sum()} of "
        f"{len(units)} shapes have a value"
-       + (f", from {units['value'].min():,.1f} to {units['value'].max():,.1f} {unit}" if units['value'].notna().any()
+       + (f", from {number(units['value'].min(), info)} to {number(units['value'].max(), info)} {unit}"
+          if units['value'].notna().any()
           else "")
        + f"; {units['value'].isna().sum()} shapes are grey (no data). The table below lists every area.")
 interactive = st.toggle(INTERACTIVE_LABEL, value=ui.url_value("view") == "interactive", key="map_interactive",

@@ -16,6 +16,7 @@ from app import figures as fg
 from app import queries as q
 from app import ui
 from app.disclosure_view import control
+from app.indicator_format import number
 from app.mapdata import funnel_per
 from app.safe_text import md
 from methods.benchmark import rating_style
@@ -113,8 +114,8 @@ if similar_to:
         _, vb, vres = verdict
         style = rating_style(vres)
         fr = focal.iloc[0]
-        own = f"**{fr['value']:,.1f}** {md(unit)}" if pd.notna(fr["value"]) else "not shown"
-        avg = f"group average {vb['value']:,.1f}; {md(vb['basis'])}" if vb is not None else "no group figure"
+        own = f"**{number(fr['value'], info)}** {md(unit)}" if pd.notna(fr["value"]) else "not shown"
+        avg = f"group average {number(vb['value'], info)}; {md(vb['basis'])}" if vb is not None else "no group figure"
         st.markdown(f"{md(group_names[similar_to])}: {own}. vs most similar partnerships: "
                     f"{md(style.symbol)} {md(style.label)} ({avg}).")
     st.caption(md(similar_method_note()))
@@ -124,12 +125,12 @@ if similar_to:
 st.subheader("Ranked, with 95% intervals")
 fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=rank_bench_value,
                      benchmark_name=rank_bench_name, polarity=polarity)
-ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
+ui.chart(fig, "; ".join(f"{r.area_name}: {number(r.value, info)} ({r.comparison_phrase})"
                         for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
          or "No values to rank.", key="compare_bars")
 
 st.subheader("Funnel plot: every area at this level")
-per = funnel_per(unit)
+per = funnel_per(info)
 if bench_value is None or per is None:
     st.info("A funnel plot needs a crude rate (per 100,000 people or per 10,000 children) and a benchmark rate; "
             "not available for this indicator.")
@@ -165,7 +166,8 @@ ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label
 trend_rows = []
 for code in chosen:
     mine = ts[ts["area_code"] == code]
-    marker = trend_marker(mine, unit=unit, polarity=polarity, breaks=breaks[breaks["area_code"] == code])
+    marker = trend_marker(mine, value_type=str(info.get("value_type")), polarity=polarity,
+                          breaks=breaks[breaks["area_code"] == code])
     trend_rows.append({"area_name": names.get(code, code), "recent trend": f"{marker.symbol} {marker.words}",
                        "how it was tested / why not": marker.detail})
 st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "

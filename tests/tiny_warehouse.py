@@ -30,8 +30,9 @@ def make_tiny(path: Path, version: int) -> Path:
             ('E22000001', 'csp', '{}'), ('E23000001', 'pfa', '{}')) t(area_code, area_type, geojson)""")
         con.execute("""CREATE TABLE population AS SELECT * FROM (VALUES ('E22000001', 2021, 'all', 'all', 1000, 'pop'))
             t(area_code, year, age_band, sex, persons, source_id)""")
-        con.execute("""CREATE TABLE indicators AS SELECT * FROM (VALUES ('knife', 'knife_crime', 'Knife crime'))
-            t(indicator_id, family, title)""")
+        con.execute("""CREATE TABLE indicators AS SELECT * FROM (VALUES
+            ('knife', 'knife_crime', 'Knife crime', 100000, 1, 'crude_rate'))
+            t(indicator_id, family, title, multiplier, decimals, value_type)""")
         con.execute(f"""CREATE TABLE observations AS SELECT * FROM (VALUES
             ('knife', 'E22000001', DATE '2025-01-01', DATE '2025-01-31', '2025-01', {version}.0, {version}.0,
              'official', 'src'))

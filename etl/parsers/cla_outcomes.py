@@ -23,47 +23,36 @@ import pandas as pd
 from etl.ees import parse_cell, read_ees_csv
 from etl.errors import SourceError
 from etl.periods import financial_year
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations
 from methods.rates import proportion_frame
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """Where one outcome is in the file; its title and definition are in data/indicators.csv."""
+
     indicator_id: str
     characteristic: str
     numerator: str
     total: str
-    title: str
-    definition: str
 
 
 OUTCOMES = (
     Outcome("dfe_cla_convicted_10_17", "Convictions: Children looked after Ages 10 to 17 years",
             "Convicted or subject to youth cautions, or youth conditional cautions during the year",
-            "Total ages 10 to 17 years",
-            "Context: looked-after children aged 10-17 convicted or cautioned in the year (%)",
-            "Percentage of children looked after aged 10 to 17 who were convicted or subject to a youth "
-            "caution or youth conditional caution during the year (DfE outcomes for children looked after). "
-            "Context for gangs and exploitation, not a measure of them."),
+            "Total ages 10 to 17 years"),
     Outcome("dfe_cla_substance_misuse", "Substance misuse: Children looked after all ages",
-            "Identified as having a substance misuse problem", "Total all ages",
-            "Context: looked-after children identified with a substance misuse problem (%)",
-            "Percentage of children looked after (all ages) identified as having a substance misuse "
-            "problem during the year (DfE outcomes for children looked after). Context, not a measure "
-            "of drug harm in the wider population."),
+            "Identified as having a substance misuse problem", "Total all ages"),
 )
 EXTRA = ("characteristic", "breakdown", "children_count", "children_percent")
 
 
-def indicators() -> pd.DataFrame:
-    return pd.DataFrame([{
-        # "percent", not "%": a rate for the profile, but kept off the Compare page, which has no
-        # upper-tier level yet (it would compare unitary councils only, without the counties).
-        "indicator_id": o.indicator_id, "family": "gangs", "title": o.title, "unit": "percent of children looked after",
-        "polarity": "none", "definition": o.definition + " National and regional counts are rounded by DfE "
-        "to the nearest 10; small local counts are suppressed (c).", "geography_level": "utla",
-        "method": f"'{o.numerator}' / '{o.total}' x 100; 95% Wilson interval",
-        "series": "dfe_cla_outcomes", "basis": "children looked after, outcomes"} for o in OUTCOMES])
+def indicators(source_id: str = "dfe_cla_outcomes") -> pd.DataFrame:
+    """Rows of the indicator registry (data/indicators.csv). Their unit is "percent of children
+    looked after", not "%": a rate for the profile, but kept off the Compare page, which has no
+    upper-tier level yet (it would compare unitary councils only, without the counties)."""
+    return indicator_rows([o.indicator_id for o in OUTCOMES], source_id=source_id)
 
 
 def parse(paths: list[Path], source, geo) -> Staged:
@@ -122,7 +111,7 @@ def parse(paths: list[Path], source, geo) -> Staged:
     years = sorted(set(df["year"]))
     return Staged(source_id=source_id,
                   observations=finish_observations(obs, source_id=source_id, file=path.name),
-                  indicators=finish_indicators(indicators(), source_id=source_id),
+                  indicators=indicators(source_id),
                   files=[{"name": path.name, "rows": len(table.rows),
                           "period": f"{financial_year(years[0] - 1).label} to {financial_year(years[-1] - 1).label}"}],
                   stats={"rows": len(table.rows), "rows_used": len(df)})

@@ -35,7 +35,8 @@ from etl.codes import ENGLAND
 from etl.ees import MARKERS, parse_cell, read_ees_csv
 from etl.errors import SourceError
 from etl.periods import financial_year
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations
 from methods.rates import crude_rate_frame
 
 PER = 10_000
@@ -58,13 +59,6 @@ FACTORS = (
     Factor("Trafficking", "trafficking", "trafficking"),
     Factor("Drug_Misuse_child", "drug_misuse_child", "the child's own drug misuse"),
 )
-WHAT_IT_IS = (
-    "Assessment episodes recorded by social workers, not a count of gang members or of children: a "
-    "child assessed twice in the year counts twice and one assessment can record several factors. "
-    "Recording practice varies between councils, so a difference between areas can reflect "
-    "recording as much as need. Department for Education, children in need census, factors "
-    "identified at the end of assessment (year ending 31 March); national and regional figures are "
-    "rounded by DfE to the nearest 10, local figures of 1 to 5 are suppressed (c).")
 
 
 def count_id(f: Factor) -> str:
@@ -82,30 +76,12 @@ def _reason(marker_reason: str, f: Factor, year: int) -> str:
     return marker_reason
 
 
-def indicators(rate_years: list[int]) -> pd.DataFrame:
+def indicators(rate_years: list[int], source_id: str = "dfe_cin_factors") -> pd.DataFrame:
+    """A count and a rate per factor: rows of the indicator registry (data/indicators.csv); each
+    rate's definition gains the reporting years this file gives rates for."""
     held = ", ".join(f"{financial_year(y - 1).label}" for y in rate_years) or "none"
-    rows = []
-    for f in FACTORS:
-        since = " Recorded from 2021-22 (not available before)." if f.column == "Child_criminal_exploitation" else ""
-        base = (f"Social-care assessments (children in need) at whose end the social worker recorded "
-                f"{f.words} as a factor.{since} {WHAT_IT_IS}")
-        rows.append({"indicator_id": count_id(f), "family": "gangs",
-                     "title": f"Social-care assessments citing {f.words} (episodes, not children)",
-                     "unit": "assessment episodes", "polarity": "none", "definition": base,
-                     "geography_level": "utla", "method": "count as published by DfE",
-                     "series": "dfe_cin_factors", "basis": "children in need census, end of assessment"})
-        rows.append({"indicator_id": rate_id(f), "family": "gangs",
-                     "title": f"Social-care assessment episodes citing {f.words} per 10,000 children aged 0-17",
-                     "unit": "per 10,000 children aged 0-17", "polarity": "none",
-                     "definition": (f"{base} Rate per 10,000 children aged 0-17 (ONS mid-year estimate for "
-                                    "the 30 June inside the reporting year). Rates only for reporting years "
-                                    f"with that population in the population table ({held}); other years "
-                                    "are counts only (see the count indicator)."),
-                     "geography_level": "utla",
-                     "method": "episodes / ONS population aged 0-17 x 10,000; 95% interval Byar (exact "
-                               "Poisson under 10)",
-                     "series": "dfe_cin_factors", "basis": "children in need census, end of assessment"})
-    return pd.DataFrame(rows)
+    return indicator_rows([i for f in FACTORS for i in (count_id(f), rate_id(f))], source_id=source_id,
+                          append={rate_id(f): f"Reporting years with a rate here: {held}." for f in FACTORS})
 
 
 def parse(paths: list[Path], source, geo) -> Staged:
@@ -173,7 +149,7 @@ def parse(paths: list[Path], source, geo) -> Staged:
     return Staged(
         source_id=source_id,
         observations=finish_observations(obs, source_id=source_id, file=path.name),
-        indicators=finish_indicators(indicators(rate_years), source_id=source_id),
+        indicators=indicators(rate_years, source_id),
         files=[{"name": path.name, "rows": len(df),
                 "period": f"{financial_year(periods[0] - 1).label} to {financial_year(periods[-1] - 1).label}"}],
         stats={"rows": len(df), "inner_outer_london_rows_left_out": int(df["_skip"].sum()),

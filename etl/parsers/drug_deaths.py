@@ -55,7 +55,8 @@ import pandera.pandas as pa
 from etl.codes import AREA_CODE_PATTERNS, ENGLAND, ENGLAND_AND_WALES, WALES, area_type_of
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
-from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations, validate_frame
 from etl.suppression import is_marker
 from methods.rates import crude_rate_frame
 
@@ -407,39 +408,9 @@ def rolling_observations(areas: pd.DataFrame, geo: GeoContext, non_residents: di
     return out.assign(indicator_id=RATE_ID, quality=quality, source_id=source_id)
 
 
-DEFINITION_COMMON = (
-    "Deaths related to drug poisoning (all substances, legal and illegal; ONS definition: "
-    "underlying cause a drug poisoning, drug abuse or dependence), by local authority of usual "
-    "residence and year of registration (not of death: registration can follow an inquest by a "
-    "year or more). Office for National Statistics, 2020 edition, local authorities on 2021 "
-    "boundaries. CSP figures are sums of their local authorities; CSPs inside a local authority "
-    "split across several CSPs have none (the authority's figure is shown instead).")
-
-
 def indicators(source_id: str = SOURCE_ID) -> pd.DataFrame:
-    common = {"family": "drug_treatment", "polarity": "higher_is_worse", "geography_level": "lad",
-              "is_health_source": False, "series": "ons_drug_poisoning_deaths",
-              "basis": "ONS deaths related to drug poisoning by local authority, 2020 edition",
-              "break_note": None}
-    return finish_indicators(pd.DataFrame([
-        {**common, "indicator_id": COUNT_ID,
-         "title": "Deaths related to drug poisoning (registered in the year)",
-         "unit": "deaths registered", "method": "count as published",
-         "definition": DEFINITION_COMMON + " Counts as published (ONS publishes small counts "
-                       "too); the England and Wales total includes deaths of non-residents."},
-        {**common, "indicator_id": RATE_ID,
-         "title": "Deaths related to drug poisoning, 3-year rate",
-         "unit": "deaths per 100,000 population (3 years of registrations)",
-         "method": "crude rate per 100,000 over 3 registration years; 95% interval by Byar",
-         "definition": DEFINITION_COMMON + " 3-year registration periods as ONS reports local "
-                       "figures: deaths registered in the three years / the sum of the three ONS "
-                       "mid-year populations x 100,000, a crude rate (ONS publishes age-"
-                       "standardised rates, which differ where the age structure differs from the "
-                       "standard). No rate from fewer than 10 deaths (as ONS) and none where a "
-                       "year's population is not in the warehouse. The England and Wales figure "
-                       "counts residents only (England + Wales) so that it is a like-for-like "
-                       "benchmark."},
-    ]), source_id=source_id)
+    """The count and 3-year rate: rows of the indicator registry (data/indicators.csv)."""
+    return indicator_rows([COUNT_ID, RATE_ID], source_id=source_id)
 
 
 def parse(paths: list[Path], source, geo: GeoContext) -> Staged:

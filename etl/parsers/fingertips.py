@@ -2,8 +2,11 @@
 
 One generic parser serves every Fingertips indicator the manifest lists (hospital admissions
 for violence, drug treatment), because the export layout is the same for all of them; what
-differs per indicator (unit, polarity, definition) is declared once in `KNOWN_INDICATORS` and
-keyed on the indicator *name*, since the id-to-name mapping of some indicators is unconfirmed.
+differs per indicator (title, unit, multiplier, polarity, definition) is a row of the indicator
+registry (`data/indicators.csv`, `etl.registry`) keyed on our indicator id (Fingertips id, sex,
+age, category). An export row whose indicator has no registry row, or whose published name is
+not the start of the registry's title (the id-to-name mapping of some indicators is
+unconfirmed), is a `SourceError` naming the file, row and column.
 
 Figures stay at the publisher's geography (methods.md): rows for areas we hold (LAD 2021
 codes, regions, England) become observations; rows for other, well-formed area codes (upper
@@ -20,19 +23,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from etl.codes import LEVELS, area_type_of
+from etl.codes import area_type_of
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.periods import parse_period
+from etl.registry import indicator_rows
 from etl.staged import (
     Staged,
     empty_observations,
-    finish_indicators,
     finish_observations,
 )
 from etl.suppression import parse_count
@@ -58,56 +60,6 @@ KEY_COLUMNS = ["Indicator ID", "Sex", "Age", "Category Type", "Category", "Area 
 # hold are skipped and counted; anything else is a malformed code.
 GSS_CODE = re.compile(r"^[EWSNK]\d{8}$")
 DUPLICATE_REASON = "duplicate of an identical row (area listed under more than one parent)"
-
-
-@dataclass(frozen=True)
-class IndicatorMeta:
-    """What the export does not say about an indicator and the dashboard needs."""
-
-    name_pattern: str
-    unit: str
-    polarity: str
-    definition: str
-    basis: str
-    title_note: str = ""  # said in the title after the publisher's name, e.g. what it is not
-
-
-KNOWN_INDICATORS: tuple[IndicatorMeta, ...] = (
-    IndicatorMeta(
-        r"hospital admissions for violence", "DSR per 100,000", "higher_is_worse",
-        "Emergency hospital admissions for violence (including sexual violence), directly age "
-        "standardised rate per 100,000 population (ESP2013), 3-year pooled, as published by "
-        "OHID with its 95% confidence interval.",
-        "directly standardised rate"),
-    IndicatorMeta(
-        r"successful completion of drug treatment", "%", "higher_is_better",
-        "Adults who completed drug treatment successfully and did not re-present within 6 "
-        "months, as a percentage of adults in treatment, as published by OHID (NDTMS) with "
-        "its 95% confidence interval.",
-        "proportion"),
-    IndicatorMeta(
-        r"adults in (drug )?treatment|number in (drug )?treatment", "count", "none",
-        "Number of adults in drug treatment, as published by OHID (NDTMS).",
-        "count"),
-    IndicatorMeta(
-        r"deaths from drug misuse", "DSR per 100,000", "higher_is_worse",
-        "Deaths from drug misuse, directly age standardised rate per 100,000 population, as "
-        "published by OHID with its 95% confidence interval.",
-        "directly standardised rate"),
-    IndicatorMeta(
-        r"unintentional and deliberate injuries in children", "per 10,000", "higher_is_worse",
-        "Context, not a violence measure: emergency hospital admissions of children aged 0-14 for "
-        "injuries of any intent (accidents and deliberate harm, assault and self-harm together), "
-        "crude rate per 10,000 resident children, as published by OHID with its 95% confidence "
-        "interval. Published for upper-tier local authorities: counties' figures are not held here "
-        "until that geography is (their rows are counted in skipped_rows).",
-        "crude rate", title_note="injuries of any intent, accidental and deliberate: context, not a violence measure"),
-    IndicatorMeta(
-        r"first time entrants to the youth justice system", "per 100,000", "higher_is_worse",
-        "First time entrants to the youth justice system per 100,000 population aged 10-17, "
-        "as published by OHID.",
-        "crude rate"),
-)
 
 
 def parse(paths: list[Path], source, geo: GeoContext) -> Staged:
@@ -136,9 +88,7 @@ def parse(paths: list[Path], source, geo: GeoContext) -> Staged:
     # rejects an empty frame, so the empty contract frame is used as is.
     staged.observations = (empty_observations() if combined.empty else
                            finish_observations(combined, source_id=source.id, file=file_label))
-    staged.indicators = finish_indicators(pd.DataFrame(list(indicators.values()),
-                                                       columns=list(_indicator_row_keys())),
-                                          source_id=source.id)
+    staged.indicators = indicator_rows(list(indicators), source_id=source.id, family=source.family)
     staged.tables["skipped_rows"] = pd.DataFrame(
         skipped, columns=["source_id", "file", "reason", "rows"]).astype({"rows": "int64"})
     return staged
@@ -272,18 +222,15 @@ def _file_observations(rows: pd.DataFrame, path: Path, source, geo: GeoContext, 
         skipped.append({"source_id": sid, "file": path.name, "reason": DUPLICATE_REASON,
                         "rows": removed})
 
-    indicator_rows = {}
+    known: dict[str, dict] = {}
     ids_out = []
     for key in zip(rows["_indicator"], rows["Indicator Name"], rows["Sex"], rows["Age"],
                    rows["Category Type"], rows["Category"], rows["_row"]):
         indicator_id = indicator_id_for(*(key[0], key[2], key[3], key[5]))
         ids_out.append(indicator_id)
-        if indicator_id not in indicator_rows:
-            indicator_rows[indicator_id] = _indicator_row(indicator_id, *key, path=path,
-                                                          source=source)
+        if indicator_id not in known:
+            known[indicator_id] = _indicator_row(indicator_id, *key, path=path, source=source)
     rows = rows.assign(_indicator_id=ids_out)
-    for indicator_id, level in rows.groupby("_indicator_id")["_level"]:
-        indicator_rows[indicator_id]["geography_level"] = min(level, key=LEVELS.index)
 
     value_note = rows["Value note"].fillna("")
     suppressed = rows["_Value"].isna()
@@ -311,7 +258,7 @@ def _file_observations(rows: pd.DataFrame, path: Path, source, geo: GeoContext, 
     })
     obs["period_start"] = pd.to_datetime(obs["period_start"])
     obs["period_end"] = pd.to_datetime(obs["period_end"])
-    return obs, list(indicator_rows.values()), skipped
+    return obs, list(known.values()), skipped
 
 
 def _deduplicate(rows: pd.DataFrame, path: Path, source_id: str) -> tuple[pd.DataFrame, int]:
@@ -364,42 +311,17 @@ def indicator_id_for(fingertips_id: int, sex: str, age: str, category: str) -> s
     return "_".join(parts)
 
 
-def meta_for(name: str) -> IndicatorMeta | None:
-    for meta in KNOWN_INDICATORS:
-        if re.search(meta.name_pattern, name, re.IGNORECASE):
-            return meta
-    return None
-
-
-def _indicator_row_keys() -> tuple[str, ...]:
-    return ("indicator_id", "family", "title", "unit", "polarity", "definition",
-            "geography_level", "method", "is_health_source", "series", "basis", "break_note")
-
-
 def _indicator_row(indicator_id: str, fingertips_id: int, name: str, sex: str, age: str,
                    category_type: str, category: str, line: int, *, path: Path, source) -> dict:
-    meta = meta_for(str(name))
-    if meta is None:
-        raise SourceError(
-            f"indicator {fingertips_id} {name!r} has no unit/polarity declared: add it to "
-            "KNOWN_INDICATORS in etl/parsers/fingertips.py", source_id=source.id,
-            file=str(path), row=int(line), column="Indicator Name")
-    qualifiers = [q for q in (sex if sex != "Persons" else "", age if age != "All ages" else "",
-                              f"{category_type}: {category}" if category else "") if q]
-    title = f"{name} ({', '.join(qualifiers)})" if qualifiers else str(name)
-    if meta.title_note:
-        title = f"{title}: {meta.title_note}"
-    return {
-        "indicator_id": indicator_id,
-        "family": source.family,
-        "title": title,
-        "unit": meta.unit,
-        "polarity": meta.polarity,
-        "definition": f"{meta.definition} Fingertips indicator {fingertips_id}.",
-        "geography_level": "lad",
-        "method": "As published by OHID Fingertips; 95% confidence limits are the publisher's.",
-        "is_health_source": True,
-        "series": f"fingertips_{fingertips_id}",
-        "basis": meta.basis,
-        "break_note": None,
-    }
+    """The registry's row for one indicator of the export, checked against the file's name."""
+    try:
+        row = indicator_rows([indicator_id], source_id=source.id, family=source.family).iloc[0].to_dict()
+    except SourceError as exc:
+        raise SourceError(f"{exc.message} (Fingertips indicator {fingertips_id} {name!r}, {sex}, {age}"
+                          f"{', ' + category if category else ''})", source_id=source.id,
+                          file=str(path), row=int(line), column="Indicator ID") from None
+    if not str(row["title"]).lower().startswith(str(name).strip().lower()):
+        raise SourceError(f"Fingertips indicator {fingertips_id} is named {name!r} in the file but "
+                          f"{row['title']!r} in data/indicators.csv: check the id", source_id=source.id,
+                          file=str(path), row=int(line), column="Indicator Name")
+    return row

@@ -28,24 +28,21 @@ from etl.codes import AREA_CODE_PATTERNS
 from etl.csvtable import read_required_columns
 from etl.errors import SourceError
 from etl.periods import future_date, implausible_count, implausible_period, parse_period
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import indicator_rows, slug
+from etl.staged import Staged, finish_observations
 from etl.suppression import MARKER_REASONS
 
 COLUMNS = ["csp_code", "period_label", "measure", "count", "age_band", "notes", "supplied_by",
            "supplied_on"]
-MEASURES: dict[str, str] = {
-    "gang_members": "Children in gangs (local working estimate)",
-    "siblings": "Siblings of gang members (local working estimate)",
-    "victims_knowing_member": "Children who know a gang member and have been victims (local "
-                              "working estimate)",
-    "high_risk_total": "Children at high risk of gang violence (local working estimate)",
-}
+# The measures a partnership may supply; each is a template row of data/indicators.csv
+# (`gangs_local_<measure>`, varying by age band) holding its title and definition.
+MEASURES = ("gang_members", "siblings", "victims_knowing_member", "high_risk_total")
 EXAMPLE_MARKER = "EXAMPLE"
 _WHOLE = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
 
 
 def indicator_id(measure: str, age_band: str) -> str:
-    return f"gangs_local_{measure}_{re.sub(r'[^a-z0-9]+', '_', age_band.lower()).strip('_')}"
+    return f"gangs_local_{measure}_{slug(age_band)}"
 
 
 def _read(path: Path, source_id: str) -> pd.DataFrame:
@@ -128,22 +125,14 @@ def parse(paths: list[Path], source, geo) -> Staged:
         raise SourceError("the same CSP, period, measure and age band is supplied twice",
                           source_id=source_id, file=first["_file"], row=int(first["_line"]),
                           column="measure")
-    indicators = (frame.drop_duplicates("indicator_id")
-                  .apply(lambda r: {
-                      "indicator_id": r["indicator_id"], "family": "gangs",
-                      "title": f"{MEASURES[r['_measure']]}, aged {r['_age_band']}",
-                      "unit": "children", "polarity": "none",
-                      "definition": "A partnership's own working estimate (measure "
-                                    f"'{r['_measure']}', age band {r['_age_band']}), supplied "
-                                    "by the partnership with its method in the notes; not an "
-                                    "official statistic and not comparable between areas.",
-                      "geography_level": "csp", "method": "local working estimate",
-                      "series": "gang_working_estimates", "basis": "local working estimate"},
-                         axis=1, result_type="expand"))
+    first = frame.drop_duplicates("indicator_id")
+    indicators = indicator_rows(list(first["indicator_id"]), source_id=source_id,
+                                fill={i: {"age_band": a} for i, a in zip(first["indicator_id"], first["_age_band"],
+                                                                         strict=True)})
     frame["source_id"] = source_id
     observations = finish_observations(frame.drop(columns=["_measure", "_age_band", "_line",
                                                            "_file"]),
                                        source_id=source_id,
                                        file=", ".join(f["name"] for f in files))
     return Staged(source_id=source_id, observations=observations,
-                  indicators=finish_indicators(indicators, source_id=source_id), files=files)
+                  indicators=indicators, files=files)

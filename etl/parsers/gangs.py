@@ -37,7 +37,8 @@ from etl.codes import ENGLAND
 from etl.errors import SourceError
 from etl.parsers.national_figures import read_national_file, row_period, value_in_quote
 from etl.periods import Period, parse_period
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations
 
 CCO_SERIES = "childrens_commissioner_gang_estimates"
 SURVEY_PERIOD = "2017/18"  # CSEW year behind the 2019 estimates
@@ -62,44 +63,23 @@ HAC_QUOTE = (  # verbatim, including the report's en dash and curly quotes
 
 @dataclass(frozen=True)
 class Measure:
+    """One published estimate; its title and definition are in data/indicators.csv."""
+
     indicator_id: str
-    title: str
     value: float  # as in paragraph 83
     file_unit: str | None  # the national figures row carrying it, when there is one
-    definition: str
 
 
 MEASURES = [
-    Measure("gangs_cco_gang_members_10_17", "Children aged 10-17 who identify as gang members",
-            27_000, "children aged 10-17 who identify as a gang member",
-            "Children aged 10-17 in England who identify as being in an urban street gang."),
-    Measure("gangs_cco_gang_members_girls_10_17", "Girls aged 10-17 who identify as gang members",
-            12_200, None, "Girls aged 10-17 in England who identify as being in a street gang."),
-    Measure("gangs_cco_gang_members_boys_10_17", "Boys aged 10-17 who identify as gang members",
-            14_800, None, "Boys aged 10-17 in England who identify as being in a street gang."),
-    Measure("gangs_cco_siblings", "Children who are siblings of gang members", 33_000,
-            "children who are the sibling of a gang member",
-            "Children in England who are the sibling of a gang member."),
-    Measure("gangs_cco_victims_knowing_member",
-            "Children who know a gang member and have been victims of violence", 34_000,
-            "children who know gang members and experienced serious violence in last year",
-            "Children in England who know a gang member and have been victims of gang / serious "
-            "violence in the last year."),
-    Measure("gangs_cco_high_risk_total", "Children at high levels of immediate risk of gang "
-            "violence", 100_000, None,
-            "The Children's Commissioner's total of children at high levels of immediate risk of "
-            "gang violence. As published; it is not the sum of the three groups above "
-            "(27,000 + 33,000 + 34,000 = 94,000)."),
+    Measure("gangs_cco_gang_members_10_17", 27_000, "children aged 10-17 who identify as a gang member"),
+    Measure("gangs_cco_gang_members_girls_10_17", 12_200, None),
+    Measure("gangs_cco_gang_members_boys_10_17", 14_800, None),
+    Measure("gangs_cco_siblings", 33_000, "children who are the sibling of a gang member"),
+    Measure("gangs_cco_victims_knowing_member", 34_000,
+            "children who know gang members and experienced serious violence in last year"),
+    Measure("gangs_cco_high_risk_total", 100_000, None),  # not the sum of the three groups above
 ]
 MODELLED_ID = "gangs_modelled_gang_members_10_17"
-MODELLED_DEFINITION = (
-    "Modelled estimate of children aged 10-17 in the CSP who identify as gang members: the "
-    "Children's Commissioner's national prevalence for England (27,000 divided by England's "
-    "10-17 mid-year population) applied to the CSP's own 10-17 population. Range = 0.35x to "
-    "2.6x the estimate: the national survey estimate is taken as +/- 30% (no interval is "
-    "published) and local prevalence is unknown, taken as half to twice the national rate. A "
-    "plausible range, not a confidence interval; it says nothing about local differences. "
-    "England only (the estimate does not cover Wales).")
 
 
 def _cco_rows(paths: list[Path], source_id: str) -> pd.DataFrame:
@@ -194,23 +174,10 @@ def modelled_estimates(geo, survey: Period, national: float, source_id: str
     return pd.DataFrame(obs), pd.DataFrame(skipped, columns=["area_code", "reason"])
 
 
-def indicators() -> pd.DataFrame:
-    rows = [{"indicator_id": m.indicator_id, "family": "gangs", "title": m.title,
-             "unit": "children", "polarity": "higher_is_worse",
-             "definition": f"{m.definition} Children's Commissioner for England, Keeping kids "
-                           "safe (2019), from ONS analysis of the Crime Survey for England and "
-                           "Wales 2017/18; a survey-based national estimate.",
-             "geography_level": "country", "method": "published national estimate",
-             "series": "childrens_commissioner_gang_estimates", "basis": "Keeping kids safe "
-             "(2019)"} for m in MEASURES]
-    rows.append({"indicator_id": MODELLED_ID, "family": "gangs",
-                 "title": "Children aged 10-17 in gangs (modelled from the national estimate)",
-                 "unit": "children (modelled)", "polarity": "higher_is_worse",
-                 "definition": MODELLED_DEFINITION, "geography_level": "csp",
-                 "method": "national prevalence x CSP population aged 10-17; range 0.35-2.6x",
-                 "series": "childrens_commissioner_gang_estimates",
-                 "basis": "modelled from the national estimate"})
-    return pd.DataFrame(rows)
+def indicators(source_id: str = "cco_gang_estimates") -> pd.DataFrame:
+    """The national estimates and the modelled CSP estimate: rows of the indicator registry
+    (data/indicators.csv)."""
+    return indicator_rows([m.indicator_id for m in MEASURES] + [MODELLED_ID], source_id=source_id)
 
 
 def parse(paths: list[Path], source, geo) -> Staged:
@@ -225,7 +192,7 @@ def parse(paths: list[Path], source, geo) -> Staged:
                                        source_id=source_id,
                                        file=", ".join(Path(p).name for p in paths))
     return Staged(source_id=source_id, observations=observations,
-                  indicators=finish_indicators(indicators(), source_id=source_id),
+                  indicators=indicators(source_id),
                   tables={"not_estimated": skipped},
                   files=[{"name": Path(p).name, "rows": len(rows),
                           "period": survey.label} for p in paths])

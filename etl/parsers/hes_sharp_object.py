@@ -59,9 +59,10 @@ from python_calamine import CalamineError, CalamineWorkbook
 from etl.codes import ENGLAND
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
-from etl.parsers.knife_pfa_quarterly import RATE_INTERVAL, add_rates
+from etl.parsers.knife_pfa_quarterly import add_rates
 from etl.periods import Period, financial_year
-from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations, validate_frame
 
 SOURCE_ID = "hes_sharp_object_region"
 MEASURES = {"faes": "fae", "fces": "fce"}
@@ -441,52 +442,11 @@ def _totals_check(frame: pd.DataFrame, reader_err, sheet: str) -> pd.DataFrame:
 
 
 def indicators(source_id: str = SOURCE_ID) -> pd.DataFrame:
-    interval = RATE_INTERVAL
-    common = (
-        "with an external cause of ICD-10 X99 (assault by sharp object), by region of residence "
-        "and the month (or financial year) the episode finished; NHS Digital Hospital Episode "
-        "Statistics, tabulation for the Home Office (activity in English NHS hospitals and NHS-"
-        "commissioned independent sector). Only the first external cause coded in an episode is "
-        "counted, and recording of external cause is not mandatory and varies between regions and "
-        "over time. Regional counts are rounded to the nearest 5 and 1-7 are suppressed (*) by "
-        "NHS Digital; England's counts are exact. The latest financial year is provisional. "
-        "Value: crude rate per 100,000 residents using the ONS mid-year population of the month's "
-        "calendar year (financial years: the mid-year inside the year); monthly rates are per "
-        "month, not annualised. Episodes, not people: one person can have several.")
-    rows = [
-        {"indicator_id": INDICATOR_IDS["fae"], "title": "Hospital admission episodes for assault by a sharp "
-         "object (HES finished admission episodes)",
-         "definition": "Finished admission episodes (the first period of admitted care under one "
-         "consultant within one provider) " + common,
-         "series": "hes_sharp_object_fae"},
-        {"indicator_id": INDICATOR_IDS["fce"], "title": "Hospital consultant episodes for assault by a sharp "
-         "object (HES finished consultant episodes, not admission episodes)",
-         "definition": "Finished consultant episodes (every continuous period of admitted care under "
-         "one consultant, so one admission can give several; more than admission episodes) " + common,
-         "series": "hes_sharp_object_fce"},
-    ]
-    for r in rows:
-        r["definition"] += " England: " + RESIDENTS_NOTE + "."
-        r.update({"family": "ae_assault", "unit": "episodes per 100,000 population",
-                  "polarity": "higher_is_worse", "geography_level": "region",
-                  "method": f"crude rate per 100,000 (regional counts rounded to 5 by the publisher); {interval}",
-                  "is_health_source": True,
-                  "basis": "NHS Digital HES, region of residence, episodes with cause X99 "
-                           "(tabulation for the Home Office)",
-                  "break_note": None})
-    for measure, words in (("fae", "admission episodes"), ("fce", "consultant episodes")):
-        rows.append({
-            "indicator_id": ENGLAND_IDS[measure], "family": "ae_assault",
-            "title": f"Hospital {words} for assault by a sharp object, England (HES, as published)",
-            "unit": "episodes", "polarity": "higher_is_worse",
-            "definition": (f"NHS Digital's England total of finished {words} {common} This is the figure "
-                           "parliamentary answers quote: it counts every patient treated in England, "
-                           "including those living abroad, elsewhere in the UK or of unknown residence, so "
-                           "it is not set against the regional rates."),
-            "geography_level": "country", "method": "count as published (exact)", "is_health_source": True,
-            "series": f"hes_sharp_object_{measure}_england",
-            "basis": "NHS Digital HES, all episodes in English hospitals with cause X99", "break_note": None})
-    return finish_indicators(pd.DataFrame(rows), source_id=source_id)
+    """Regional rates and England totals of admission episodes (FAE) and consultant episodes
+    (FCE, not admissions): rows of the indicator registry (data/indicators.csv), whose
+    `measure` column says which."""
+    return indicator_rows([INDICATOR_IDS["fae"], INDICATOR_IDS["fce"], ENGLAND_IDS["fae"], ENGLAND_IDS["fce"]],
+                          source_id=source_id)
 
 
 RESIDENTS_NOTE = ("England = sum of the nine regions' published counts (each rounded to 5): patients living "

@@ -36,7 +36,8 @@ from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
 from etl.manifest import PROJECT_ROOT
 from etl.periods import Period, financial_quarter, financial_year, parse_period
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations
 from etl.suppression import MARKER_REASONS
 
 INDICATOR_ID = "prc_possession_weapons"
@@ -375,24 +376,8 @@ def _residuals(acc: Accumulator) -> pd.DataFrame:
 
 
 def indicators(source_id: str) -> pd.DataFrame:
-    return finish_indicators(pd.DataFrame([{
-        "indicator_id": INDICATOR_ID, "family": "knife_crime",
-        "title": "Possession of weapons offences (police recorded)",
-        "unit": "offences", "polarity": "higher_is_worse",
-        "definition": (
-            "Police recorded possession of weapons offences (Home Office offence codes 10A "
-            "firearms with intent, 10B firearms offences, 10C other weapons, 10D article with "
-            "blade or point, 81 other firearms offences, 90 other knives offences) per Community "
-            "Safety Partnership, by financial quarter and year (a year only when all four "
-            "quarters are published). Negative adjustment rows are kept in the sums. Offences "
-            "the Home Office could not assign to a CSP are held per force in a separate table "
-            "and are not in any CSP's count. A CSP with no weapon rows in a period has no value "
-            "(not zero)."),
-        "geography_level": "csp", "method": "sum of published offence counts",
-        "is_health_source": False, "series": "ho_prc_csp_weapons",
-        "basis": "Home Office police recorded crime open data tables by CSP",
-        "break_note": None,
-    }]), source_id=source_id)
+    """The indicator's metadata: its row of the indicator registry (data/indicators.csv)."""
+    return indicator_rows([INDICATOR_ID], source_id=source_id)
 
 
 def parse_file(path: Path, geo: GeoContext, source_id: str = "ho_prc_csp",

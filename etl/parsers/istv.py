@@ -40,10 +40,10 @@ from etl.geocontext import GeoContext
 from etl.manifest import PROJECT_ROOT
 from etl.periods import EARLIEST, future_date, implausible_period
 from etl.periods import month as month_period
+from etl.registry import indicator_rows
 from etl.staged import (
     Staged,
     empty_observations,
-    finish_indicators,
     finish_observations,
 )
 from etl.synthetic.sidecar import SYNTHETIC, quality_for, sha256_of
@@ -157,8 +157,7 @@ def parse(paths: list[Path], source, geo: GeoContext, method_map: Path | None = 
     # columns); a header-only extract legitimately has no observations.
     staged.observations = empty_observations() if observations.empty else finish_observations(
         observations, source_id=source.id, file=", ".join(p.name for p in paths))
-    staged.indicators = finish_indicators(indicator_definitions(source.family),
-                                          source_id=source.id)
+    staged.indicators = indicator_definitions(source.family, source.id)
     return staged
 
 
@@ -554,23 +553,7 @@ def monthly_observations(counts: pd.DataFrame, geo: GeoContext, *, quality: str,
     return obs
 
 
-def indicator_definitions(family: str) -> pd.DataFrame:
-    common = {"family": family, "unit": "per 100,000 (monthly)", "polarity": "higher_is_worse",
-              "geography_level": "csp", "is_health_source": True, "series": "istv",
-              "basis": "crude rate", "break_note": None,
-              "method": "Count of assault attendances by month of arrival; rate = count / ONS "
-                        "mid-year population of the CSP (nearest year available) x 100,000. "
-                        "Exact counts: disclosure control is applied at display."}
-    return pd.DataFrame([
-        {**common, "indicator_id": ATTENDANCES,
-         "title": "Emergency department attendances for assault (ISTV)",
-         "definition": "Attendances at type 01 emergency departments for assault, as shared "
-                       "with the Community Safety Partnership under ISTV (ISB 1594), per month "
-                       "of arrival, per 100,000 residents of the CSP."},
-        {**common, "indicator_id": KNIFE_SHARP,
-         "title": "Emergency department attendances for assault with a knife or sharp object "
-                  "(ISTV)",
-         "definition": "ISTV assault attendances whose assault method maps to knife_sharp in "
-                       "data/istv_assault_method_map.csv, per month of arrival, per 100,000 "
-                       "residents of the CSP."},
-    ])
+def indicator_definitions(family: str, source_id: str = "istv_ae_assaults") -> pd.DataFrame:
+    """All assault attendances and those with a knife or sharp object: rows of the indicator
+    registry (data/indicators.csv), checked to be of the source's family."""
+    return indicator_rows([ATTENDANCES, KNIFE_SHARP], source_id=source_id, family=family)

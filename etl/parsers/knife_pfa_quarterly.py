@@ -11,8 +11,9 @@ rate and z-score columns. We keep the counts only and derive everything else our
 * financial-year totals are produced only when all four quarters are present;
 * England & Wales, country and region figures are sums of the forces in this file, labelled so,
   because the file's forces do not cover the whole of those areas;
-* the known breaks (Greater Manchester under-count, Thames Valley low) are returned as data in
-  the `series_breaks` table so charts can mark them.
+* the known breaks (Greater Manchester under-count, Thames Valley low: rows of the indicator
+  registry's `data/indicator_breaks.csv`) are returned in the `series_breaks` table so charts
+  can mark them and comparisons stop at them; titles, units and definitions are registry rows.
 
 Row numbers in errors are file line numbers (the header is row 1).
 Imports: pandas, etl.* and methods.rates. Never streamlit.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +31,8 @@ from etl.codes import ENGLAND, ENGLAND_AND_WALES, WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
 from etl.periods import Period, financial_quarter, financial_year, parse_period
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import breaks_for, indicator_rows
+from etl.staged import Staged, finish_observations
 from etl.suppression import parse_count
 from methods.rates import crude_rate_frame
 
@@ -46,38 +47,6 @@ COMPONENTS = ("Homicide and serious injury", "Violence with Injury", "Knife enab
 REQUIRED_COLUMNS = ["QtrNum", "Force Name", "Region", "Financial Year", "Financial Quarter",
                     *COUNT_COLUMNS.values()]
 
-TITLES: dict[str, str] = {
-    "knife_offences_total": "Selected offences involving a knife or sharp instrument (all)",
-    "knife_homicide_attempted_murder":
-        "Homicide and attempted murder involving a knife or sharp instrument",
-    "knife_violence_with_injury":
-        "Assault with injury or intent to cause serious harm, and threats to kill, "
-        "involving a knife or sharp instrument",
-    "knife_robbery_sexual": "Robbery, rape and sexual assault involving a knife or sharp instrument",
-}
-GROUPS: dict[str, str] = {
-    "knife_offences_total": "the sum of the three groups below (the file's 'Knife Crime' column)",
-    "knife_homicide_attempted_murder":
-        "homicide and attempted murder (the file's 'Homicide and serious injury' column)",
-    "knife_violence_with_injury":
-        "assault with injury, assault with intent to cause serious harm and threats to kill "
-        "(the file's 'Violence with Injury' column)",
-    "knife_robbery_sexual": "robbery, rape and sexual assault (the file's 'Knife enabled' column)",
-}
-
-BREAK_NOTE = ("Greater Manchester under-counted before 2018/19; Thames Valley low from 2014/15; "
-              "not revised for the NDQIS counting method (from year ending March 2021 in most "
-              "forces), so not comparable with later official series.")
-# (force name as in the file, break date, description): the MANIFEST's known breaks.
-# (force, break date, which side of it the force's own counts are affected, text)
-KNOWN_BREAKS: list[tuple[str, date, str, str]] = [
-    ("Greater Manchester", date(2018, 4, 1), "before",
-     ("Greater Manchester Police knife-crime counts are under-counted before 2018/19; "
-      "do not join the trend across 2018/19 Q1.")),
-    ("Thames Valley", date(2014, 4, 1), "from",
-     ("Thames Valley Police knife-crime counts are low from 2014/15 onwards; "
-      "do not join the trend across 2014/15 Q1.")),
-]
 
 ALL_FORCES_NOTE = "sum of the 42 forces in this file (excludes City of London, BTP)"
 # The file's region labels that differ from ONS region names.
@@ -380,51 +349,29 @@ def _aggregate_labels(members: dict[str, list[str]], n_forces: int, geo: GeoCont
 
 
 def _series_breaks(force_pfa: dict[str, str], members: dict[str, list[str]]) -> pd.DataFrame:
-    """The MANIFEST's known breaks for the forces in this file, and for every sum that
-    includes them (a break in a member is a break in the total)."""
+    """The registry's known breaks (data/indicator_breaks.csv: Greater Manchester under-counted
+    before 2018/19, Thames Valley low from 2014/15) for the forces in this file, and for every
+    sum that includes them (a break in a member is a break in the total)."""
     rows = []
-    for force, when, affects, text in KNOWN_BREAKS:
-        pfa = force_pfa.get(force)
-        if pfa is None:  # force not in this file
+    names = {pfa: force for force, pfa in force_pfa.items()}
+    known = breaks_for(list(COUNT_COLUMNS))
+    for b in known.itertuples(index=False):
+        if b.area_code not in names:  # force not in this file
             continue
-        for ind in COUNT_COLUMNS:
-            rows.append({"indicator_id": ind, "area_code": pfa, "break_date": when,
-                         "description": text, "affects": affects})
-            for code, pfas in members.items():
-                if pfa in pfas:  # a total including the force: marked on charts, still compared
-                    rows.append({"indicator_id": ind, "area_code": code, "break_date": when,
-                                 "description": f"Includes {force}: {text}", "affects": None})
+        rows.append({"indicator_id": b.indicator_id, "area_code": b.area_code, "break_date": b.break_date,
+                     "description": b.note, "affects": b.affects})
+        for code, pfas in members.items():
+            if b.area_code in pfas:  # a total including the force: marked on charts, still compared
+                rows.append({"indicator_id": b.indicator_id, "area_code": code, "break_date": b.break_date,
+                             "description": f"Includes {names[b.area_code]}: {b.note}", "affects": None})
     out = pd.DataFrame(rows, columns=["indicator_id", "area_code", "break_date", "description", "affects"])
     out["break_date"] = pd.to_datetime(out["break_date"])
     return out
 
 
 def indicators(source_id: str) -> pd.DataFrame:
-    interval = RATE_INTERVAL
-    rows = []
-    for ind, title in TITLES.items():
-        rows.append({
-            "indicator_id": ind, "family": "knife_crime", "title": title,
-            "unit": "offences per 100,000 population", "polarity": "higher_is_worse",
-            "definition": (
-                f"Police recorded offences involving a knife or sharp instrument: {GROUPS[ind]}. "
-                "Counts by police force area and financial quarter (Q1 = April-June) from the "
-                "Home Office knife-crime collection as redistributed by a third party; "
-                "financial-year totals are the sum of four quarters, produced only when all four "
-                "are present. Value: crude rate per 100,000 residents using the ONS mid-year "
-                "population of the matching year (quarterly rates are per quarter, not "
-                "annualised); the file's own population, rate and z-score columns are not used. "
-                "England & Wales, country and region values are sums of the forces in this file, "
-                "which excludes City of London and British Transport Police."),
-            "geography_level": "pfa",
-            "method": f"crude rate per 100,000; {interval}",
-            "is_health_source": False,
-            "series": "knife_pfa_quarterly_redistributed",
-            "basis": "Home Office police recorded crime, redistributed (pre-NDQIS counting; "
-                     "42 forces, excludes City of London and BTP)",
-            "break_note": BREAK_NOTE,
-        })
-    return finish_indicators(pd.DataFrame(rows), source_id=source_id)
+    """The four offence groups: rows of the indicator registry (data/indicators.csv)."""
+    return indicator_rows(list(COUNT_COLUMNS), source_id=source_id)
 
 
 def parse_file(path: Path, geo: GeoContext, source_id: str = "ho_knife_pfa_quarterly",

@@ -35,8 +35,13 @@ Rules, each enforced here rather than assumed:
   before current), `#rev2`, ... so the observation key stays unique. Each differing older value
   is one row of the `revisions` table; an older row with the same value is kept but is not a
   revision.
-* Series breaks: `BASIS_BREAKS` lists where one basis replaces another (NDQIS knife counting,
-  combined drug+alcohol treatment totals); they become the `series_breaks` table.
+* Metadata: each (series, basis) indicator's title, unit, polarity, definition and breaks are
+  rows of the indicator registry (`data/indicators.csv`, `etl.registry`); the known series are
+  the registry's `series` of this source. The registry's `basis` must equal the series map's
+  `basis_label`, so the two files cannot drift apart.
+* Series breaks: `data/indicator_breaks.csv` rows with `replaces` say where one basis replaces
+  another (NDQIS knife counting, combined drug+alcohol treatment totals); they become the
+  `series_breaks` table.
 
 * Origin: `national_figures_origin.csv` beside the file (matched by the source's mirror glob)
   names, for every row (`row` = data row, header excluded), the producer's original release:
@@ -58,8 +63,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -77,7 +80,8 @@ from etl.periods import (  # noqa: F401 - vintage_date is part of this parser's 
     parse_period,
     vintage_date,
 )
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import REGISTRY_PATH, breaks_for, indicator_rows, load_registry
+from etl.staged import Staged, finish_observations
 
 SOURCE_ID = "national_figures"
 SERIES_MAP_PATH = Path(__file__).resolve().parents[2] / "data" / "national_series_map.csv"
@@ -115,116 +119,6 @@ POINT_ESTIMATE_PERIODS: dict[str, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class SeriesInfo:
-    """What is true of a series whatever its basis."""
-
-    family: str
-    title: str
-    unit: str
-    polarity: str
-    definition: str
-    is_health_source: bool = False
-
-
-SERIES: dict[str, SeriesInfo] = {
-    "police_recorded_knife_offences": SeriesInfo(
-        "knife_crime", "Police recorded offences involving a knife or sharp instrument",
-        "offences", "higher_is_worse",
-        "Selected offences involving a knife or sharp instrument recorded by the police (ONS "
-        "crime statistics), national total."),
-    "hes_admissions_assault_sharp_object": SeriesInfo(
-        "ae_assault", "Hospital admissions for assault by a sharp object", "admissions",
-        "higher_is_worse",
-        "Hospital Episode Statistics (HES), England, external cause assault by a sharp object "
-        "(ICD-10 X99).", is_health_source=True),
-    "homicides_knife_sharp_instrument": SeriesInfo(
-        "knife_crime", "Homicides using a knife or sharp instrument", "homicides",
-        "higher_is_worse", "Homicides (murder, manslaughter, infanticide) where the method of "
-        "killing was a knife or sharp instrument."),
-    "adult_drug_alcohol_treatment": SeriesInfo(
-        "drug_treatment", "Adults in drug and alcohol treatment", "adults", "none",
-        "Adults in contact with structured drug and alcohol treatment services in England "
-        "(NDTMS)."),
-    "adult_drug_alcohol_treatment_opiates": SeriesInfo(
-        "drug_treatment", "Adults in treatment for opiates", "adults", "none",
-        "Adults in contact with structured treatment in the opiate substance group (NDTMS)."),
-    "adult_drug_alcohol_treatment_entering": SeriesInfo(
-        "drug_treatment", "Adults entering drug and alcohol treatment", "adults", "none",
-        "Adults starting treatment in the year (NDTMS)."),
-    "adult_drug_alcohol_treatment_alcohol_only": SeriesInfo(
-        "drug_treatment", "Adults in treatment for alcohol only", "adults", "none",
-        "Adults in treatment in the alcohol-only substance group (NDTMS)."),
-    "adult_drug_alcohol_treatment_non_opiate_only": SeriesInfo(
-        "drug_treatment", "Adults in treatment for non-opiates only", "adults", "none",
-        "Adults in treatment in the non-opiate-only substance group (NDTMS)."),
-    "adult_drug_alcohol_treatment_non_opiate_and_alcohol": SeriesInfo(
-        "drug_treatment", "Adults in treatment for non-opiates and alcohol", "adults", "none",
-        "Adults in treatment in the non-opiate and alcohol substance group (NDTMS)."),
-    "adult_drug_alcohol_treatment_drug_only": SeriesInfo(
-        "drug_treatment", "Adults in drug treatment (drugs only)", "adults", "none",
-        "Adults in contact with drug treatment, excluding alcohol-only clients (NTA / PHE)."),
-    "adult_drug_alcohol_treatment_drug_only_successful_completions": SeriesInfo(
-        "drug_treatment", "Adults completing drug treatment free of dependence (drugs only)",
-        "adults", "higher_is_better",
-        "Adults leaving drug treatment having completed it free of dependence (NTA)."),
-    "adult_drug_alcohol_treatment_successful_completion_pct": SeriesInfo(
-        "drug_treatment", "Successful completion of drug and alcohol treatment", "percent",
-        "higher_is_better",
-        "Percentage of adults leaving treatment who completed it free of dependence (NDTMS)."),
-    "childrens_commissioner_gang_estimates": SeriesInfo(
-        "gangs", "Children's Commissioner gang estimates", "children", "higher_is_worse",
-        "National estimates published by the Children's Commissioner for England (Keeping "
-        "kids safe, 2019) from ONS analysis of the Crime Survey for England and Wales."),
-    "county_lines": SeriesInfo(
-        "context", "County lines", "lines", "none",
-        "National Crime Agency / National County Lines Coordination Centre assessments of the "
-        "number of county lines."),
-    "county_lines_nrm_referrals": SeriesInfo(
-        "context", "National Referral Mechanism referrals flagged as county lines", "referrals",
-        "none", "Modern slavery National Referral Mechanism referrals flagged as county lines "
-        "(Home Office). More referrals can mean better identification, so no polarity."),
-    "county_lines_nrm_referrals_male_children": SeriesInfo(
-        "context", "NRM county lines referrals for male children", "referrals", "none",
-        "National Referral Mechanism county lines referrals for male children (Home Office)."),
-    "county_lines_child_criminal_exploitation": SeriesInfo(
-        "context", "Children identified as at risk of or involved in child criminal "
-        "exploitation", "children", "none",
-        "Home Office County Lines Programme count; described by the Home Office as likely a "
-        "significant underestimate."),
-    "county_lines_missing_children": SeriesInfo(
-        "context", "Children missing due to county lines", "children", "higher_is_worse",
-        "Children estimated to have gone missing specifically due to county lines (NPCC)."),
-}
-
-
-@dataclass(frozen=True)
-class BasisBreak:
-    """One basis replacing another (indicator ids): recorded as data, shown on charts."""
-
-    old_indicator: str
-    new_indicator: str
-    area_code: str
-    break_date: date
-    description: str
-
-
-_NDQIS = ("ONS moved offences involving a knife or sharp instrument to the National Data "
-          "Quality Improvement Service (NDQIS) method from the year ending March 2021 in most "
-          "forces; figures on the two counting bases are not comparable.")
-BASIS_BREAKS: list[BasisBreak] = [
-    BasisBreak("police_recorded_knife_offences__ew_all_forces_pre_ndqis",
-               "police_recorded_knife_offences__ew_all_forces_ndqis",
-               ENGLAND_AND_WALES, date(2020, 4, 1), _NDQIS),
-    BasisBreak("police_recorded_knife_offences__ew_excl_gmp_pre_ndqis",
-               "police_recorded_knife_offences__ew_excl_gmp_ndqis",
-               ENGLAND_AND_WALES, date(2020, 4, 1), _NDQIS),
-    BasisBreak("adult_drug_alcohol_treatment_drug_only__nta_drugs_only",
-               "adult_drug_alcohol_treatment__ndtms", ENGLAND, date(2014, 4, 1),
-               "From 2014/15 PHE reports combined drug and alcohol treatment totals; the "
-               "earlier NTA drugs-only count (excluding alcohol-only clients) is not "
-               "comparable."),
-]
 
 
 def indicator_id(series: str, basis: str) -> str:
@@ -260,7 +154,7 @@ def load_series_map(path: Path = SERIES_MAP_PATH) -> pd.DataFrame:
         s, b = labels[labels > 1].index[0]
         raise SourceError(f"basis {b!r} of series {s!r} has more than one basis_label",
                           file=path.name)
-    unknown = sorted(set(rules["series"]) - set(SERIES))
+    unknown = sorted(set(rules["series"]) - known_series())
     if unknown:
         raise SourceError(f"series map names series with no metadata: {unknown}",
                           file=path.name, column="series")
@@ -396,8 +290,9 @@ def _fail(msg: str, row: pd.Series, column: str | None, source_id: str) -> Sourc
 def interpret_rows(df: pd.DataFrame, rules: pd.DataFrame, source_id: str) -> pd.DataFrame:
     """Add area, basis, period, value and vintage to every row; any doubt is a SourceError."""
     out = []
+    series = known_series()
     for _, row in df.iterrows():
-        if row["series"] not in SERIES:
+        if row["series"] not in series:
             raise _fail(f"unknown series {row['series']!r}", row, "series", source_id)
         if row["geography"] not in GEOGRAPHY_CODES:
             raise _fail(f"unmapped geography {row['geography']!r}", row, "geography", source_id)
@@ -477,46 +372,38 @@ def revisions_table(rows: pd.DataFrame) -> pd.DataFrame:
                                       "source_previous"])
 
 
+def known_series() -> set[str]:
+    """The series this source may carry: those of its rows in the indicator registry."""
+    reg = load_registry()
+    return set(reg.loc[reg["source_id"] == SOURCE_ID, "series"])
+
+
 def series_breaks_table(indicator_ids: set[str]) -> pd.DataFrame:
-    """Breaks whose replacing indicator is present; a break naming an unknown id is a bug."""
-    out = []
-    for b in BASIS_BREAKS:
-        if b.new_indicator not in indicator_ids and b.old_indicator not in indicator_ids:
-            continue
-        out.append({"indicator_id": b.new_indicator, "area_code": b.area_code,
-                    "break_date": pd.Timestamp(b.break_date),
-                    "description": f"{b.new_indicator} replaces {b.old_indicator}. "
-                                   f"{b.description}"})
-    return pd.DataFrame(out, columns=["indicator_id", "area_code", "break_date", "description"])
+    """Registry breaks where one basis replaces another, for the indicators present."""
+    b = breaks_for(indicator_ids)
+    b = b[b["replaces"].notna()]
+    return pd.DataFrame({"indicator_id": b["indicator_id"], "area_code": b["area_code"],
+                         "break_date": b["break_date"],
+                         "description": [f"{new} replaces {old}. {note}" for new, old, note
+                                         in zip(b["indicator_id"], b["replaces"], b["note"], strict=True)]},
+                        columns=["indicator_id", "area_code", "break_date", "description"]).reset_index(drop=True)
 
 
-def indicators_table(rows: pd.DataFrame, breaks: pd.DataFrame) -> pd.DataFrame:
-    out = []
+def indicators_table(rows: pd.DataFrame, source_id: str = SOURCE_ID) -> pd.DataFrame:
+    """The registry's rows for the indicators present, checked: one area per indicator, and the
+    registry's basis is the series map's basis label."""
+    firsts = rows.groupby("indicator_id", sort=True).first()
     for ind, group in rows.groupby("indicator_id", sort=True):
-        first = group.iloc[0]
-        info = SERIES[first["series"]]
         codes = set(group["area_code"])
         if len(codes) != 1:
-            raise SourceError(f"indicator {ind} mixes areas {sorted(codes)}", source_id=SOURCE_ID)
-        level = "country" if codes == {ENGLAND} else "uk" if codes == {UNITED_KINGDOM} else "national"
-        brk = [d for b, d in zip(breaks["indicator_id"], breaks["description"])
-               if b == ind] + [f"Replaced by {b.new_indicator} from {b.break_date:%d %b %Y}."
-                               for b in BASIS_BREAKS if b.old_indicator == ind]
-        out.append({
-            "indicator_id": ind, "family": info.family,
-            "title": f"{info.title} ({first['basis_label']})", "unit": info.unit,
-            "polarity": info.polarity,
-            "definition": f"{info.definition} Basis: {first['basis_label']}. National figures "
-                          "as published on the page cited with each value; where a later "
-                          "publication revised a figure, the latest is current and earlier "
-                          "ones are kept as revisions.",
-            "geography_level": level,
-            "method": "published national figure as quoted (national_figures.csv)",
-            "is_health_source": info.is_health_source, "series": first["series"],
-            "basis": first["basis_label"],
-            "break_note": " ".join(brk) if brk else None,
-        })
-    return pd.DataFrame(out)
+            raise SourceError(f"indicator {ind} mixes areas {sorted(codes)}", source_id=source_id)
+    out = indicator_rows(list(firsts.index), source_id=source_id)
+    for ind, basis in zip(out["indicator_id"], out["basis"], strict=True):
+        if basis != firsts.at[ind, "basis_label"]:
+            raise SourceError(f"indicator {ind}: basis {basis!r} in {REGISTRY_PATH.name} but "
+                              f"{firsts.at[ind, 'basis_label']!r} in {SERIES_MAP_PATH.name}",
+                              source_id=source_id, file=REGISTRY_PATH.name, column="basis")
+    return out
 
 
 # ------------------------------------------------------------ origin and corrections
@@ -667,7 +554,9 @@ def parse(paths: list[Path], source, geo=None) -> Staged:
             rows.loc[hit, f"origin_{col}"] = (rows.loc[hit, "line"] - 1).map(origin[col]).to_numpy()
     rows = assign_vintages(rows, source_id)
 
-    count = rows["num_value"].where(rows["series"].map(lambda s: SERIES[s].unit != "percent"))
+    indicators = indicators_table(rows, source_id)
+    percent = set(indicators.loc[indicators["multiplier"] == 100, "indicator_id"])
+    count = rows["num_value"].where(~rows["indicator_id"].isin(percent))
     obs = pd.DataFrame({
         "indicator_id": rows["indicator_id"], "area_code": rows["area_code"],
         "period_start": rows["period_start"], "period_end": rows["period_end"],
@@ -685,7 +574,6 @@ def parse(paths: list[Path], source, geo=None) -> Staged:
 
     revisions = revisions_table(rows)
     breaks = series_breaks_table(set(rows["indicator_id"]))
-    indicators = finish_indicators(indicators_table(rows, breaks), source_id=source_id)
     sources = pd.DataFrame({
         "indicator_id": rows["indicator_id"], "area_code": rows["area_code"],
         "period_start": rows["period_start"], "period_end": rows["period_end"],

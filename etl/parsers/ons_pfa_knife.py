@@ -33,7 +33,8 @@ from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.parsers.knife_pfa_quarterly import PopulationLookup, add_rates, mid_year_for
 from etl.periods import Period, parse_period
-from etl.staged import Staged, finish_indicators, finish_observations
+from etl.registry import indicator_rows
+from etl.staged import Staged, finish_observations
 from etl.suppression import parse_count
 
 INDICATOR_ID = "knife_offences_ons_rolling_year"
@@ -176,21 +177,8 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
 
 
 def indicators(source_id: str) -> pd.DataFrame:
-    return finish_indicators(pd.DataFrame([{
-        "indicator_id": INDICATOR_ID, "family": "knife_crime",
-        "title": "Offences involving a knife or sharp instrument (ONS, rolling year)",
-        "unit": "offences per 100,000 population", "polarity": "higher_is_worse",
-        "definition": (
-            "Police recorded selected offences involving a knife or sharp instrument, per rolling "
-            "12 months, as published by ONS in the Police Force Area data tables (knife table). "
-            "Value: crude rate per 100,000 residents using the ONS mid-year population falling "
-            "in the period (nearest year when absent, stated in the note); the count is as "
-            "published. ONS footnotes (e.g. on Greater Manchester) are not carried here."),
-        "geography_level": "pfa", "method": "crude rate per 100,000",
-        "is_health_source": False, "series": "knife_ons_pfa_tables",
-        "basis": "ONS Police Force Area data tables, latest edition (revised; NDQIS where used)",
-        "break_note": "Counting changed with NDQIS from year ending March 2021 in most forces.",
-    }]), source_id=source_id)
+    """The indicator's metadata: its row of the indicator registry (data/indicators.csv)."""
+    return indicator_rows([INDICATOR_ID], source_id=source_id)
 
 
 def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_table",

@@ -175,6 +175,8 @@ def test_map_units_combines_csps_sharing_a_shape():
         "count": [10.0, 30.0, 5.0], "denominator": [10_000.0, 30_000.0, 1000.0], "value": [100.0, 100.0, 500.0],
         "lower_ci": [1, 1, 1], "upper_ci": [2, 2, 2], "suppressed_reason": None, "quality": "official",
         "note": None, "is_health_source": False,
+        # the indicator's registry row, joined by app.queries.map_values
+        "multiplier": 100_000, "decimals": 1, "value_type": "crude_rate",
     })
     units = map_units(values, "per 100,000").set_index("map_unit")
     assert units.loc["M", "value"] == pytest.approx(100.0)

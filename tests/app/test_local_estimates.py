@@ -39,7 +39,7 @@ def test_local_estimate_sits_beside_the_modelled_one(local_wh, monkeypatch):
     monkeypatch.setenv("SVD_DB", str(local_wh))
     oxford = profile_text("E22000308")
     assert "Children in gangs (local working estimate), aged 10-17** - Community Safety Partnership: Oxford, 2023/24: " \
-           "**41** children :violet-badge[local]" in oxford
+           "**41** children :violet-badge[local data shared with the partnership]" in oxford
     assert "modelled from the national estimate" in oxford
     canterbury = profile_text("E22000138")
     assert "no local working estimate supplied by this partnership" in canterbury

@@ -69,7 +69,7 @@ def test_home_shows_latest_national_figures_with_sources_and_context(wh, sql):
     assert knife == [f"{value:,.0f}"]
     text = markdown_text(at)
     assert label in text and url in text
-    assert ":blue-badge[official]" in text
+    assert ":blue-badge[official statistics]" in text
     for figure in ("27,000", "12,200", "14,800", "33,000", "34,000", "100,000"):
         assert figure in text, figure
     assert "HC 1016" in text and "para 83" in text
@@ -108,7 +108,7 @@ def test_profile_deep_link_shows_labelled_geographies_and_comparisons(wh, sql):
     assert f"{expected}" in text[idx: idx + len(drugs_line) + 200].split("\n")[1]
 
     # Synthetic rows are badged and never compared; a national figure gives context.
-    assert ":red-badge[SYNTHETIC - demonstration only]" in text
+    assert ":red-badge[SYNTHETIC data - for demonstration only, not real figures]" in text
     profile_table = next(d.value for d in at.dataframe if "bench1_label" in d.value.columns)
     assert "Not compared: synthetic data" in " ".join(profile_table["bench1_label"].dropna())
     assert "National figure for context" in text

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.indicator_format import is_rate
 from app.safe_text import as_shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +93,7 @@ def test_group_average_and_verdict_counted_like_the_figure(wh, sql, code):
     assert row["similar_label"].split(" ", 1)[1].lower().startswith(
         {"higher": "significantly higher", "lower": "significantly lower", "similar": "similar"}[want])
     # a count (not a rate) is never set against the group
-    counts = rows[~rows["unit"].map(pr.is_rate_unit) & rows["area_code"].eq(code)]
+    counts = rows[~rows.apply(is_rate, axis=1) & rows["area_code"].eq(code)]
     assert len(counts) and counts["similar_label"].isna().all()
 
 

@@ -46,8 +46,8 @@ def test_phrases():
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"quality": "synthetic"}, "synthetic data - for demonstration only"),
-        ({"benchmark_quality": "synthetic"}, "synthetic data - for demonstration only"),
+        ({"quality": "synthetic"}, "synthetic data - for demonstration only, not real figures"),
+        ({"benchmark_quality": "synthetic"}, "synthetic data - for demonstration only, not real figures"),
         ({"lower": None}, "no confidence interval"),
         ({"upper": float("nan")}, "no confidence interval"),
         ({"count": 9}, "fewer than 10 events"),

@@ -122,49 +122,50 @@ def test_gap_in_the_window_is_not_assessed():
 
 
 # ---------------------------------------------------------------- the marker
-RATE = "offences per 100,000 population"
+RATE = "crude_rate"  # the registry value_type of e.g. offences per 100,000
 
 
 def test_marker_words_follow_polarity():
     up = annual([40, 52, 63, 75, 90]).assign(period_label=["2015/16", "2016/17", "2017/18", "2018/19", "2019/20"])
-    worse = trend_marker(up, unit=RATE, polarity="higher_is_worse")
+    worse = trend_marker(up, value_type=RATE, polarity="higher_is_worse")
     assert worse.text == ("↑ Increasing and getting worse (chi-squared test for trend (Poisson) over the last 5 "
                           "periods from 2015/16 to 2019/20: p < 0.001, tested at the 95% level)")
     assert worse.rating == "worse"
     down = annual([90, 75, 63, 52, 40])
-    assert trend_marker(down, unit=RATE, polarity="higher_is_worse").words == "Decreasing and getting better"
-    assert trend_marker(down, unit=RATE, polarity="higher_is_better").words == "Decreasing and getting worse"
+    assert trend_marker(down, value_type=RATE, polarity="higher_is_worse").words == "Decreasing and getting better"
+    assert trend_marker(down, value_type=RATE, polarity="higher_is_better").words == "Decreasing and getting worse"
     # Police-activity offences: no judgement.
-    none = trend_marker(up, unit=RATE, polarity="none")
+    none = trend_marker(up, value_type=RATE, polarity="none")
     assert none.words == "Increasing" and none.rating is None and none.symbol == "↑"
-    flat = trend_marker(annual([50, 52, 49, 51, 50]), unit=RATE, polarity="higher_is_worse")
+    flat = trend_marker(annual([50, 52, 49, 51, 50]), value_type=RATE, polarity="higher_is_worse")
     assert flat.symbol == "→" and flat.words == "No significant change" and flat.rating is None
 
 
 def test_marker_not_across_a_break_from_the_breaks_table():
     up = annual([40, 52, 63, 75, 90, 99]).drop(columns="series_break")  # 2015/16 .. 2020/21
     inside = pd.DataFrame({"break_date": [pd.Timestamp("2018-04-01")], "description": ["recording change"]})
-    m = trend_marker(up, unit=RATE, polarity="higher_is_worse", breaks=inside)
+    m = trend_marker(up, value_type=RATE, polarity="higher_is_worse", breaks=inside)
     assert m.symbol == "–" and m.detail == "series break within the last 5 points"
     # A break at the start of the five-point window (2016/17) leaves the window whole.
     at_start = pd.DataFrame({"break_date": [pd.Timestamp("2016-04-01")], "description": ["x"]})
-    assert trend_marker(up, unit=RATE, polarity="higher_is_worse", breaks=at_start).direction == "increasing"
+    assert trend_marker(up, value_type=RATE, polarity="higher_is_worse", breaks=at_start).direction == "increasing"
 
 
 @pytest.mark.parametrize(
-    ("frame", "unit", "reason"),
+    ("frame", "value_type", "reason"),
     [
         (annual([40, 52, 63, 75, 90]).assign(quality="synthetic"), RATE,
          "synthetic or modelled figures are not tested for trend"),
         (annual([40, 52, 63, 75, 90]).assign(quality="modelled"), RATE,
          "synthetic or modelled figures are not tested for trend"),
-        (annual([40, 52, 63, 75, 90]), "admissions", "counts without a population base are not tested"),
-        (annual([40, 52, 63, 75, 90]), "DSR per 100,000",
+        (annual([40, 52, 63, 75, 90]), "count", "counts without a population base are not tested"),
+        (annual([40, 52, 63, 75, 90]), "estimate", "counts without a population base are not tested"),
+        (annual([40, 52, 63, 75, 90]), "standardised_rate",
          "directly standardised rates are not tested here (the test uses crude counts)"),
     ],
 )
-def test_marker_not_assessed(frame, unit, reason):
-    m = trend_marker(frame, unit=unit, polarity="higher_is_worse")
+def test_marker_not_assessed(frame, value_type, reason):
+    m = trend_marker(frame, value_type=value_type, polarity="higher_is_worse")
     assert m.direction == "not assessed" and m.detail == reason and m.words == "No trend marker"
 
 
@@ -172,10 +173,11 @@ def test_monthly_series_not_tested():
     starts = pd.date_range("2023-01-01", periods=12, freq="MS")
     df = pd.DataFrame({"period_start": starts, "period_end": starts + pd.offsets.MonthEnd(0),
                        "count": np.arange(12) * 10 + 50, "denominator": [1e5] * 12, "quality": "official"})
-    m = trend_marker(df, unit="offences in the month; rate per 100,000 residents", polarity="higher_is_worse")
+    m = trend_marker(df, value_type="crude_rate", polarity="higher_is_worse")
     assert m.detail == "monthly and quarterly figures are not tested (annual figures only)"
 
 
 def test_trend_kind():
-    assert trend_kind("%") == ("proportion", None)
-    assert trend_kind("offences per 100,000 population") == ("rate", None)
+    assert trend_kind("percentage") == ("proportion", None)
+    assert trend_kind("crude_rate") == ("rate", None)
+    assert trend_kind("count")[0] is None and trend_kind("standardised_rate")[0] is None

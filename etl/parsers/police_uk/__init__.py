@@ -31,7 +31,7 @@ from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.manifest import Source
 from etl.parsers.police_uk.coverage import coverage_grid, short_months
-from etl.parsers.police_uk.indicators import POLICE_ACTIVITY, _indicators
+from etl.parsers.police_uk.indicators import _indicators
 from etl.parsers.police_uk.place import _all_force_slugs, _lad_pfa, district_key, resolve_lsoas
 from etl.parsers.police_uk.rates import _level_counts, _rollup, like_for_like_benchmarks
 from etl.parsers.police_uk.read import (
@@ -51,9 +51,9 @@ from etl.parsers.police_uk.read import (
     extract_member,
     file_sha256,
 )
-from etl.staged import Staged, finish_indicators, finish_observations, validate_frame
+from etl.staged import Staged, finish_observations, validate_frame
 
-__all__ = ["CRIME_TYPES", "HEADER", "MAX_MEMBER_BYTES", "POLICE_ACTIVITY", "StreetFile", "aggregate_files",
+__all__ = ["CRIME_TYPES", "HEADER", "MAX_MEMBER_BYTES", "StreetFile", "aggregate_files",
            "build_staged", "discover", "district_key", "extract_member", "parse", "short_months"]
 
 
@@ -177,7 +177,7 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
     observations["period_type"] = "month"
     staged = Staged(source_id=source.id)
     staged.observations = finish_observations(observations, source_id=source.id)
-    staged.indicators = finish_indicators(_indicators(), source_id=source.id)
+    staged.indicators = _indicators(source.id)
     staged.tables = {
         "police_uk_coverage": coverage,
         "police_uk_reconciliation": reconciliation,
