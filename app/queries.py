@@ -916,3 +916,10 @@ def recording_breaks(indicator_id: str) -> pd.DataFrame:
         )
     except (duckdb.BinderException, duckdb.CatalogException):
         return pd.DataFrame(columns=["area_code", "break_date", "affects", "description"])
+
+
+# ---------------------------------------------------------------- area hierarchy (disclosure)
+def area_link_pairs() -> pd.DataFrame:
+    """Every child_code/parent_code link of every vintage: the sums a user could difference
+    across the area hierarchy (app.linked_disclosure)."""
+    return _frame("SELECT DISTINCT child_code, parent_code FROM area_links ORDER BY 1, 2")
