@@ -208,8 +208,10 @@ if sim.empty:
 else:
     st.caption(f"Nearest {q.AREA_TYPE_NAMES[row['area_type']].lower()}s by population and by {md(row['title'].lower())}"
                f" in {md(sim['period_label'].iloc[0])}.")
-    st.dataframe(control(sim.assign(is_health_source=bool(row.get("is_health_source", False)))).drop(
-        columns=["is_health_source"]), hide_index=True)
+    # indicator and period type named so the hierarchy's suppressions apply here too
+    st.dataframe(control(sim.assign(is_health_source=bool(row.get("is_health_source", False)), indicator_id=ind_id,
+                                    period_type=row["period_type"])).drop(
+        columns=["is_health_source", "indicator_id", "period_type"]), hide_index=True)
     for r in sim.itertuples():
         ui.profile_link(r.area_code, r.area_name, row["area_type"])
 ui.page_ready()
