@@ -12,10 +12,9 @@ import streamlit as st
 from app import benchmarks as bm
 from app import figures as fg
 from app import queries as q
-from app import ui
+from app import trends, ui
 from app.disclosure_view import control
 from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
-from methods.trend import trend_marker
 
 FUNNEL_LIMIT_CHOICES = {
     "adjusted for overdispersion (random effects)": RANDOM_EFFECTS,
@@ -69,6 +68,8 @@ if not chosen:
     ui.stop()
 compared = bm.national_comparisons(everyone[everyone["area_code"].isin(chosen)], ind_id, level, period,
                                    str(periods["period_type"].iloc[0]))
+# the recent-trend marker of each area up to this period, as on its profile and in its CSV (app.trends)
+compared = trends.with_trends(compared, ind_id, str(periods["period_type"].iloc[0]), period)
 if bench is not None:
     st.caption(f"Benchmark: {bench_name} ({bench['basis']}).")
 
@@ -112,18 +113,20 @@ tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, break
 ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label'].nunique()} periods; the table "
                "below holds every value.", key="compare_ts")
 trend_rows = []
-for code in chosen:
-    mine = ts[ts["area_code"] == code]
-    marker = trend_marker(mine, unit=unit, polarity=polarity, breaks=breaks[breaks["area_code"] == code])
-    trend_rows.append({"area_name": names.get(code, code), "recent trend": f"{marker.symbol} {marker.words}",
-                       "how it was tested / why not": marker.detail})
-st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
-            "none across a series break)")
-st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
+colours = []
+for r in compared.to_dict("records"):
+    trend_rows.append({"area_name": r["area_name"], "recent trend": r["trend"],
+                       "how it was tested / why not": r["trend_detail"]})
+    colours.append(f"color: {r['trend_colour']}; font-weight: bold" if isinstance(r["trend_colour"], str) else "")
+st.markdown(f"**Recent trend** up to {period} (Fingertips method: chi-squared test for trend over the latest 5 "
+            "annual figures; none across a series break)")
+# colour (worse / better) only where the indicator has a polarity; the words always say it
+st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
-                  "comparison_phrase", "benchmark_basis", "suppressed_reason", "quality", "publisher", "source_title", "note"]]
+                  "comparison_phrase", "benchmark_basis", "trend", "trend_detail", "suppressed_reason", "quality",
+                  "publisher", "source_title", "note"]]
 ui.table(table, controlled=True)
-ui.download(compared, f"compare_{ind_id}_{period}.csv")
+ui.download(compared.drop(columns=["trend_colour"]), f"compare_{ind_id}_{period}.csv")
 ui.page_ready()
