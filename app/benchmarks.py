@@ -68,12 +68,17 @@ def _benchmark_values(indicator_id: str, figure_level: str, period_label: str, p
         # one cached query per indicator and period, shared by every area's profile
         df = q.observations([indicator_id], period_label=period_label)
         df = df[(df["period_type"] == period_type) & df["area_code"].isin(codes)].copy()
-        notes = df["note"] if "note" in df else pd.Series([None] * len(df), index=df.index)
-        df["basis"] = [n.split(";")[0].strip() if isinstance(n, str) and n.lower().startswith("sum of")
-                       else "as published" for n in notes]
+        df["basis"] = _published_basis(df)
     if df.empty:
         return pd.DataFrame(columns=BENCH_COLUMNS)
     return control(df)[BENCH_COLUMNS].reset_index(drop=True)
+
+
+def _published_basis(df: pd.DataFrame) -> list[str]:
+    """What a published aggregate sums: the note's 'sum of ...' part, else 'as published'."""
+    notes = df["note"] if "note" in df else pd.Series([None] * len(df), index=df.index)
+    return [n.split(";")[0].strip() if isinstance(n, str) and n.lower().startswith("sum of") else "as published"
+            for n in notes]
 
 
 def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[str, Any] | None,
@@ -266,3 +271,25 @@ def similar_set_comparisons(df: pd.DataFrame, area_code: str, indicator_id: str,
     for k, v in cols.items():
         out[k] = pd.Series(v, index=out.index, dtype=object)
     return out
+
+
+def benchmark_series(indicator_id: str, figure_level: str, period_type: str, codes: list[str]) -> pd.DataFrame:
+    """The benchmarks of figures at `figure_level` over time, for a trend chart beside the
+    area's own line: counted as the figure is (the like-for-like rows the profile's verdicts
+    use, where the source has them; else the published aggregates), disclosure-controlled,
+    with `basis` saying what each sums and `line_name` = 'name (basis)' for the legend."""
+    codes = [c for c in dict.fromkeys(codes) if c]
+    lfl = q.like_for_like_series(indicator_id, figure_level, codes)
+    if not lfl.empty:
+        df = lfl[lfl["period_type"] == period_type].copy()
+    else:
+        df = q.indicator_series(indicator_id, codes, period_type)
+        df["basis"] = _published_basis(df)
+    if df.empty:
+        return df
+    out = control(df)
+    if "source_title" not in out:  # like-for-like rows: what the line is, in the hover
+        out["source_title"] = [f"benchmark counted like the area's figure: {b}" for b in out["basis"]]
+    out["line_name"] = [f"{n} ({b})" if isinstance(b, str) and b else str(n)
+                        for n, b in zip(out["area_name"].fillna(out["area_code"]), out["basis"], strict=True)]
+    return out.reset_index(drop=True)

@@ -39,12 +39,16 @@ def control(
     *,
     group_cols: Sequence[str] | None = None,
     total_marker: tuple[str, object] | None = None,
+    linked: bool = True,
 ) -> pd.DataFrame:
     """Apply the disclosure rules to a frame of observations (or counts) for display.
 
     Needs a `count` column; health rows are found from `is_health_source` (missing means not a
     health source); a row is a rate when it has both a count and a denominator. Secondary
-    suppression runs when `group_cols` and `total_marker` are given.
+    suppression runs when `group_cols` and `total_marker` are given. With `linked` (the
+    default), rows naming an indicator, area and period also get the suppressions that protect
+    a count shown elsewhere: across the area hierarchy and the A&E page's year
+    (`app.linked_disclosure`), so every page and download hides the same figures.
     """
     if df.empty:
         return df.copy()
@@ -53,7 +57,24 @@ def control(
     if group_cols:
         kwargs.update(group_cols=list(group_cols), total_marker=total_marker, total_col=None)
     out = apply_disclosure_control(prepared, **kwargs)
+    if linked:
+        out = _hide_linked(out)
     return out.drop(columns=["is_rate"]) if "is_rate" not in df else out
+
+
+def _hide_linked(out: pd.DataFrame) -> pd.DataFrame:
+    from app.linked_disclosure import extra_suppressions  # it reads the warehouse; imported late
+
+    reasons = pd.Series(extra_suppressions(out), index=out.index, dtype=object)
+    hit = reasons.notna() & pd.to_numeric(out["count"], errors="coerce").notna()
+    if not hit.any():
+        return out
+    out = out.copy()
+    for col in ("count", "value", "lower_ci", "upper_ci"):
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float).mask(hit)
+    out["suppressed_reason"] = out["suppressed_reason"].astype(object).where(~hit, reasons)
+    return out
 
 
 def describe(row: pd.Series) -> str:
@@ -106,7 +127,7 @@ def istv_band(hour: int) -> str:
 
 
 def control_istv_page(hour_dow: pd.DataFrame, dow: pd.DataFrame, hour: pd.DataFrame, weapon: pd.DataFrame,
-                      month: pd.DataFrame) -> dict[str, pd.DataFrame]:
+                      month: pd.DataFrame, knife_months: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Disclosure control for every figure the ISTV page shows for one CSP and one reporting
     period, as one linked table, so no suppressed count can be recovered by differencing:
 
@@ -119,7 +140,9 @@ def control_istv_page(hour_dow: pd.DataFrame, dow: pd.DataFrame, hour: pd.DataFr
     Inputs are the `app.queries.istv_counts` frames (category/count; month/count). Returns
     frames 'cells' (dow, hour, count, suppressed_reason), 'days', 'bands', 'weapons' (category,
     count, suppressed_reason; weapons ends with the 'all' total), 'months' (month, count,
-    suppressed_reason) and 'no_time'.
+    suppressed_reason) and 'no_time'. `knife_months` (month as YYYY-MM, count: the
+    knife/sharp-object attendances of each month, which the profile shows) are tied to the
+    weapon total 'knife_sharp' and come back as 'knife_months'.
     """
     def by_cat(df: pd.DataFrame) -> dict[str, float]:
         return {str(c): float(n) for c, n in zip(df["category"], df["count"], strict=True)}
@@ -154,6 +177,12 @@ def control_istv_page(hour_dow: pd.DataFrame, dow: pd.DataFrame, hour: pd.DataFr
         figures[f"month {m}"] = n
     if months:
         sums.append(("all", [f"month {m}" for m in months]))
+    knife = {} if knife_months is None else {
+        str(m): float(n) for m, n in zip(knife_months["month"], knife_months["count"], strict=True)}
+    for m, n in knife.items():
+        figures[f"knife month {m}"] = n
+    if knife and "knife_sharp" in weapons:
+        sums.append(("weapon knife_sharp", [f"knife month {m}" for m in knife]))
     out = suppress_linked_table(pd.Series(figures), sums)
 
     def pick(prefix: str) -> pd.DataFrame:
@@ -172,5 +201,6 @@ def control_istv_page(hour_dow: pd.DataFrame, dow: pd.DataFrame, hour: pd.DataFr
         "bands": pick("band "),
         "weapons": weapons_frame,
         "months": pick("month ").rename(columns={"category": "month"}),
+        "knife_months": pick("knife month ").rename(columns={"category": "month"}),
         "no_time": pick("no time"),
     }

@@ -23,6 +23,7 @@ from app import queries as q
 from app.benchmarks import profile_comparisons, similar_comparison
 from app.disclosure_view import control, quality_label
 from app.indicator_format import decimals_of, is_rate, multiplier_of, number, quality_wording
+from app.trends import recent_trend, trend_fields
 from methods.benchmark import rating_style
 from methods.rates import crude_rate, proportion
 from methods.summary import area_summary
@@ -209,6 +210,8 @@ def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) ->
     for i, (comp, b, result) in enumerate(profile_comparisons(row, row_type, geo), start=1):
         style = rating_style(result)
         row[f"bench{i}_name"] = comp.name
+        row[f"bench{i}_code"] = comp.code
+        row[f"bench{i}_role"] = comp.role
         row[f"bench{i}_value"] = b.get("value")
         row[f"bench{i}_lower"] = b.get("lower_ci")
         row[f"bench{i}_upper"] = b.get("upper_ci")
@@ -226,6 +229,9 @@ def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) ->
         row["similar_phrase"] = result.phrase
         row["similar_label"] = f"{style.symbol} {style.label}"
         row["_similar_result"] = result
+    # the recent-trend marker, from app.trends as on Compare and in every download
+    row.update(trend_fields(recent_trend(row["indicator_id"], row["area_code"], row["period_type"],
+                                         row["period_label"])))
     row["summary"] = summary_sentence(row)
     return row
 
@@ -254,7 +260,7 @@ def summary_sentence(row: dict[str, Any]) -> str:
 PROFILE_COLUMNS = [
     "family", "title", "geo_label", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
     "unit", "bench1_label", "bench1_value", "bench1_basis", "bench2_label", "bench2_value", "bench2_basis",
-    "bench3_label", "bench3_value", "bench3_basis", "suppressed_reason", "quality",
+    "bench3_label", "bench3_value", "bench3_basis", "trend", "trend_detail", "suppressed_reason", "quality",
     "publisher", "source_title", "note",
 ]
 

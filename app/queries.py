@@ -1202,3 +1202,31 @@ def hes_provisional_years() -> set[str]:
     df = _frame("SELECT DISTINCT period_label FROM observations WHERE indicator_id LIKE 'hes_sharp_object_assault_f%' "
                 "AND period_type = 'financial_year' AND note ILIKE 'provisional%'")
     return set(df["period_label"])
+
+
+# ---------------------------------------------------------------- area hierarchy (disclosure)
+def area_link_pairs() -> pd.DataFrame:
+    """Every child_code/parent_code link of every vintage: the sums a user could difference
+    across the area hierarchy (app.linked_disclosure)."""
+    return _frame("SELECT DISTINCT child_code, parent_code FROM area_links ORDER BY 1, 2")
+
+
+def like_for_like_series(indicator_id: str, figure_level: str, area_codes: list[str]) -> pd.DataFrame:
+    """Like-for-like benchmark rows of some areas over every period (the profile's trend
+    chart), with the area's name; empty when the source has none or the table is absent."""
+    if not area_codes:
+        return pd.DataFrame()
+    try:
+        return _frame(
+            f"""
+            SELECT b.*, i.is_health_source, a.area_name, a.area_type FROM benchmarks b
+            JOIN indicators i USING (indicator_id)
+            LEFT JOIN (SELECT DISTINCT ON (area_code) area_code, area_name, area_type FROM areas
+                       ORDER BY area_code, valid_to NULLS FIRST) a USING (area_code)
+            WHERE b.indicator_id = ? AND b.figure_level = ? AND b.area_code IN ({_placeholders(area_codes)})
+            ORDER BY b.area_code, b.period_start
+            """,
+            (indicator_id, figure_level, *area_codes),
+        )
+    except duckdb.CatalogException:
+        return pd.DataFrame()

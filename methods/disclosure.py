@@ -269,3 +269,143 @@ def suppress_linked_table(
     return pd.DataFrame({"count": np.where(hidden, np.nan, values),
                          "suppressed_reason": pd.Series(reason, dtype=object).where(lambda s: s.notna(), None).to_numpy()},
                         index=counts.index)
+
+
+# ---------------------------------------------------------------- the area hierarchy
+REASON_HIERARCHY = "secondary suppression (protects a small count from a parent area's total)"
+
+
+def _ancestors(links: pd.DataFrame) -> dict[str, set[str]]:
+    """Every area's ancestors (parents, their parents, ...) from child_code/parent_code rows
+    of any vintage. Cycles are ignored."""
+    parents: dict[str, set[str]] = {}
+    for child, parent in zip(links["child_code"].astype(str), links["parent_code"].astype(str), strict=True):
+        if child != parent:
+            parents.setdefault(child, set()).add(parent)
+    out: dict[str, set[str]] = {}
+
+    def walk(code: str) -> set[str]:
+        if code in out:
+            return out[code]
+        out[code] = set()  # guards a cycle
+        seen: set[str] = set()
+        for p in parents.get(code, ()):
+            seen |= {p} | walk(p)
+        out[code] = seen
+        return seen
+
+    for code in parents:
+        walk(code)
+    return out
+
+
+def hierarchy_sums(areas: pd.DataFrame, links: pd.DataFrame,
+                   ancestors: Mapping[str, set[str]] | None = None) -> list[tuple[str, list[str]]]:
+    """The sums a user can form from figures published at several levels of the geography.
+
+    `areas` holds the figures present (area_code, area_type) for one indicator and period;
+    `links` the child_code/parent_code rows (every vintage; `ancestors`, from `_ancestors`,
+    saves walking them again). For each present area P and each other level present, the
+    present areas of that level lying inside P (through any chain of links) add up to P:
+    London = its boroughs, England = its regions, a force = its CSPs, and also England = all
+    its districts when the regions are not published. Whether a level really covers P is
+    judged on the counts by the caller (`protect_hierarchy`); an area linked to two parents of
+    one type by different vintages is in both sums (more suppression, never less).
+    """
+    anc = _ancestors(links) if ancestors is None else ancestors
+    present = areas[["area_code", "area_type"]].drop_duplicates("area_code")
+    codes = present["area_code"].astype(str).tolist()
+    types = dict(zip(codes, present["area_type"].astype(str), strict=True))
+    found: dict[tuple[str, str], list[str]] = {}
+    for child in codes:
+        for parent in anc.get(child, ()):
+            if parent in types and types[parent] != types[child]:
+                found.setdefault((parent, types[child]), []).append(child)
+    order = {c: i for i, c in enumerate(codes)}
+    return [(p, kids) for (p, _), kids in sorted(found.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))]
+
+
+def _plausible(parent: float, members: np.ndarray) -> bool:
+    """Whether parent = sum(members) is a sum a user could difference, judged on the true
+    counts (NaN where unknown): within SMALL_MAX when every figure is known (a gap of a few
+    counts, e.g. unknown residence, still gives a small count to within that), and not
+    contradicted when some are unknown. Levels that do not tile the parent (counties without
+    the unitaries) differ by far more and are left out, as are sums against stale links."""
+    known = members[~np.isnan(members)]
+    if np.isnan(parent):
+        return True
+    if len(known) == len(members):
+        return abs(parent - known.sum()) <= SMALL_MAX
+    return known.sum() <= parent + SMALL_MAX
+
+
+def protect_hierarchy(
+    df: pd.DataFrame,
+    links: pd.DataFrame,
+    *,
+    truth: pd.Series | None = None,
+    by: Sequence[str] = ("indicator_id", "period_type", "period_label"),
+    count_col: str = "count",
+    value_col: str = "value",
+    ci_cols: Sequence[str] = ("lower_ci", "upper_ci"),
+    reason_col: str = "suppressed_reason",
+) -> pd.DataFrame:
+    """Secondary suppression across the area hierarchy, for figures already through
+    `apply_disclosure_control` (count missing where suppressed, here or by the publisher).
+
+    Within each `by` group (one indicator and period), a parent area's published total and its
+    children's figures are linked sums (`hierarchy_sums`, kept where the true counts in
+    `truth` - the counts before suppression, aligned with `df`; by default the shown ones -
+    bear them out, see `_plausible`): with exactly one child suppressed, parent minus the rest
+    gives it back (City of London = London minus the other boroughs), and chains of such
+    differences (a region from England minus the other regions, then a borough from that
+    region) too. `protect_margins` adds suppressions until no suppressed count can be worked
+    out by any combination of the sums: the smallest shown sibling first, the parent only when
+    no sibling is left. Rows so hidden lose count, value and interval and get reason
+    REASON_HIERARCHY. Returns a new frame in the input's order.
+    """
+    out = df.copy()
+    if out.empty:
+        return out
+    count = pd.to_numeric(out[count_col], errors="coerce").astype(float).to_numpy(copy=True)
+    true = count.copy() if truth is None else pd.to_numeric(truth, errors="coerce").astype(float).to_numpy(copy=True)
+    hide_rows = np.zeros(len(out), dtype=bool)
+    positions = pd.Series(np.arange(len(out)), index=out.index)
+    keys = [out[c] for c in by if c in out]
+    groups = positions.groupby(keys, dropna=False, sort=False) if keys else [(None, positions)]
+    anc = _ancestors(links)
+    for _, pos in groups:
+        idx = pos.to_numpy()
+        part = out.iloc[idx]
+        if part["area_type"].nunique() < 2 or not np.isnan(count[idx]).any():
+            continue  # one level only, or nothing suppressed: nothing to recover
+        codes = part["area_code"].astype(str).tolist()
+        if len(set(codes)) != len(codes):
+            raise ValueError("one figure per area and period is needed for hierarchy suppression")
+        where = {c: i for i, c in enumerate(codes)}
+        t = true[idx]
+        sums = [(p, kids) for p, kids in hierarchy_sums(part, links, anc)
+                if _plausible(t[where[p]], t[[where[k] for k in kids]])]
+        if not sums:
+            continue
+        member_idx = [[where[c] for c in kids] for _, kids in sums]
+        total_idx = [where[p] for p, _ in sums]
+        try:
+            hidden = protect_margins(count[idx], np.isnan(count[idx]), member_idx, total_idx)
+        except ValueError:  # sums that contradict each other: hide every figure in them
+            hidden = np.isnan(count[idx]).copy()
+            for m, tot in zip(member_idx, total_idx, strict=True):
+                hidden[m + [tot]] = True
+        hide_rows[idx] = hidden & ~np.isnan(count[idx])
+    if not hide_rows.any():
+        return out
+    for col in [count_col, value_col, *ci_cols]:
+        if col in out:
+            vals = pd.to_numeric(out[col], errors="coerce").astype(float).to_numpy(copy=True)
+            vals[hide_rows] = np.nan
+            out[col] = vals
+    reasons = (out[reason_col].to_numpy(dtype=object, copy=True) if reason_col in out
+               else np.full(len(out), None, dtype=object))
+    reasons[hide_rows] = REASON_HIERARCHY
+    out[reason_col] = pd.Series(reasons, index=out.index, dtype=object)
+    return out

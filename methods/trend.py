@@ -246,3 +246,14 @@ def trend_marker(
                   + ("p < 0.001" if result.p_value < 0.001 else f"p = {result.p_value:.2g}")
                   + f", tested at the {level:.0%} level")
     return TrendMarker(result, SYMBOLS[result.direction], words, detail, rating)
+
+
+# Okabe-Ito colours, as methods.benchmark uses for worse / better: a third channel beside the
+# symbol and the words, and only where the indicator has a polarity.
+TREND_COLOURS = {"worse": "#D55E00", "better": "#009E73"}
+
+
+def trend_colour(marker: TrendMarker) -> str | None:
+    """The colour of a significant trend on an indicator with a polarity; None otherwise
+    (no significant change, not assessed, or polarity 'none': increasing is not 'worse')."""
+    return TREND_COLOURS.get(marker.rating) if marker.rating else None

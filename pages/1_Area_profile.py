@@ -14,13 +14,14 @@ import math
 import pandas as pd
 import streamlit as st
 
+from app import benchmarks as bm
 from app import figures as fg
 from app import hes_breakdowns as hb
 from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
 from app import report as rp
-from app import ui
+from app import trends, ui
 from app.citation import cite
 from app.disclosure_view import control
 from app.indicator_format import number
@@ -109,6 +110,8 @@ def _show_row(r: dict) -> None:
              for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
     if comps:
         st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
+    if isinstance(r.get("trend"), str):  # every indicator's recent trend, as on Compare and in the CSV
+        st.markdown(f"&nbsp;&nbsp;&nbsp;Recent trend: {trends.markdown(r)} ({md(r.get('trend_detail') or '')})")
     if isinstance(r.get("similar_label"), str):  # app.benchmarks.similar_comparison, as on Compare
         sv = r.get("similar_value")
         shown = f"{number(sv, r)}; " if isinstance(sv, float) and not math.isnan(sv) else ""
@@ -241,32 +244,45 @@ default_ind = q.lead_indicator(ind_ids, preferred="police_uk_violence_and_sexual
 ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: titles.get(i, i), default=default_ind,
                        noun="indicator with a local figure for this area, id")
 row = with_data[with_data["indicator_id"] == ind_id].iloc[0]
-bench_codes = [c for c, _ in pr._benchmark_codes(geo, row["area_type"])]
-series = control(q.indicator_series(ind_id, [row["area_code"], *bench_codes], row["period_type"]))
-# Keep the area plus at most one national and one local benchmark, as in the table.
-keep = [row["area_code"]] + [c for c in bench_codes if c in set(series["area_code"])][:1]
-keep += [c for c in bench_codes[2:] if c in set(series["area_code"]) and c != row["area_code"]][:1]
-series = series[series["area_code"].isin(keep)]
+# The benchmark lines are the ones the verdicts above use (app.benchmarks): counted like the
+# area's figure, each labelled with what it sums. At most one national and one local benchmark.
+roles: dict[str, str] = {}
+for i in (1, 2, 3):
+    if isinstance(row.get(f"bench{i}_code"), str) and isinstance(row.get(f"bench{i}_role"), str):
+        roles.setdefault(row[f"bench{i}_role"], row[f"bench{i}_code"])
+bench_keep = [c for c in (roles.get("national"), roles.get("local")) if isinstance(c, str) and c != row["area_code"]]
+own = control(q.indicator_series(ind_id, [row["area_code"]], row["period_type"]))
+own = own.assign(line_name=own["area_name"])
+bench_lines = bm.benchmark_series(ind_id, row["area_type"], row["period_type"], bench_keep)
+series = pd.concat([own, bench_lines], ignore_index=True) if len(bench_lines) else own
+keep = [row["area_code"], *[c for c in bench_keep if c in set(series["area_code"])]]
 breaks = q.series_breaks([ind_id], keep)
-fig = fg.trend_figure(series, title=f"{row['title']}: {row['geo_label']}", unit=str(row["unit"]), breaks=breaks)
-mine = series[series["area_code"] == row["area_code"]]
+fig = fg.trend_figure(series, title=f"{row['title']}: {row['geo_label']}", unit=str(row["unit"]), breaks=breaks,
+                      line_col="line_name")
+mine = own
 gaps = "" if row["period_type"] != "month" else " Months with no data (e.g. Mar 2019 to Dec 2023) are gaps."
-alt = (f"{row['title']} for {row['area_name']} and its benchmarks, {len(mine)} periods from "
+alt = (f"{row['title']} for {row['area_name']} and its benchmarks "
+       f"({'; '.join(dict.fromkeys(bench_lines['line_name'])) if len(bench_lines) else 'none'}), {len(mine)} periods from "
        f"{mine['period_label'].iloc[0] if len(mine) else '-'} to {mine['period_label'].iloc[-1] if len(mine) else '-'}."
        f" Latest: {row['summary']}{gaps}")
 ui.chart(fig, alt, key="profile_trend")
 trend_rows = []
 for code in keep:
     mine_series = series[series["area_code"] == code]
-    marker = trend_marker(mine_series, value_type=str(row.get("value_type")), polarity=str(row.get("polarity") or "none"),
-                          breaks=breaks[breaks["area_code"] == code])
-    name = mine_series["area_name"].iloc[0] if len(mine_series) else code
-    trend_rows.append({"area_name": name, "recent trend": f"{marker.symbol} {marker.words}",
+    if code == row["area_code"]:  # the area's own marker is the one its row shows (app.trends)
+        marker = trends.recent_trend(ind_id, code, row["period_type"], row["period_label"])
+    else:  # a benchmark line's marker, on the line as drawn, up to the period the row shows
+        upto = pd.to_datetime(own.loc[own["period_label"] == row["period_label"], "period_end"]).max()
+        drawn = mine_series[pd.to_datetime(mine_series["period_end"]) <= upto] if pd.notna(upto) else mine_series
+        marker = trend_marker(drawn, value_type=str(row.get("value_type")), polarity=str(row.get("polarity") or "none"),
+                              breaks=breaks[breaks["area_code"] == code])
+    name = mine_series["line_name"].iloc[0] if len(mine_series) else code
+    trend_rows.append({"line": name, "recent trend": f"{marker.symbol} {marker.words}",
                        "how it was tested / why not": marker.detail})
 st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
             "none across a series break)")
 st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
-st.dataframe(series[["area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
+st.dataframe(series[["line_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
                      "suppressed_reason", "quality"]], hide_index=True)
 
 # ---------------------------------------------------------------- SPC

@@ -14,7 +14,7 @@ import streamlit as st
 from app import benchmarks as bm
 from app import figures as fg
 from app import queries as q
-from app import ui
+from app import trends, ui
 from app.disclosure_view import control
 from app.indicator_format import number
 from app.mapdata import funnel_per
@@ -22,7 +22,6 @@ from app.safe_text import md
 from methods.benchmark import rating_style
 from methods.funnel import MULTIPLICATIVE, RANDOM_EFFECTS, UNADJUSTED
 from methods.similar import method_note as similar_method_note
-from methods.trend import trend_marker
 
 FUNNEL_LIMIT_CHOICES = {
     "adjusted for overdispersion (random effects)": RANDOM_EFFECTS,
@@ -122,6 +121,9 @@ if similar_to:
     st.dataframe(sim_members.rename(columns={"neighbour_name": "area_name", "neighbour_code": "area_code"}),
                  hide_index=True)
 
+# the recent-trend marker of each area up to this period, as on its profile and in its CSV (app.trends)
+compared = trends.with_trends(compared, ind_id, str(periods["period_type"].iloc[0]), period)
+
 st.subheader("Ranked, with 95% intervals")
 fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=rank_bench_value,
                      benchmark_name=rank_bench_name, polarity=polarity)
@@ -164,19 +166,20 @@ tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, break
 ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label'].nunique()} periods; the table "
                "below holds every value.", key="compare_ts")
 trend_rows = []
-for code in chosen:
-    mine = ts[ts["area_code"] == code]
-    marker = trend_marker(mine, value_type=str(info.get("value_type")), polarity=polarity,
-                          breaks=breaks[breaks["area_code"] == code])
-    trend_rows.append({"area_name": names.get(code, code), "recent trend": f"{marker.symbol} {marker.words}",
-                       "how it was tested / why not": marker.detail})
-st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
-            "none across a series break)")
-st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
+colours = []
+for r in compared.to_dict("records"):
+    trend_rows.append({"area_name": r["area_name"], "recent trend": r["trend"],
+                       "how it was tested / why not": r["trend_detail"]})
+    colours.append(f"color: {r['trend_colour']}; font-weight: bold" if isinstance(r["trend_colour"], str) else "")
+st.markdown(f"**Recent trend** up to {period} (Fingertips method: chi-squared test for trend over the latest 5 "
+            "annual figures; none across a series break)")
+# colour (worse / better) only where the indicator has a polarity; the words always say it
+st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
-                  "comparison_phrase", "benchmark_basis", "suppressed_reason", "quality", "publisher", "source_title", "note"]]
+                  "comparison_phrase", "benchmark_basis", "trend", "trend_detail", "suppressed_reason", "quality",
+                  "publisher", "source_title", "note"]]
 ui.table(table, controlled=True)
-ui.download(compared, f"compare_{ind_id}_{period}.csv")
+ui.download(compared.drop(columns=["trend_colour"]), f"compare_{ind_id}_{period}.csv")
 ui.page_ready()

@@ -14,9 +14,10 @@ import pandas as pd
 import streamlit as st
 
 from app import figures as fg
+from app import linked_disclosure as ld
 from app import queries as q
 from app import ui
-from app.disclosure_view import control, control_istv_page
+from app.disclosure_view import control
 from app.safe_text import md
 
 ui.page_setup("A&E assaults (ISTV)")
@@ -32,16 +33,9 @@ names = dict(zip(csps["area_code"], csps["area_name"], strict=True))
 code = ui.url_select("Community Safety Partnership", list(csps["area_code"]), "area", format_func=names.get,
                      default="E22000308", noun="partnership with an ISTV extract, code")
 # Fixed reporting periods (financial years), never free ranges: two ranges that differ by one
-# month would give that month's small counts away by subtraction.
-all_months = q.istv_months(code)
-fy_start = [m.year if m.month >= 4 else m.year - 1 for m in all_months]
-periods: dict[str, tuple[str, str]] = {}
-for y in sorted(set(fy_start)):
-    mine = [m for m, fy in zip(all_months, fy_start, strict=True) if fy == y]
-    label = f"{y}/{(y + 1) % 100:02d}"
-    if len(mine) < 12:
-        label += f" ({mine[0]:%b %Y} to {mine[-1]:%b %Y} only)"
-    periods[label] = (mine[0].strftime("%Y-%m"), mine[-1].strftime("%Y-%m"))
+# month would give that month's small counts away by subtraction. The profile's ISTV months
+# come from the same periods and the same controlled table (app.linked_disclosure).
+periods = ld.istv_periods(code)
 labels = list(periods)
 chosen_period = ui.url_select("Reporting period (financial year)", labels, "period", default=labels[-1],
                               noun="reporting period",
@@ -65,9 +59,9 @@ label = f"{names[code]}, {chosen_period}"
 cells = q.istv_counts(code, "hour_dow", lo, hi)
 quality = ", ".join(sorted(set(cells["quality"].dropna()))) or quality
 period_months = q.istv_counts(code, "month", lo, hi)
-safe = control_istv_page(cells, q.istv_counts(code, "dow", lo, hi), q.istv_counts(code, "hour", lo, hi),
-                         q.istv_counts(code, "weapon", lo, hi), period_months)
-n_secondary = sum(int(f["suppressed_reason"].astype(str).str.startswith("secondary").sum()) for f in safe.values())
+safe = ld.istv_page(code, chosen_period)
+n_secondary = sum(int(f["suppressed_reason"].astype(str).str.startswith("secondary").sum())
+                  for k, f in safe.items() if k != "knife_months")  # knife months: shown on the profile
 st.caption(f"{n_secondary} further figure(s) on this page are suppressed so that no count of 1-7 can be worked out "
            "from the totals shown (rows, 3-hour bands, weapons, months and the period total).")
 
