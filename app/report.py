@@ -43,20 +43,15 @@ from app import profile as pr
 from app import queries as q
 from app.benchmarks import benchmark_values, profile_comparisons
 from app.disclosure_view import control, quality_label
-from app.indicator_format import is_rate
+from app.indicator_format import is_rate, number, quality_wording
 from app.safe_text import html as esc
 from app.svgchart import Line, Point, trend_svg
 
 MAX_PERIODS = 15  # a trend chart shows at most the latest 15 periods of a series
 PDF_TIMEOUT_S = 120
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-QUALITY_WORDS = {
-    "official": "official statistics",
-    "local": "local data",
-    "modelled": "MODELLED estimate (not a published figure)",
-    "synthetic": "SYNTHETIC - for demonstration only, not real data",
-    "unsourced": "NO OFFICIAL SOURCE",
-}
+SYNTHETIC_WARNING = str(quality_wording("synthetic", "warning"))  # the one wording (methods.wording)
+COUNT = {"multiplier": 1}  # a count is written whole
 SECTION_SUMMARY = "Summary"
 SECTION_METHODS = "Methods and caveats"
 SECTION_SOURCES = "Sources and licence"
@@ -92,28 +87,18 @@ def _text(v: object) -> str:
     return "" if _missing(v) else str(v)
 
 
-def is_whole_unit(unit: object) -> bool:
-    """Counts read as counts (the page's rule): a unit with no 'per ' and no '%'."""
-    u = str(unit or "")
-    return "per " not in u and "%" not in u
-
-
-def value_text(v: object, unit: object) -> str:
-    if _missing(v):
-        return ""
-    return f"{float(v):,.0f}" if is_whole_unit(unit) else f"{float(v):,.1f}"  # type: ignore[arg-type]
-
-
-def one_decimal(v: object) -> str:
-    return "" if _missing(v) else f"{float(v):,.1f}"  # type: ignore[arg-type]
+def value_text(v: object, row: Mapping[str, Any] | None) -> str:
+    """A figure as the screen writes it (the registry's decimals; counts whole); blank if none."""
+    return "" if _missing(v) else number(v, row)
 
 
 def count_text(v: object) -> str:
-    return "" if _missing(v) else f"{float(v):,.0f}"  # type: ignore[arg-type]
+    return "" if _missing(v) else number(v, COUNT)
 
 
 def quality_words(quality: object) -> str:
-    return QUALITY_WORDS.get(str(quality), quality_label(quality)) if isinstance(quality, str) else ""
+    """The one quality label (methods.wording), as on the screen and in the CSV."""
+    return quality_label(quality) if isinstance(quality, str) else ""
 
 
 def _period(row: Mapping[str, Any]) -> str:
@@ -271,10 +256,9 @@ def _title_block(inp: ReportInputs, made: datetime) -> str:
     for ne in geo.get("not_estimated", []):
         notes.append(f"<p class='notice'>Not estimated here: {esc(ne['reason'])}</p>")
     if "quality" in rows and rows["quality"].eq("synthetic").any():
-        notes.append("<p class='notice synthetic'><span class='tag'>SYNTHETIC figures</span> are included for "
-                     "demonstration only: they are generated stand-ins where no real file is held, are marked "
-                     "SYNTHETIC wherever they appear, are never compared with a benchmark and are listed after the "
-                     "real figures.</p>")
+        notes.append(f"<p class='notice synthetic'><span class='tag'>{esc(SYNTHETIC_WARNING)}</span>: generated "
+                     "stand-ins where no real file is held, marked wherever they appear, never compared with a "
+                     "benchmark and listed after the real figures.</p>")
     return (f"<header><h1>Serious violence profile: {esc(a['area_name'])}</h1>"
             f"<p class='lead'>Knife crime, hospital assaults, gangs and exploitation, and drugs: every figure at "
             f"the geography its publisher releases it at, compared with England &amp; Wales, the nation and the "
@@ -336,8 +320,8 @@ def _summary(rows: pd.DataFrame) -> str:
     items = "".join(f"<li>{esc(s)}</li>" for s in real["summary"].dropna())
     parts.append(f"<ul>{items}</ul>" if items else "<p>No published figure is available for this area.</p>")
     if len(fake):
-        parts.append("<p class='notice synthetic'><span class='tag'>SYNTHETIC - demonstration only, not real "
-                     "data:</span></p><ul>" + "".join(f"<li><span class='tag'>SYNTHETIC</span> {esc(s)}</li>"
+        parts.append(f"<p class='notice synthetic'><span class='tag'>{esc(SYNTHETIC_WARNING)}:</span></p><ul>"
+                      + "".join(f"<li><span class='tag'>SYNTHETIC</span> {esc(s)}</li>"
                                                     for s in fake["summary"].dropna()) + "</ul>")
     parts.append("<p class='small'>\"Significantly higher/lower\" means the 95% confidence interval excludes the "
                  "benchmark; \"similar\" means it includes it. Synthetic figures are never compared.</p></section>")
@@ -359,7 +343,7 @@ def _bench_columns(fam_rows: pd.DataFrame) -> list[tuple[str, str]]:
 def _bench_cell(r: Mapping[str, Any], name: str) -> str:
     for i in (1, 2, 3):
         if r.get(f"bench{i}_name") == name:
-            value = one_decimal(r.get(f"bench{i}_value"))
+            value = value_text(r.get(f"bench{i}_value"), r)
             label = r.get(f"bench{i}_label")
             # the verdict in short ("○ Not compared"); its reason and the benchmark's basis are in
             # the figure's source line and summary sentence
@@ -393,10 +377,10 @@ def _figure_table(fam_rows: pd.DataFrame, numbers: Mapping[int, int]) -> str:
         if _missing(r.get("value")):
             value = "not shown" + f"<span class='why'>{esc(r.get('suppressed_reason') or 'no figure available')}</span>"
         else:
-            value = esc(value_text(r.get("value"), r.get("unit")))
+            value = esc(value_text(r.get("value"), r))
         lo, up = r.get("lower_ci"), r.get("upper_ci")
         span_word = "plausible range " if r.get("quality") == "modelled" else ""
-        ci = f"{span_word}{one_decimal(lo)} to {one_decimal(up)}" if not (_missing(lo) or _missing(up)) else ""
+        ci = f"{span_word}{value_text(lo, r)} to {value_text(up, r)}" if not (_missing(lo) or _missing(up)) else ""
         cells = [title, esc(r.get("geo_label")), esc(_period(r)), esc(count_text(r.get('count'))),
                  value, esc(ci)] + [_bench_cell(r, n) for n, _ in benches] + [esc(quality_words(r.get("quality")))]
         body.append(f"<tr{cls}>" + "".join(
@@ -436,13 +420,9 @@ def _chart(r: Mapping[str, Any], lines: Sequence[Line], number: int) -> str:
     shown = len(lines[0].points) if lines else 0
     label = (f"Trend of {r.get('title')} for {lines[0].name if lines else ''}"
              + (f" against {', '.join(ln.name for ln in lines[1:])}" if len(lines) > 1 else "")
-             + f", {shown} periods to {_period(r)}" + ("; SYNTHETIC data for demonstration only" if qual == "synthetic"
-                                                        else ""))
-    tag = ""
-    if qual == "synthetic":
-        tag = "<span class='tag'>SYNTHETIC - demonstration only.</span> "
-    elif qual == "modelled":
-        tag = "<span class='tag'>MODELLED estimate.</span> "
+             + f", {shown} periods to {_period(r)}" + (f"; {SYNTHETIC_WARNING}" if qual == "synthetic" else ""))
+    warning = quality_wording(qual, "sentence")  # synthetic and modelled figures only
+    tag = f"<span class='tag'>{esc(warning)}</span> " if warning else ""
     cls = f" class='{qual}'" if qual in ("synthetic", "modelled") else ""
     return (f"<figure{cls}><figcaption>{tag}<b>{esc(r.get('title'))} [{number}]</b>: {esc(r.get('geo_label'))}; "
             f"{esc(r.get('unit'))}; latest {esc(_period(r))}"
@@ -498,7 +478,7 @@ period.</li>
 secondary suppression protects totals; the same rules apply to the screen, the CSV and this report.</li>
 <li><b>Quality labels.</b> <i>official</i>: published statistics; <i>modelled</i>: our estimate from published
 figures, method stated; <i>local</i>: supplied by the partnership; <span class='tag'>SYNTHETIC</span>: a generated
-stand-in where no real file is held, for demonstration only, never compared and never a headline.</li>
+stand-in where no real file is held, shown for demonstration, never compared and never a headline.</li>
 <li><b>Trends.</b> Charts show at most the latest 15 periods of the figure's own period type (annual figures are not
 mixed with quarters or months). The dashboard's Area profile page adds control charts for monthly series and a
 chi-squared test for trend.</li>

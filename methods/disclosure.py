@@ -221,23 +221,38 @@ def protect_margins(values: np.ndarray, hidden: np.ndarray, groups: Sequence[Seq
         rec = recoverable(v, hide, groups, totals)
         if not rec.any():
             return hide
-        best: tuple[int, float, int] | None = None
-        for (members, total), cells in zip(zip(groups, totals, strict=True), member_sets, strict=True):
-            if total is None or not any(rec[c] for c in cells):
-                continue
-            n_hidden = sum(bool(hide[c]) for c in cells)
-            for pool in ([m for m in members if not hide[m] and v[m] > 0],
-                         [m for m in members if not hide[m]],
-                         [total] if not hide[total] else []):
-                if pool:
-                    pick = min(pool, key=lambda m: (v[m], m))
-                    key = (n_hidden, float(v[pick]), pick)
-                    if best is None or key < best:
-                        best = key
-                    break
+        best = _next_to_hide(v, hide, groups, totals, member_sets, rec)
         if best is None:
-            raise ValueError("cannot protect the table: every figure next to a recoverable one is hidden")
-        hide[best[2]] = True
+            # A cell recoverable through chains of sums whose own sums are all hidden already: hide
+            # a shown cell of any sum that holds a hidden one, which breaks the chain.
+            best = _next_to_hide(v, hide, groups, totals, member_sets, hide)
+        if best is None:
+            # Only hidden cells are linked to it: what is "recoverable" follows from the structure
+            # of the sums alone (e.g. a sum of one member), and no shown figure gives it away.
+            return hide
+        hide[best] = True
+
+
+def _next_to_hide(v: np.ndarray, hide: np.ndarray, groups: Sequence[Sequence[int]], totals: Sequence[int | None],
+                  member_sets: Sequence[set[int]], flagged: np.ndarray) -> int | None:
+    """The cell to hide next among the sums holding a flagged cell: the smallest shown non-zero
+    member of the sum with the fewest hidden cells (a zero member, then the total, only when no
+    other is left)."""
+    best: tuple[int, float, int] | None = None
+    for (members, total), cells in zip(zip(groups, totals, strict=True), member_sets, strict=True):
+        if total is None or not any(flagged[c] for c in cells):
+            continue
+        n_hidden = sum(bool(hide[c]) for c in cells)
+        for pool in ([m for m in members if not hide[m] and v[m] > 0],
+                     [m for m in members if not hide[m]],
+                     [total] if not hide[total] else []):
+            if pool:
+                pick = min(pool, key=lambda m: (v[m], m))
+                key = (n_hidden, float(v[pick]), pick)
+                if best is None or key < best:
+                    best = key
+                break
+    return None if best is None else best[2]
 
 
 def suppress_linked_table(

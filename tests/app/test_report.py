@@ -5,6 +5,7 @@ the profile's own numbers. The PDF itself is checked in tests/browser/test_repor
 """
 from __future__ import annotations
 
+import csv
 import re
 from datetime import date, datetime, timezone
 from html.parser import HTMLParser
@@ -15,6 +16,9 @@ import pytest
 
 from app import report as rp
 from app.svgchart import Line, Point, nice_ticks, trend_svg
+
+REGISTRY = {r["indicator_id"]: r for r in csv.DictReader(
+    (Path(__file__).resolve().parents[2] / "data" / "indicators.csv").open(encoding="utf-8"))}
 
 MADE = datetime(2026, 5, 4, 9, 30, tzinfo=timezone.utc)
 HOSTILE_NAME = 'Oxford <script>alert(1)</script> "quoted" \\ \n</style>'
@@ -77,6 +81,8 @@ def _row(**kw) -> dict:
         "count": None, "value": None, "lower_ci": None, "upper_ci": None, "quality": "official",
         "source_id": "police_uk_street", "note": None, "method": "count and crude rate", "definition": "Robberies.",
         "suppressed_reason": None, "summary": None, "publisher": "Home Office", "source_title": "Street records",
+        # the registry's columns (data/indicators.csv) that say how a value is written
+        "multiplier": 100_000, "decimals": 1, "value_type": "crude_rate",
     }
     base.update(kw)
     return base
@@ -108,6 +114,7 @@ def make_inputs(area_name: str = "Oxford", note: str | None = None) -> rp.Report
         _row(family="gangs", indicator_id="cin", title="Assessments citing gangs", unit="assessment episodes",
              geo_label="Upper-tier local authority: Oxfordshire County Council area", area_code="E10000025",
              area_type="utla", period_label="2024/25", period_type="financial_year", count=65.0, value=65.0,
+             multiplier=1, decimals=0, value_type="count",
              source_id="dfe", summary="Assessments citing gangs in Oxfordshire in 2024/25: 65 assessment episodes.",
              **_bench(1, "England", 8860.0, "○ Not compared: no interval", "as published")),
         _row(family="drug_treatment", indicator_id="deaths", title="Drug deaths", geo_label="not available",
@@ -216,12 +223,12 @@ def test_synthetic_figures_are_labelled_everywhere_and_never_lead():
     summary = html[html.index("<h2>Summary</h2>"): html.index("</section>", html.index("<h2>Summary</h2>"))]
     first_list = summary[summary.index("<ul>"): summary.index("</ul>")]
     assert "ED assault attendances" not in first_list and "Robbery in Oxford" in first_list
-    synthetic_part = summary[summary.index("SYNTHETIC - demonstration only"):]
+    synthetic_part = summary[summary.index("SYNTHETIC data - for demonstration only, not real figures"):]
     assert "<span class='tag'>SYNTHETIC</span> ED assault attendances" in synthetic_part
     chart = re.search(r"<figure class='synthetic'><figcaption>(.*?)</figcaption>", html)
-    assert chart and "SYNTHETIC - demonstration only" in chart.group(1)
+    assert chart and "SYNTHETIC data - for demonstration only, not real figures." in chart.group(1)
     note = re.findall(r"<li value='3'>(.*?)</li>", html)[0]
-    assert "SYNTHETIC - for demonstration only" in note
+    assert "SYNTHETIC data - for demonstration only, not real figures" in note
     # the report's first sentence is a real figure's
     assert re.search(r"<h2>Summary</h2><ul><li>([^<]*)", html).group(1).startswith("Robbery in Oxford")
 
@@ -288,8 +295,11 @@ def test_report_table_equals_the_profile_rows_for_oxford(wh):
                 and cells[1] == r["geo_label"]]
         assert len(hits) == 1, r["title"]
         cells = hits[0]
-        whole = "per " not in r["unit"] and "%" not in r["unit"]
-        assert cells[4] == (f"{r['value']:,.0f}" if whole else f"{r['value']:,.1f}")
+        # written as the registry says (data/indicators.csv, read here directly): counts whole,
+        # rates and percentages with its decimals
+        reg = REGISTRY[r["indicator_id"]]
+        places = 0 if reg["multiplier"] == "1" else int(reg["decimals"])
+        assert cells[4] == f"{r['value']:,.{places}f}"
         if not pd.isna(r.get("count")):
             assert cells[3] == f"{r['count']:,.0f}"
         checked += 1
