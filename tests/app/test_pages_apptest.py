@@ -177,7 +177,7 @@ def test_map_draws_one_shape_per_map_unit(wh, sql):
     shapes = re.findall(r'<path data-unit="([^"]+)"', svg)
     (n_units,), = sql("SELECT count(DISTINCT map_unit) FROM boundaries WHERE area_type = 'csp'")
     assert len(shapes) == len(set(shapes)) == n_units == 304
-    assert re.search(r'<svg [^>]*role="img" aria-label="[^"]+"', svg) and "<desc>" in svg
+    assert re.search(r'<svg [^>]*role="group" aria-label="[^"]+"', svg) and "<desc>" in svg
     (n_missing,), = sql("""SELECT count(DISTINCT b.map_unit) FROM boundaries b WHERE b.area_type = 'csp' AND
                            b.map_unit NOT IN (SELECT b2.map_unit FROM boundaries b2 JOIN observations o USING (area_code)
                            WHERE o.indicator_id = 'police_uk_violence_and_sexual_offences'
