@@ -21,6 +21,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from app import queries as q
 from app.disclosure_view import control, download_csv, quality_label
 from app.safe_text import md
+from app.table_view import MAX_STYLED_CELLS, column_label, formatters
 
 BADGE_COLOURS = {"official": "blue", "modelled": "orange", "synthetic": "red", "local": "violet"}
 PROFILE_PAGE = "pages/1_Area_profile.py"
@@ -169,8 +170,26 @@ def table(df: pd.DataFrame, *, controlled: bool = False, **kwargs: Any) -> pd.Da
     shown = df if controlled or "count" not in df else control(df)
     if "quality" in shown and "quality_label" not in shown:
         shown = shown.assign(quality_label=shown["quality"].map(quality_label))
-    st.dataframe(shown, hide_index=True, **kwargs)
+    dataframe(shown, hide_index=True, **kwargs)
     return shown
+
+
+def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, missing: str = "",
+              **kwargs: Any) -> Any:
+    """`st.dataframe` with headings a person reads and blanks for missing values (app.table_view).
+
+    Only the display changes: the frame keeps its column names and values. A column the page
+    configures itself (`column_config`, e.g. a link) keeps that configuration. `missing`: the
+    text for a missing value (blank; "suppressed" where every missing value is a suppressed one)."""
+    config: dict[Any, Any] = {col: st.column_config.Column(column_label(col)) for col in df.columns
+                              if isinstance(col, str)}
+    for col, given in (column_config or {}).items():
+        config[col] = ({**given, "label": column_label(col)} if isinstance(given, dict) and not given.get("label")
+                       else given)
+    data: Any = df
+    if df.size <= MAX_STYLED_CELLS and df.columns.is_unique:
+        data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing))
+    return st.dataframe(data, column_config=config, placeholder=missing, **kwargs)
 
 
 def download(df: pd.DataFrame, file_name: str, label: str = "Download CSV", *, key: str | None = None) -> None:

@@ -117,7 +117,7 @@ for fam in q.FAMILIES:
 
 st.subheader("All figures in this profile")
 table = pr.profile_table(rows)
-st.dataframe(table, hide_index=True)
+ui.dataframe(table, hide_index=True)
 clean = rows[[c for c in rows.columns if not c.startswith("_") and not c.endswith("_colour")]]
 c1, c2 = st.columns(2)
 with c1:
@@ -131,7 +131,7 @@ with c2:
 st.subheader("Serious Violence Duty outcome measures")
 st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
            "recorded knife crime by force area, homicide nationally.")
-st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
+ui.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 
 # ---------------------------------------------------------------- trend
 st.subheader("Trend")
@@ -169,8 +169,8 @@ for code in keep:
                        "how it was tested / why not": marker.detail})
 st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
             "none across a series break)")
-st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
-st.dataframe(series[["area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
+ui.dataframe(pd.DataFrame(trend_rows), hide_index=True)
+ui.dataframe(series[["area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
                      "suppressed_reason", "quality"]], hide_index=True)
 
 # ---------------------------------------------------------------- SPC
@@ -208,7 +208,7 @@ if sim.empty:
 else:
     st.caption(f"Nearest {q.AREA_TYPE_NAMES[row['area_type']].lower()}s by population and by {md(row['title'].lower())}"
                f" in {md(sim['period_label'].iloc[0])}.")
-    st.dataframe(control(sim.assign(is_health_source=bool(row.get("is_health_source", False)))).drop(
+    ui.dataframe(control(sim.assign(is_health_source=bool(row.get("is_health_source", False)))).drop(
         columns=["is_health_source"]), hide_index=True)
     for r in sim.itertuples():
         ui.profile_link(r.area_code, r.area_name, row["area_type"])

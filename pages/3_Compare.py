@@ -119,7 +119,7 @@ for code in chosen:
                        "how it was tested / why not": marker.detail})
 st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
             "none across a series break)")
-st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
+ui.dataframe(pd.DataFrame(trend_rows), hide_index=True)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",

@@ -84,8 +84,8 @@ if n_hidden > len(cells_only) / 2:
     st.info(f"Most hour-by-day cells are suppressed: {md(label)} has too few attendances for a 168-cell grid. "
             "The day-of-week and time-of-day charts below group them so the pattern can be shown safely.")
 with st.expander("Hour x day table"):
-    st.dataframe(cells_only.pivot_table(index="dow", columns="hour", values="count", aggfunc="first", dropna=False)
-                 .reindex(fg.DOW_ORDER), width="stretch")
+    ui.dataframe(cells_only.pivot_table(index="dow", columns="hour", values="count", aggfunc="first", dropna=False)
+                 .reindex(fg.DOW_ORDER), width="stretch", missing="suppressed")
 
 # ---------------------------------------------------------------- by day of week and time of day
 by_day = safe["days"].set_index("category").reindex(fg.DOW_ORDER).reset_index()
@@ -101,7 +101,7 @@ shown = wt[wt["category"] != "all"]
 wfig = fg.count_bars(shown, title=f"Assault attendances by weapon: {label}", qualities=[quality])
 ui.chart(wfig, "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
                          for r in shown.itertuples()), key="istv_weapon")
-st.dataframe(wt, hide_index=True)
+ui.dataframe(wt, hide_index=True)
 
 # ---------------------------------------------------------------- by month
 safe_months = safe["months"].set_index("month")
