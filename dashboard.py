@@ -80,7 +80,7 @@ for i, r in enumerate(latest.itertuples()):
         alt = (f"{r.title}: {len(data)} published national values from {data['period_label'].iloc[0]} to "
                f"{data['period_label'].iloc[-1]}; latest {r.value:,.0f} ({r.period_label})."
                if not data.empty else f"{r.title}: no national series.")
-        ui.chart(fig, alt, key=f"home_trend_{r.family}")
+        ui.chart(fig, alt, key=f"home_trend_{r.family}", data=data)
         st.caption(chart_sources(data))
 
 # ---------------------------------------------------------------- committee context
@@ -133,7 +133,7 @@ n_bases = current["indicator_id"].nunique()
 alt = (f"{labels[chosen]}: {len(current)} published values on {n_bases} bases (one line each); periods that "
        "are not consecutive are shown as separate points, not joined. The table below lists every value with "
        "its source.")
-ui.chart(fig, alt, key="national_trend")
+ui.chart(fig, alt, key="national_trend", data=current)
 st.caption(chart_sources(current))
 notes = current.dropna(subset=["break_note"]).drop_duplicates("indicator_id")
 for r in notes.itertuples():

@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from app import queries as q
+from app.chart_export import add_lineage, figure_table, file_stem, image_config, lineage_text, svg_bytes
 from app.disclosure_view import control, download_csv, quality_label
 from app.safe_text import md
 from app.table_view import MAX_STYLED_CELLS, column_label, formatters
@@ -158,10 +159,28 @@ def _code_text(text: str) -> str:
 
 
 # ---------------------------------------------------------------- output helpers
-def chart(fig: go.Figure, alt: str, *, key: str | None = None, **kwargs: Any) -> Any:
-    """A plotly chart followed by its text alternative (also given to screen readers)."""
-    event = st.plotly_chart(fig, key=key, alt=alt, **kwargs)
+def chart(fig: go.Figure, alt: str, *, key: str | None = None, data: pd.DataFrame | None = None,
+          lineage: str | None = None, **kwargs: Any) -> Any:
+    """A plotly chart followed by its text alternative (also given to screen readers), with its
+    lineage drawn in and the numbers behind it as a CSV (app.chart_export).
+
+    `data`: the frame the chart was drawn from (its source, period and quality give the lineage
+    line, and it is the CSV, disclosure-controlled and formula-neutralised like every download);
+    without it the CSV is the points the figure draws. PNG: the modebar's camera button (named
+    after the chart, lineage drawn in); SVG: a download button, rendered on the server on click.
+    `lineage`: the source/period/quality line, for a chart whose frame does not carry them."""
+    add_lineage(fig, lineage or lineage_text(data))
+    event = st.plotly_chart(fig, key=key, alt=alt, config=image_config(fig, key), **kwargs)
     st.caption(f"Text alternative: {md(alt)}")
+    stem = file_stem(fig, key)
+    table = data if data is not None else figure_table(fig)
+    csv_col, svg_col = st.columns(2)
+    with csv_col:
+        download(table, f"{stem}.csv", "Data behind this chart (CSV)", key=f"dl_chart_{key or stem}")
+    with svg_col:  # PNG: the chart's camera button; SVG drawn on the server only when asked for
+        st.download_button("Chart as SVG", data=lambda: svg_bytes(fig), file_name=f"{stem}.svg",
+                           mime="image/svg+xml", key=f"dl_svg_{key or stem}", icon=":material/image:",
+                           on_click="ignore")
     return event
 
 

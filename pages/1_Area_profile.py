@@ -158,7 +158,7 @@ gaps = "" if row["period_type"] != "month" else " Months with no data (e.g. Mar 
 alt = (f"{row['title']} for {row['area_name']} and its benchmarks, {len(mine)} periods from "
        f"{mine['period_label'].iloc[0] if len(mine) else '-'} to {mine['period_label'].iloc[-1] if len(mine) else '-'}."
        f" Latest: {row['summary']}{gaps}")
-ui.chart(fig, alt, key="profile_trend")
+ui.chart(fig, alt, key="profile_trend", data=series)
 trend_rows = []
 for code in keep:
     mine_series = series[series["area_code"] == code]
@@ -198,7 +198,7 @@ else:
            f"({runs}); {len(flagged)} month(s) flagged as special cause"
            + (f" ({', '.join(str(p) for p in flagged.index)})" if len(flagged) else "")
            + ". " + " ".join(result.notes))
-    ui.chart(spc_fig, alt, key="profile_spc")
+    ui.chart(spc_fig, alt, key="profile_spc", data=monthly)
 
 # ---------------------------------------------------------------- similar areas
 st.subheader("Similar areas")

@@ -77,7 +77,7 @@ fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, b
                      benchmark_name=bench_name, polarity=polarity)
 ui.chart(fig, "; ".join(f"{r.area_name}: {r.value:,.1f} ({r.comparison_phrase})"
                         for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
-         or "No values to rank.", key="compare_bars")
+         or "No values to rank.", key="compare_bars", data=compared)
 
 st.subheader("Funnel plot: every area at this level")
 if bench_value is None or "per 100,000" not in unit.lower():
@@ -102,7 +102,7 @@ else:
     ui.chart(ffig, f"{len(funnel_data)} areas: " + ", ".join(f"{n} {k}" for k, n in counts.items())
              + (f"; {int(grey.sum())} modelled or synthetic, not classified" if grey.any() else "")
              + ". Areas outside the 99.8% limits: " + (", ".join(outside) or "none") + ". " + fres.note(),
-             key="compare_funnel")
+             key="compare_funnel", data=funnel_data)
     st.caption(fres.note())
 
 st.subheader("Over time")
@@ -110,7 +110,7 @@ ts = control(q.indicator_series(ind_id, chosen, periods["period_type"].iloc[0]))
 breaks = q.series_breaks([ind_id], chosen)
 tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, breaks=breaks)
 ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label'].nunique()} periods; the table "
-               "below holds every value.", key="compare_ts")
+               "below holds every value.", key="compare_ts", data=ts)
 trend_rows = []
 for code in chosen:
     mine = ts[ts["area_code"] == code]

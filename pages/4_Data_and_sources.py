@@ -50,7 +50,10 @@ else:
     ui.chart(fg.coverage_heatmap(cov),
              alt=(f"{counts.get('present', 0)} force-months present, {counts.get('partial', 0)} partial, "
                   f"{counts.get('missing', 0)} missing. Forces with a missing month: {', '.join(missing_forces)}. "
-                  "The table below lists every force and month with the reason."), key="coverage")
+                  "The table below lists every force and month with the reason."), key="coverage", data=cov,
+             lineage=f"Source: police.uk street-level crime files (Home Office) loaded in this warehouse, by force. "
+                     f"Period: {cov['month'].min()} to {cov['month'].max()}. Quality: a record of the files "
+                     "received, not a statistic.")
     ui.dataframe(cov[cov["status"] != "present"], hide_index=True)
     st.caption("Months absent from the mirror altogether (e.g. March 2019 to December 2023) are not in this grid: "
                "charts show them as gaps.")

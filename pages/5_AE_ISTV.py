@@ -16,7 +16,7 @@ import streamlit as st
 from app import figures as fg
 from app import queries as q
 from app import ui
-from app.disclosure_view import control, control_istv_page
+from app.disclosure_view import control, control_istv_page, quality_label
 from app.safe_text import md
 
 ui.page_setup("A&E assaults (ISTV)")
@@ -67,6 +67,11 @@ quality = ", ".join(sorted(set(cells["quality"].dropna()))) or quality
 period_months = q.istv_counts(code, "month", lo, hi)
 safe = control_istv_page(cells, q.istv_counts(code, "dow", lo, hi), q.istv_counts(code, "hour", lo, hi),
                          q.istv_counts(code, "weapon", lo, hi), period_months)
+# drawn into every chart on this page (and so into its PNG and SVG)
+lineage = (f"Source: ISTV extract shared by the emergency department(s) for {names[code]} "
+           f"({', '.join(sorted(set(period_months['source_id'].dropna().astype(str)))) or 'local files'}). "
+           f"Period: {chosen_period}. "
+           f"Quality: {quality_label('synthetic' if 'synthetic' in quality else quality.split(', ')[0])}.")
 n_secondary = sum(int(f["suppressed_reason"].astype(str).str.startswith("secondary").sum()) for f in safe.values())
 st.caption(f"{n_secondary} further figure(s) on this page are suppressed so that no count of 1-7 can be worked out "
            "from the totals shown (rows, 3-hour bands, weapons, months and the period total).")
@@ -79,7 +84,7 @@ n_hidden = int(cells_only["count"].isna().sum())
 peak = ("Busiest shown: " + ", ".join(f"{r.dow} {r.hour}:00 ({r.count:,.0f})" for r in busiest.itertuples()) + "."
         if not busiest.empty else "No cell has enough attendances to show (all are zero or suppressed).")
 ui.chart(heat, f"Hour by day-of-week counts for {label}. {peak} {n_hidden} of {len(cells_only)} cells suppressed. "
-         "The table below lists every cell.", key="istv_heat")
+         "The table below lists every cell.", key="istv_heat", data=cells_only, lineage=lineage)
 if n_hidden > len(cells_only) / 2:
     st.info(f"Most hour-by-day cells are suppressed: {md(label)} has too few attendances for a 168-cell grid. "
             "The day-of-week and time-of-day charts below group them so the pattern can be shown safely.")
@@ -93,14 +98,14 @@ for dim, frame, title in (("day of week", by_day, "by day of week"),
                           ("time of day", safe["bands"], "by time of day (3-hour bands)")):
     ui.chart(fg.count_bars(frame, title=f"Assault attendances {title}: {label}", qualities=[quality]),
              "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
-                       for r in frame.itertuples()), key=f"istv_{dim.replace(' ', '_')}")
+                       for r in frame.itertuples()), key=f"istv_{dim.replace(' ', '_')}", data=frame, lineage=lineage)
 
 # ---------------------------------------------------------------- by weapon
 wt = safe["weapons"].assign(dimension="weapon")[["dimension", "category", "count", "suppressed_reason"]]
 shown = wt[wt["category"] != "all"]
 wfig = fg.count_bars(shown, title=f"Assault attendances by weapon: {label}", qualities=[quality])
 ui.chart(wfig, "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
-                         for r in shown.itertuples()), key="istv_weapon")
+                         for r in shown.itertuples()), key="istv_weapon", data=shown, lineage=lineage)
 ui.dataframe(wt, hide_index=True)
 
 # ---------------------------------------------------------------- by month
@@ -121,6 +126,6 @@ mfig = fg.trend_figure(m, title=f"Assault attendances by month: {names[code]}, {
                        show_intervals=False)
 ui.chart(mfig, f"Monthly attendances for {names[code]}, {m['period_label'].iloc[0]} to {m['period_label'].iloc[-1]}: "
          + ", ".join(f"{r.period_label} {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
-                     for r in m.itertuples()), key="istv_month")
+                     for r in m.itertuples()), key="istv_month", data=m, lineage=lineage)
 ui.download(m.drop(columns=["value"]), f"istv_{code}_monthly.csv", "Download monthly counts (CSV)")
 ui.page_ready()

@@ -252,6 +252,36 @@ def test_map_legend_fits_a_phone(server, browser):
     page.close()
 
 
+def test_chart_downloads_carry_their_lineage(server, browser):
+    """The modebar's camera button saves a real PNG named after the chart; the figure it renders
+    carries the source / period / quality line; the SVG download is the same figure as SVG."""
+    page = open_page(browser, server + "/", "Home")
+    expect_plotly_drawn(page)
+    notes = page.evaluate("() => document.querySelector('.js-plotly-plot').layout.annotations"
+                          ".filter(a => a.name === 'svd-lineage').map(a => a.text)")
+    assert len(notes) == 1 and "Source:" in notes[0] and "Period:" in notes[0] and "Quality:" in notes[0]
+    chart = page.locator(".js-plotly-plot").first
+    chart.hover()
+    camera = chart.locator(".modebar-btn[data-title='Download plot as a PNG']")
+    with page.expect_download(timeout=WAIT_MS) as dl:
+        camera.click()
+    png = SHOTS / "chart_download.png"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    dl.value.save_as(str(png))
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    assert dl.value.suggested_filename.endswith(".png") and dl.value.suggested_filename != "newplot.png"
+    button = page.get_by_role("button", name="Chart as SVG").first
+    button.scroll_into_view_if_needed()
+    with page.expect_download(timeout=WAIT_MS) as dl_svg:
+        button.click()
+    svg = SHOTS / "chart_download.svg"
+    dl_svg.value.save_as(str(svg))
+    text = svg.read_text(encoding="utf-8")
+    assert text.startswith("<svg") and "Quality:" in text and "SVG export failed" not in text
+    page.close()
+
+
 # ---------------------------------------------------------------- accessibility (axe-core)
 AXE_PAGES = [
     ("/", "Home"),
