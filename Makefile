@@ -22,7 +22,7 @@ refresh: $(BIN)/.runtime
 	$(BIN)/python -m etl refresh $(if $(SOURCES),--sources $(SOURCES),--download)
 
 run: refresh
-	$(BIN)/streamlit run dashboard.py --server.headless true --server.port $(PORT)
+	$(BIN)/streamlit run serve.py --server.headless true --server.port $(PORT)
 
 status: $(BIN)/.runtime
 	$(BIN)/python -m etl status

@@ -2,8 +2,10 @@
 the committee report's context figures with citation, national trends with every point's
 source one click away, and an area search that opens the area profile.
 
-Pages use the `pages/` folder convention; this file is the entry point (`streamlit run
-dashboard.py`). Query parameters: `series` (national trend shown), `q` (area search text).
+This file is the entry point (`streamlit run dashboard.py`, or `serve.py`, which also warms the
+caches at server start): app.navigation routes to the other pages (files in `pages/`, same URL
+paths as before) and returns for Home, drawn below.
+Query parameters: `series` (national trend shown), `q` (area search text).
 """
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ import pandas as pd
 import streamlit as st
 
 from app import figures as fg
+from app import navigation, ui, warmup
 from app import outcomes as oc
 from app import queries as q
-from app import ui
 from app.citation import chart_sources, cite, hover_source
 from app.disclosure_view import quality_label
 from app.indicator_format import figure, number
 from app.safe_text import md, safe_url
 
+warmup.start()  # once per process: a no-op when serve.py already warmed the caches at start
+navigation.route()  # another page runs and stops here; Home goes on below
 ui.page_setup("Home")
 st.title("Serious violence in England & Wales")
 ui.require_warehouse()
@@ -59,7 +63,7 @@ if latest.empty:
 st.subheader("Serious Violence Duty outcome measures")
 st.caption("The three measures the Home Office's Serious Violence Duty guidance names, each at the geography "
            "it is published at, with its latest period, trend and how current it is.")
-st.dataframe(oc.outcomes_table(oc.duty_outcomes()), hide_index=True)
+ui.dataframe(oc.outcomes_table(oc.duty_outcomes()), hide_index=True)
 
 st.markdown("##### Trend of each headline series")
 trend_cols = st.columns(2)
@@ -77,7 +81,7 @@ for i, r in enumerate(latest.itertuples()):
         alt = (f"{r.title}: {len(data)} published national values from {data['period_label'].iloc[0]} to "
                f"{data['period_label'].iloc[-1]}; latest {figure(r.value, r._asdict())} ({r.period_label})."
                if not data.empty else f"{r.title}: no national series.")
-        ui.chart(fig, alt, key=f"home_trend_{r.family}")
+        ui.chart(fig, alt, key=f"home_trend_{r.family}", data=data)
         st.caption(chart_sources(data))
 
 # ---------------------------------------------------------------- committee context
@@ -130,7 +134,7 @@ n_bases = current["indicator_id"].nunique()
 alt = (f"{labels[chosen]}: {len(current)} published values on {n_bases} bases (one line each); periods that "
        "are not consecutive are shown as separate points, not joined. The table below lists every value with "
        "its source.")
-ui.chart(fig, alt, key="national_trend")
+ui.chart(fig, alt, key="national_trend", data=current)
 st.caption(chart_sources(current))
 notes = current.dropna(subset=["break_note"]).drop_duplicates("indicator_id")
 for r in notes.itertuples():
@@ -146,7 +150,7 @@ shown["producer"] = shown["producer"].where(~data["no_official_source"].fillna(F
 shown["vintage"] = shown["is_current"].map({True: "current", False: "superseded (earlier figure)"})
 shown["quality"] = shown["quality"].map(quality_label)
 shown["source_url"] = shown["source_url"].map(safe_url)  # only http(s) links are clickable
-st.dataframe(
+ui.dataframe(
     shown.drop(columns=["is_current"]), hide_index=True,
     column_config={"release_url": st.column_config.LinkColumn("producer's release", display_text="open release"),
                    "source_url": st.column_config.LinkColumn("as reported by (opens the page)",

@@ -430,12 +430,29 @@ def istv_heatmap(grid: pd.DataFrame, *, title: str, qualities: Iterable[object] 
 
 def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", unit: str = "attendances",
                qualities: Iterable[object] = ()) -> go.Figure:
-    """Bars of counts by category; suppressed categories keep a labelled empty bar."""
-    text = [f"{c:,.0f}" if pd.notna(c) else "suppressed" for c in df["count"]]
-    y = [None if pd.isna(c) else float(c) for c in df["count"]]  # a suppressed bar is empty, never NaN
-    fig = go.Figure(go.Bar(x=df[category_col].astype(str), y=y, text=text, textposition="outside",
-                           marker={"color": "#0072B2"}, cliponaxis=False))
-    fig.update_layout(title=titled(title, qualities), yaxis_title=unit, margin={"t": 90})
+    """Bars of counts by category. A suppressed category is drawn as suppressed, never as an
+    empty slot that reads as zero: a light hatched column the full height of the axis, labelled
+    "suppressed" (its height is the axis, not a value; the hover and the legend say so)."""
+    cats = df[category_col].astype(str).tolist()
+    counts = [None if pd.isna(c) else float(c) for c in df["count"]]
+    top = max([c for c in counts if c is not None] + [0.0])
+    y_max = top * 1.18 if top > 0 else 1.0
+    fig = go.Figure(go.Bar(x=cats, y=counts, text=[f"{c:,.0f}" if c is not None else "" for c in counts],
+                           textposition="outside", marker={"color": "#0072B2"}, cliponaxis=False,
+                           name=unit, hovertemplate="%{x}: <b>%{y:,.0f}</b> " + unit + "<extra></extra>"))
+    hidden = [c is None for c in counts]
+    if any(hidden):
+        fig.add_trace(go.Bar(
+            x=cats, y=[y_max if h else None for h in hidden], text=["suppressed" if h else "" for h in hidden],
+            textposition="inside", insidetextanchor="end", textangle=-90, textfont={"color": "#222222"},
+            marker={"color": "#F2F2F2", "line": {"color": "#767676", "width": 1},
+                    "pattern": {"shape": "/", "fgcolor": "#C4C4C4", "size": 10}},
+            name="suppressed (1-7, or hidden so one cannot be worked out): not a value",
+            hovertemplate="%{x}: suppressed, not shown<extra></extra>", meta="not a value",
+        ))
+    fig.update_layout(title=titled(title, qualities), yaxis_title=unit, margin={"t": 90}, barmode="overlay",
+                      yaxis={"range": [0, y_max]}, showlegend=any(hidden),
+                      legend={"orientation": "h", "y": -0.25})
     return fig
 
 

@@ -36,8 +36,11 @@ VIRIDIS_7 = ["#440154", "#443983", "#31688E", "#21918C", "#35B779", "#90D743", "
 NO_DATA_FILL = "#E4E4E4"
 NO_DATA_HATCH = "#8C8C8C"
 GRID = 1000  # grid points per degree: ~110 m north-south
-MAP_W, MAP_H = 560, 660  # outer-SVG units given to the map; the legend sits to its right
-LEGEND_X, VIEW_W, VIEW_H = 585, 880, 670
+MAP_W, MAP_H = 560, 660  # the map's largest drawn size in CSS pixels
+# The legend is its own SVG drawn at 1:1 (14px text), beside the map on a wide screen and
+# wrapped below it on a narrow one: inside one 880-unit picture it shrank to 6px text on a
+# 375px phone. LEGEND_W fits a phone's content column (375px less Streamlit's padding).
+LEGEND_X, LEGEND_W = 2, 300
 
 
 def esc(text: object) -> str:
@@ -211,8 +214,8 @@ def svg_map(
         paths.append(path)
 
     # legend: unit, period, one swatch per group with its range, then the hatched no-data entry
-    legend = [f'<text x="{LEGEND_X}" y="24" font-weight="bold">Legend</text>']
-    y = 46
+    legend = [f'<text x="{LEGEND_X}" y="18" font-weight="bold">Legend</text>']
+    y = 40
     for line in _wrap(unit, 34):
         legend.append(f'<text x="{LEGEND_X}" y="{y}">{esc(line)}</text>')
         y += 18
@@ -250,17 +253,24 @@ def svg_map(
     if warnings:
         head += f'<p style="color:#B00020;font-weight:600;margin:0 0 0.25rem 0">{esc("; ".join(warnings))}</p>'
     scale = min(MAP_W / gw, MAP_H / gh)
+    width = gw * scale
+    # role="group", not "img": an img's children are presentational, and these shapes are links
+    # (axe's nested-interactive rule); the summary and description still name the map.
     return (
         f'<div class="svd-svgmap" id="{esc(dom_id)}">{head}'
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {VIEW_W} {VIEW_H}" role="img"'
-        f' aria-label="{esc(summary)}" style="width:100%;max-width:{VIEW_W}px;height:auto"'
-        f' font-family="sans-serif" font-size="14" fill="#222">'
+        '<div style="display:flex;flex-wrap:wrap;gap:0.5rem 1.5rem;align-items:flex-start">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {gw} {gh}" role="group"'
+        f' aria-label="{esc(summary)}" style="flex:1 1 {min(width, 320):.0f}px;max-width:{width:.0f}px;'
+        'min-width:0;height:auto">'
         f"<title>{esc(summary)}</title><desc>{esc(desc)}</desc>"
-        f"<defs>{_hatch(hatch, 1 / scale)}{_hatch(hatch + '-key', 1.0)}</defs>"
-        f'<svg x="5" y="5" width="{gw * scale:.1f}" height="{gh * scale:.1f}" viewBox="0 0 {gw} {gh}">'
+        f"<defs>{_hatch(hatch, 1 / scale)}</defs>"
         f'<g stroke="#FFFFFF" stroke-width="{0.6 / scale:.2f}" stroke-linejoin="round">'
         + "".join(paths)
         + "</g></svg>"
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="svd-map-legend" viewBox="0 0 {LEGEND_W} {y + 4}"'
+        f' width="{LEGEND_W}" height="{y + 4}" style="flex:0 0 auto;max-width:100%;height:auto"'
+        ' font-family="sans-serif" font-size="14" fill="#222">'
+        f"<defs>{_hatch(hatch + '-key', 1.0)}</defs>"
         + "".join(legend)
-        + "</svg></div>"
+        + "</svg></div></div>"
     )

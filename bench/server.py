@@ -1,4 +1,5 @@
-"""The one way a real dashboard server is started: `streamlit run dashboard.py` on a free port with
+"""The one way a real dashboard server is started: `streamlit run serve.py` (dashboard.py with its
+caches warmed at start) on a free port with
 SVD_DB pointing at a warehouse, ready when streamlit's own health check answers. Used by the
 browser tests, the map benchmark (bench/run.py) and the soak test (bench/soak.py), so all three
 measure and test the same server.
@@ -56,7 +57,7 @@ def streamlit_server(db: Path, *, start_timeout: float = 180.0) -> Iterator[Serv
     port = free_port()
     logf = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, "SVD_DB": str(db)}, stdout=logf, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

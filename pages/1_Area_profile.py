@@ -204,7 +204,7 @@ for fam in q.FAMILIES:
 
 st.subheader("All figures in this profile")
 table = pr.profile_table(rows)
-st.dataframe(table, hide_index=True)
+ui.dataframe(table, hide_index=True)
 clean = rows[[c for c in rows.columns if not c.startswith("_") and not c.endswith("_colour")]]
 c1, c2, c3 = st.columns(3)
 with c1:
@@ -228,7 +228,7 @@ with c3:
 st.subheader("Serious Violence Duty outcome measures")
 st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
            "recorded knife crime by force area, homicide nationally.")
-st.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
+ui.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 
 # ---------------------------------------------------------------- trend
 st.subheader("Trend")
@@ -265,7 +265,7 @@ alt = (f"{row['title']} for {row['area_name']} and its benchmarks "
        f"({'; '.join(dict.fromkeys(bench_lines['line_name'])) if len(bench_lines) else 'none'}), {len(mine)} periods from "
        f"{mine['period_label'].iloc[0] if len(mine) else '-'} to {mine['period_label'].iloc[-1] if len(mine) else '-'}."
        f" Latest: {row['summary']}{gaps}")
-ui.chart(fig, alt, key="profile_trend")
+ui.chart(fig, alt, key="profile_trend", data=series)
 trend_rows = []
 for code in keep:
     mine_series = series[series["area_code"] == code]
@@ -281,8 +281,8 @@ for code in keep:
                        "how it was tested / why not": marker.detail})
 st.markdown("**Recent trend** (Fingertips method: chi-squared test for trend over the latest 5 annual figures; "
             "none across a series break)")
-st.dataframe(pd.DataFrame(trend_rows), hide_index=True)
-st.dataframe(series[["line_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
+ui.dataframe(pd.DataFrame(trend_rows), hide_index=True)
+ui.dataframe(series[["line_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
                      "suppressed_reason", "quality"]], hide_index=True)
 
 # ---------------------------------------------------------------- SPC
@@ -310,7 +310,7 @@ else:
            f"({runs}); {len(flagged)} month(s) flagged as special cause"
            + (f" ({', '.join(str(p) for p in flagged.index)})" if len(flagged) else "")
            + ". " + " ".join(result.notes))
-    ui.chart(spc_fig, alt, key="profile_spc")
+    ui.chart(spc_fig, alt, key="profile_spc", data=monthly)
 
 # ---------------------------------------------------------------- most similar partnerships
 st.subheader("Most similar partnerships")
@@ -326,7 +326,7 @@ else:
     st.markdown(md(similar_method_note()))
     st.caption(f"Method {md(group['method_version'].iloc[0])}; built at refresh from: "
                f"{md(', '.join(sorted({s for v in group['sources'] for s in str(v).split(',')})))}.")
-    st.dataframe(group.assign(compared_on=group["characteristics_used"].str.replace(",", ", "))[
+    ui.dataframe(group.assign(compared_on=group["characteristics_used"].str.replace(",", ", "))[
         ["rank", "neighbour_name", "neighbour_code", "distance", "compared_on"]], hide_index=True)
     for g in group.itertuples():
         ui.profile_link(g.neighbour_code, g.neighbour_name, "csp")
@@ -337,5 +337,5 @@ else:
         others = chars[chars["area_code"] != a["area_code"]].groupby("characteristic")["value"].median()
         how = mine[["label", "value", "period", "source_id"]].assign(group_median=others).reset_index(drop=True)
         st.markdown("**How the group was chosen**: this partnership's characteristics and the group's median")
-        st.dataframe(how[["label", "value", "group_median", "period", "source_id"]], hide_index=True)
+        ui.dataframe(how[["label", "value", "group_median", "period", "source_id"]], hide_index=True)
 ui.page_ready()

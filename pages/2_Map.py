@@ -121,7 +121,7 @@ interactive = st.toggle(INTERACTIVE_LABEL, value=ui.url_value("view") == "intera
 ui.set_url(view="interactive" if interactive else None)
 event = None
 if interactive:
-    event = ui.chart(_map_figure(ind_id, level, period, title, version), alt=alt, key="map", on_select="rerun",
+    event = ui.chart(_map_figure(ind_id, level, period, title, version), alt=alt, key="map", on_select="rerun", data=values,
                      selection_mode="points")
 else:
     st.markdown(_svg_map(ind_id, level, period, title, version), unsafe_allow_html=True)

@@ -129,7 +129,7 @@ fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, b
                      benchmark_name=rank_bench_name, polarity=polarity)
 ui.chart(fig, "; ".join(f"{r.area_name}: {number(r.value, info)} ({r.comparison_phrase})"
                         for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
-         or "No values to rank.", key="compare_bars")
+         or "No values to rank.", key="compare_bars", data=compared)
 
 st.subheader("Funnel plot: every area at this level")
 per = funnel_per(info)
@@ -156,7 +156,7 @@ else:
     ui.chart(ffig, f"{len(funnel_data)} areas: " + ", ".join(f"{n} {k}" for k, n in counts.items())
              + (f"; {int(grey.sum())} modelled or synthetic, not classified" if grey.any() else "")
              + ". Areas outside the 99.8% limits: " + (", ".join(outside) or "none") + ". " + fres.note(),
-             key="compare_funnel")
+             key="compare_funnel", data=funnel_data)
     st.caption(fres.note())
 
 st.subheader("Over time")
@@ -164,7 +164,7 @@ ts = control(q.indicator_series(ind_id, chosen, periods["period_type"].iloc[0]))
 breaks = q.series_breaks([ind_id], chosen)
 tfig = fg.trend_figure(ts, title=f"{titles[ind_id]} over time", unit=unit, breaks=breaks)
 ui.chart(tfig, f"{titles[ind_id]} for {len(chosen)} areas over {ts['period_label'].nunique()} periods; the table "
-               "below holds every value.", key="compare_ts")
+               "below holds every value.", key="compare_ts", data=ts)
 trend_rows = []
 colours = []
 for r in compared.to_dict("records"):

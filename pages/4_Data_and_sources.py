@@ -36,9 +36,9 @@ for r in src.itertuples():
                 f"{pd.Timestamp(r.retrieved_at):%Y-%m-%d %H:%M %Z}, {r.rows:,} rows, from {md(r.origin)}."
                 + (f" Covers {pd.Timestamp(r.first_period):%b %Y} to {pd.Timestamp(r.last_period):%b %Y}, "
                    f"{int(r.areas)} areas." if pd.notna(r.first_period) else ""))
-st.dataframe(src, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+ui.dataframe(src, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
 with st.expander("Every file loaded (with checksum)"):
-    st.dataframe(q.source_files(), hide_index=True)
+    ui.dataframe(q.source_files(), hide_index=True)
 
 st.subheader("police.uk coverage by force and month")
 cov = q.coverage_grid()
@@ -50,12 +50,15 @@ else:
     ui.chart(fg.coverage_heatmap(cov),
              alt=(f"{counts.get('present', 0)} force-months present, {counts.get('partial', 0)} partial, "
                   f"{counts.get('missing', 0)} missing. Forces with a missing month: {', '.join(missing_forces)}. "
-                  "The table below lists every force and month with the reason."), key="coverage")
-    st.dataframe(cov[cov["status"] != "present"], hide_index=True)
+                  "The table below lists every force and month with the reason."), key="coverage", data=cov,
+             lineage=f"Source: police.uk street-level crime files (Home Office) loaded in this warehouse, by force. "
+                     f"Period: {cov['month'].min()} to {cov['month'].max()}. Quality: a record of the files "
+                     "received, not a statistic.")
+    ui.dataframe(cov[cov["status"] != "present"], hide_index=True)
     st.caption("Months absent from the mirror altogether (e.g. March 2019 to December 2023) are not in this grid: "
                "charts show them as gaps.")
     with st.expander("Records placed in a CSP vs without a location, by month"):
-        st.dataframe(q.police_uk_reconciliation(), hide_index=True)
+        ui.dataframe(q.police_uk_reconciliation(), hide_index=True)
 
 st.subheader("Refresh history")
 ref = q.refreshes()
@@ -94,23 +97,23 @@ st.markdown(f"**police.uk coverage gaps in the latest refresh**: {len(gaps.get('
             f"{len(gaps.get('closed', []))} closed, {len(gaps.get('still_open', []))} still open "
             "(a force-month missing or partial; compared with the warehouse it replaced).")
 if not gap_rows.empty:
-    st.dataframe(gap_rows, hide_index=True)
+    ui.dataframe(gap_rows, hide_index=True)
 not_loaded = q.sources_not_loaded()
 st.markdown(f"**Sources in the manifest not loaded** ({len(not_loaded)})")
 if not not_loaded.empty:
-    st.dataframe(not_loaded, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
+    ui.dataframe(not_loaded, hide_index=True, column_config={"url": st.column_config.LinkColumn("url")})
 
 st.subheader("Revisions, breaks and gaps")
 rev = q.revisions()
 st.markdown(f"**Revised national figures** ({len(rev)}): the current figure is shown in charts; the earlier one "
             "is listed here and in the home page table.")
-st.dataframe(rev, hide_index=True)
+ui.dataframe(rev, hide_index=True)
 st.markdown("**Series breaks**")
-st.dataframe(q.all_series_breaks(), hide_index=True)
+ui.dataframe(q.all_series_breaks(), hide_index=True)
 st.markdown("**Areas where a modelled figure is not estimated**")
-st.dataframe(q.not_estimated(), hide_index=True)
+ui.dataframe(q.not_estimated(), hide_index=True)
 with st.expander("Data checks from the last refresh"):
-    st.dataframe(q.data_checks(), hide_index=True)
+    ui.dataframe(q.data_checks(), hide_index=True)
 
 st.subheader("Download everything")
 st.markdown("The whole observations table, with quality, publisher, source, period and a column saying what each "

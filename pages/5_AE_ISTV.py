@@ -17,7 +17,7 @@ from app import figures as fg
 from app import linked_disclosure as ld
 from app import queries as q
 from app import ui
-from app.disclosure_view import control
+from app.disclosure_view import control, quality_label
 from app.safe_text import md
 
 ui.page_setup("A&E assaults (ISTV)")
@@ -60,6 +60,11 @@ cells = q.istv_counts(code, "hour_dow", lo, hi)
 quality = ", ".join(sorted(set(cells["quality"].dropna()))) or quality
 period_months = q.istv_counts(code, "month", lo, hi)
 safe = ld.istv_page(code, chosen_period)
+# drawn into every chart on this page (and so into its PNG and SVG)
+lineage = (f"Source: ISTV extract shared by the emergency department(s) for {names[code]} "
+           f"({', '.join(sorted(set(period_months['source_id'].dropna().astype(str)))) or 'local files'}). "
+           f"Period: {chosen_period}. "
+           f"Quality: {quality_label('synthetic' if 'synthetic' in quality else quality.split(', ')[0])}.")
 n_secondary = sum(int(f["suppressed_reason"].astype(str).str.startswith("secondary").sum())
                   for k, f in safe.items() if k != "knife_months")  # knife months: shown on the profile
 st.caption(f"{n_secondary} further figure(s) on this page are suppressed so that no count of 1-7 can be worked out "
@@ -73,13 +78,13 @@ n_hidden = int(cells_only["count"].isna().sum())
 peak = ("Busiest shown: " + ", ".join(f"{r.dow} {r.hour}:00 ({r.count:,.0f})" for r in busiest.itertuples()) + "."
         if not busiest.empty else "No cell has enough attendances to show (all are zero or suppressed).")
 ui.chart(heat, f"Hour by day-of-week counts for {label}. {peak} {n_hidden} of {len(cells_only)} cells suppressed. "
-         "The table below lists every cell.", key="istv_heat")
+         "The table below lists every cell.", key="istv_heat", data=cells_only, lineage=lineage)
 if n_hidden > len(cells_only) / 2:
     st.info(f"Most hour-by-day cells are suppressed: {md(label)} has too few attendances for a 168-cell grid. "
             "The day-of-week and time-of-day charts below group them so the pattern can be shown safely.")
 with st.expander("Hour x day table"):
-    st.dataframe(cells_only.pivot_table(index="dow", columns="hour", values="count", aggfunc="first", dropna=False)
-                 .reindex(fg.DOW_ORDER), width="stretch")
+    ui.dataframe(cells_only.pivot_table(index="dow", columns="hour", values="count", aggfunc="first", dropna=False)
+                 .reindex(fg.DOW_ORDER), width="stretch", missing="suppressed")
 
 # ---------------------------------------------------------------- by day of week and time of day
 by_day = safe["days"].set_index("category").reindex(fg.DOW_ORDER).reset_index()
@@ -87,15 +92,15 @@ for dim, frame, title in (("day of week", by_day, "by day of week"),
                           ("time of day", safe["bands"], "by time of day (3-hour bands)")):
     ui.chart(fg.count_bars(frame, title=f"Assault attendances {title}: {label}", qualities=[quality]),
              "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
-                       for r in frame.itertuples()), key=f"istv_{dim.replace(' ', '_')}")
+                       for r in frame.itertuples()), key=f"istv_{dim.replace(' ', '_')}", data=frame, lineage=lineage)
 
 # ---------------------------------------------------------------- by weapon
 wt = safe["weapons"].assign(dimension="weapon")[["dimension", "category", "count", "suppressed_reason"]]
 shown = wt[wt["category"] != "all"]
 wfig = fg.count_bars(shown, title=f"Assault attendances by weapon: {label}", qualities=[quality])
 ui.chart(wfig, "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
-                         for r in shown.itertuples()), key="istv_weapon")
-st.dataframe(wt, hide_index=True)
+                         for r in shown.itertuples()), key="istv_weapon", data=shown, lineage=lineage)
+ui.dataframe(wt, hide_index=True)
 
 # ---------------------------------------------------------------- by month
 safe_months = safe["months"].set_index("month")
@@ -115,6 +120,6 @@ mfig = fg.trend_figure(m, title=f"Assault attendances by month: {names[code]}, {
                        show_intervals=False)
 ui.chart(mfig, f"Monthly attendances for {names[code]}, {m['period_label'].iloc[0]} to {m['period_label'].iloc[-1]}: "
          + ", ".join(f"{r.period_label} {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
-                     for r in m.itertuples()), key="istv_month")
+                     for r in m.itertuples()), key="istv_month", data=m, lineage=lineage)
 ui.download(m.drop(columns=["value"]), f"istv_{code}_monthly.csv", "Download monthly counts (CSV)")
 ui.page_ready()

@@ -78,8 +78,8 @@ def test_one_path_per_map_unit(doc):
     ps = paths(doc)
     assert sorted(ps) == ["U1", "U2", "U3", "U4"]
     assert ps["U2"].get("d").count("M") == 2  # both parts of the MultiPolygon in one path
-    svg = doc.find(f"{SVG}svg")
-    assert svg.get("role") == "img" and "4 shapes" in svg.get("aria-label")
+    svg = next(doc.iter(f"{SVG}svg"))  # the map; the legend is a second SVG beside (or below) it
+    assert svg.get("role") == "group" and "4 shapes" in svg.get("aria-label")  # shapes are links: not "img"
     assert svg.find(f"{SVG}desc") is not None and svg.find(f"{SVG}title") is not None
 
 
