@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from app.disclosure_view import control, quality_label
-from app.safe_text import html as html_text
+from app.safe_text import plotly_text
 from methods.rates import crude_rate
 
 
@@ -55,8 +55,8 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             lines += [f"{_fmt(value)} {unit}", f"{span} {_fmt(lo)} to {_fmt(up)}",
                       f"quality: {quality_label(qual) if qual and ',' not in qual else qual}"]
         # hover: plotly's markup (bold name, <br>; names and notes escaped, since plotly renders
-        # <a href>, <b> and friends); label: the same lines as plain text (SVG map titles)
-        text = "<br>".join([f"<b>{html_text(lines[0])}</b>", *(html_text(x) for x in lines[1:])])
+        # <a href>, <b> and friends, and decodes no &quot;); label: the same lines as plain text
+        text = "<br>".join([f"<b>{plotly_text(lines[0])}</b>", *(plotly_text(x) for x in lines[1:])])
         label = "\n".join(lines)
         rows.append({"map_unit": mu, "value": value, "lower_ci": lo, "upper_ci": up, "quality": qual,
                      "hover": text, "label": label, "members": names})
