@@ -7,11 +7,15 @@ assert on the figure JSON without a browser. Rules every builder follows (docs/m
   2019-02 -> 2024-01 gap, and never across a suppressed value;
 - series breaks are drawn as labelled vertical lines;
 - synthetic or modelled values say so in the title, and use their own marker symbol;
-- colour is never the only signal: ratings carry a symbol and a text label too.
+- colour is never the only signal: ratings carry a symbol and a text label too;
+- every string that came from a file, the warehouse or the URL (titles, units, area and
+  indicator names, notes, period labels, citations) is passed as plain text and goes through
+  `app.safe_text.plotly_text` here, since plotly draws `<a href>`, `<b>`, `<span style>` and
+  the like and a hovertemplate substitutes `%{...}`; only the markup added here is live.
 Maps use `choropleth_map` with `map_style="white-bg"` and our own centre/zoom, so they draw
 offline (the geo subplot fetches a world topojson from the internet).
 
-Imports: pandas, numpy, plotly, methods.
+Imports: pandas, numpy, plotly, methods, app.safe_text.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from app.indicator_format import d3_format, number, quality_warnings, registry_of
+from app.safe_text import plotly_text as _t
 from methods.benchmark import rating_for, style_for
 from methods.funnel import DEFAULT_ADJUSTMENT, UNADJUSTED, FunnelResult, funnel_analysis, funnel_limits
 from methods.spc import SpcResult
@@ -43,8 +48,15 @@ def quality_note(qualities: Iterable[object]) -> str | None:
 
 
 def titled(title: str, qualities: Iterable[object]) -> str:
+    """Plotly markup for a figure title: `title` (plain text, escaped here) and the quality
+    warning the figure must carry."""
     note = quality_note(qualities)
-    return f"{title}<br><sup><b>{note}</b></sup>" if note else title
+    return f"{_t(title)}<br><sup><b>{note}</b></sup>" if note else _t(title)
+
+
+def _texts(values: Iterable[object]) -> list[str]:
+    """Each value as escaped plotly text (a missing value as an empty string)."""
+    return [_t("" if v is None or (not isinstance(v, str) and pd.isna(v)) else v) for v in values]
 
 
 def with_gaps(df: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +85,7 @@ def _add_breaks(fig: go.Figure, breaks: pd.DataFrame | None) -> None:
     if breaks is None or breaks.empty:
         return
     for date, grp in breaks.groupby("break_date"):
-        text = str(grp["description"].iloc[0])
+        text = _t(grp["description"].iloc[0])
         fig.add_shape(
             type="line", x0=date, x1=date, yref="paper", y0=0, y1=1,
             line={"dash": "dot", "color": "#444444", "width": 1.5},
@@ -99,7 +111,7 @@ def trend_figure(
     fig = go.Figure()
     reg = registry_of(df)
     if df.empty:
-        fig.update_layout(title=title + "<br><sup>no data for this selection</sup>")
+        fig.update_layout(title=_t(title) + "<br><sup>no data for this selection</sup>")
         return fig
     for i, (name, grp) in enumerate(df.groupby(line_col, sort=False)):
         g = with_gaps(grp)
@@ -115,23 +127,23 @@ def trend_figure(
         quality = g.get("quality", pd.Series([None] * len(g))).fillna("")
         symbols = [QUALITY_SYMBOLS.get(q, "circle") for q in quality]
         custom = np.column_stack([
-            g.get("period_label", pd.Series([""] * len(g))).fillna("").astype(str),
-            quality.astype(str),
+            _texts(g.get("period_label", pd.Series([""] * len(g)))),
+            _texts(quality.astype(str)),
             [number(v, reg) for v in g.get("lower_ci", pd.Series([None] * len(g)))],
             [number(v, reg) for v in g.get("upper_ci", pd.Series([None] * len(g)))],
-            g.get("source_title", pd.Series([""] * len(g))).fillna("").astype(str),
+            _texts(g.get("source_title", pd.Series([""] * len(g)))),
         ])
         fig.add_trace(go.Scatter(
-            x=g["period_end"], y=value, name=str(name), mode="lines+markers", connectgaps=False,
+            x=g["period_end"], y=value, name=_t(name), mode="lines+markers", connectgaps=False,
             line={"color": colour}, marker={"symbol": symbols, "size": 8, "color": colour},
             error_y=error_y, customdata=custom,
-            hovertemplate=("%{fullData.name}<br>%{customdata[0]}: <b>%{y:" + d3_format(reg) + "}</b> " + unit
+            hovertemplate=("%{fullData.name}<br>%{customdata[0]}: <b>%{y:" + d3_format(reg) + "}</b> " + _t(unit)
                            + "<br>95% interval %{customdata[2]} to %{customdata[3]}"
                            + "<br>quality: %{customdata[1]}<br>%{customdata[4]}<extra></extra>"),
         ))
     _add_breaks(fig, breaks)
     fig.update_layout(
-        title=titled(title, df.get("quality", [])), yaxis_title=unit, xaxis_title="end of period",
+        title=titled(title, df.get("quality", [])), yaxis_title=_t(unit), xaxis_title="end of period",
         legend={"orientation": "h", "y": -0.2}, margin={"t": 80},
     )
     ends = pd.to_datetime(df["period_end"], errors="coerce").dropna()
@@ -186,8 +198,8 @@ def spc_figure(result: SpcResult, *, title: str, unit: str = "offences in the mo
                                text="too few points for limits", font={"size": 10, "color": "#444444"})
     sub = "; ".join(result.notes)
     fig.update_layout(
-        title=titled(title, qualities) + (f"<br><sup>{sub}</sup>" if sub else ""),
-        yaxis_title=unit, legend={"orientation": "h", "y": -0.2}, margin={"t": 90},
+        title=titled(title, qualities) + (f"<br><sup>{_t(sub)}</sup>" if sub else ""),
+        yaxis_title=_t(unit), legend={"orientation": "h", "y": -0.2}, margin={"t": 90},
     )
     return fig
 
@@ -208,14 +220,14 @@ def ranked_bars(
     reg = registry_of(df)
     styles = [style_for(s, r, polarity, None) for s, r in zip(d["significance"], d["rating"], strict=True)]
     fig = go.Figure(go.Bar(
-        y=d["area_name"], x=d["value"], orientation="h",
+        y=_texts(d["area_name"]), x=d["value"], orientation="h",
         marker={"color": [s.colour for s in styles], "line": {"color": "#333333", "width": 1}},
         error_x={"type": "data", "array": (d["upper_ci"] - d["value"]).tolist(),
                  "arrayminus": (d["value"] - d["lower_ci"]).tolist(), "color": "#222222"},
         text=[f"{s.symbol} {s.label}" for s in styles], textposition="outside", cliponaxis=False,
         customdata=np.column_stack([d["lower_ci"].map(lambda v: number(v, reg)), d["upper_ci"].map(lambda v: number(v, reg)),
-                                    d.get("quality", pd.Series([""] * len(d))).astype(str)]),
-        hovertemplate="%{y}: <b>%{x:" + d3_format(reg) + "}</b> " + unit
+                                    _texts(d.get("quality", pd.Series([""] * len(d))).astype(str))]),
+        hovertemplate="%{y}: <b>%{x:" + d3_format(reg) + "}</b> " + _t(unit)
                       + "<br>95% interval %{customdata[0]} to %{customdata[1]}<br>quality %{customdata[2]}"
                       + "<extra></extra>",
         name="areas",
@@ -224,8 +236,8 @@ def ranked_bars(
         fig.add_shape(type="line", x0=benchmark_value, x1=benchmark_value, yref="paper", y0=0, y1=1,
                       line={"dash": "dash", "color": "#000000"})
         fig.add_annotation(x=benchmark_value, yref="paper", y=1.02, showarrow=False,
-                           text=f"{benchmark_name}: {number(benchmark_value, reg)}")
-    fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title=unit,
+                           text=f"{_t(benchmark_name)}: {number(benchmark_value, reg)}")
+    fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title=_t(unit),
                       height=max(300, 40 * len(d) + 140), margin={"r": 220, "t": 90})
     return fig
 
@@ -310,7 +322,7 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
                                          showlegend=show, legendgroup="raw", visible="legendonly",
                                          line={"dash": "dashdot", "color": "#AAAAAA", "width": 1}, hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=[pops[0], pops[-1]], y=[benchmark_rate] * 2, mode="lines",
-                                 name=f"{benchmark_name} ({number(benchmark_rate, reg)})", line={"color": "#000000"}))
+                                 name=f"{_t(benchmark_name)} ({number(benchmark_rate, reg)})", line={"color": "#000000"}))
         for pos in FUNNEL_ORDER:
             grp = d[(d["position"] == pos) & ~unclassified]
             if grp.empty:
@@ -321,8 +333,8 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
                 x=grp["denominator"], y=grp["rate"], mode="markers", name=name,
                 marker={"symbol": FUNNEL_SYMBOLS[pos], "size": 10, "color": colour,
                         "line": {"color": "#333333", "width": 1}},
-                text=grp["area_name"], customdata=grp["count"],
-                hovertemplate="%{text}<br>rate %{y:" + d3_format(reg) + "} " + unit + "<br>count %{customdata:,}"
+                text=_texts(grp["area_name"]), customdata=grp["count"],
+                hovertemplate="%{text}<br>rate %{y:" + d3_format(reg) + "} " + _t(unit) + "<br>count %{customdata:,}"
                               + "<br>population %{x:,}<extra>" + f"{pos}: {words}" + "</extra>",
             ))
         grey = d[unclassified]
@@ -330,18 +342,18 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
             fig.add_trace(go.Scatter(
                 x=grey["denominator"], y=grey["rate"], mode="markers",
                 name=f"modelled or synthetic: not classified ({len(grey)})",
-                marker={"symbol": "x", "size": 9, "color": NO_DATA_COLOUR}, text=grey["area_name"],
-                customdata=grey["quality"].astype(str),
-                hovertemplate="%{text}<br>rate %{y:" + d3_format(reg) + "} " + unit + "<br>%{customdata} figure: not classified"
-                              + "<extra></extra>",
+                marker={"symbol": "x", "size": 9, "color": NO_DATA_COLOUR}, text=_texts(grey["area_name"]),
+                customdata=_texts(grey["quality"].astype(str)),
+                hovertemplate="%{text}<br>rate %{y:" + d3_format(reg) + "} " + _t(unit)
+                              + "<br>%{customdata} figure: not classified<extra></extra>",
             ))
         chosen = set(highlight)
         if chosen and "area_code" in d:
             for r in d[d["area_code"].isin(chosen)].itertuples():
-                fig.add_annotation(x=np.log10(r.denominator), y=r.rate, text=str(r.area_name), showarrow=True,
+                fig.add_annotation(x=np.log10(r.denominator), y=r.rate, text=_t(r.area_name), showarrow=True,
                                    arrowhead=0, ax=20, ay=-25, font={"size": 11}, bgcolor="rgba(255,255,255,0.8)")
-    fig.update_layout(title=titled(title, df.get("quality", [])) + f"<br><sup>{result.note()}</sup>",
-                      xaxis_title="population (denominator)", yaxis_title=unit, xaxis_type="log",
+    fig.update_layout(title=titled(title, df.get("quality", [])) + f"<br><sup>{_t(result.note())}</sup>",
+                      xaxis_title="population (denominator)", yaxis_title=_t(unit), xaxis_type="log",
                       legend={"orientation": "h", "y": -0.25}, margin={"t": 100})
     return fig
 
@@ -361,8 +373,9 @@ def choropleth_figure(
     height: int = 650,
 ) -> go.Figure:
     """Offline choropleth: one shape per map unit. `df` has one row per map unit with columns
-    map_unit, value, hover (text). Units without a value are drawn grey in a second trace named
-    'no data', so they are labelled rather than left blank.
+    map_unit, value, hover (plotly markup whose data `app.mapdata.map_units` already escaped).
+    Units without a value are drawn grey in a second trace named 'no data', so they are
+    labelled rather than left blank.
 
     Each trace carries only the features it draws (the value trace the shapes with a value, the
     grey trace the rest), so the figure sends every shape once; built with graph_objects rather
@@ -383,7 +396,7 @@ def choropleth_figure(
         nd = pd.DataFrame({"map_unit": sorted(missing)})
         hover = dict(zip(d["map_unit"], d["hover"], strict=True))
         names = {f["id"]: f["properties"].get("names", f["id"]) for f in geojson["features"]}
-        nd["hover"] = [hover.get(u, f"{names.get(u, u)}: no data") for u in nd["map_unit"]]
+        nd["hover"] = [hover.get(u, f"{_t(names.get(u, u))}: no data") for u in nd["map_unit"]]
         fig.add_trace(go.Choroplethmap(
             geojson=_subset(geojson, missing), locations=list(nd["map_unit"]), featureidkey="id", z=[0] * len(nd),
             colorscale=[[0, NO_DATA_COLOUR], [1, NO_DATA_COLOUR]], showscale=False, name="no data (grey)",
@@ -392,7 +405,7 @@ def choropleth_figure(
         ))
     fig.update_layout(
         map={"style": "white-bg", "center": center or EW_CENTER, "zoom": zoom},
-        coloraxis={"colorscale": px.colors.sequential.Viridis, "colorbar": {"title": {"text": unit}}},
+        coloraxis={"colorscale": px.colors.sequential.Viridis, "colorbar": {"title": {"text": _t(unit)}}},
         title=titled(title, df.get("quality", [])), height=height, margin={"l": 0, "r": 0, "t": 80, "b": 0},
         legend={"x": 0.01, "y": 0.99},
     )
@@ -433,13 +446,13 @@ def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", 
     """Bars of counts by category. A suppressed category is drawn as suppressed, never as an
     empty slot that reads as zero: a light hatched column the full height of the axis, labelled
     "suppressed" (its height is the axis, not a value; the hover and the legend say so)."""
-    cats = df[category_col].astype(str).tolist()
+    cats = _texts(df[category_col].astype(str))
     counts = [None if pd.isna(c) else float(c) for c in df["count"]]
     top = max([c for c in counts if c is not None] + [0.0])
     y_max = top * 1.18 if top > 0 else 1.0
     fig = go.Figure(go.Bar(x=cats, y=counts, text=[f"{c:,.0f}" if c is not None else "" for c in counts],
                            textposition="outside", marker={"color": "#0072B2"}, cliponaxis=False,
-                           name=unit, hovertemplate="%{x}: <b>%{y:,.0f}</b> " + unit + "<extra></extra>"))
+                           name=_t(unit), hovertemplate="%{x}: <b>%{y:,.0f}</b> " + _t(unit) + "<extra></extra>"))
     hidden = [c is None for c in counts]
     if any(hidden):
         fig.add_trace(go.Bar(
@@ -450,25 +463,27 @@ def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", 
             name="suppressed (1-7, or hidden so one cannot be worked out): not a value",
             hovertemplate="%{x}: suppressed, not shown<extra></extra>", meta="not a value",
         ))
-    fig.update_layout(title=titled(title, qualities), yaxis_title=unit, margin={"t": 90}, barmode="overlay",
+    fig.update_layout(title=titled(title, qualities), yaxis_title=_t(unit), margin={"t": 90}, barmode="overlay",
                       yaxis={"range": [0, y_max]}, showlegend=any(hidden),
                       legend={"orientation": "h", "y": -0.25})
     return fig
 
 
-COVERAGE_CODES = {"present": 2, "partial": 1, "missing": 0}
+COVERAGE_CODES = {"present": 2, "partial": 1, "implausible": 1, "missing": 0}
+COVERAGE_WORDS = {"present": "ok", "partial": "part", "implausible": "HIGH", "missing": "MISSING"}
 
 
 def coverage_heatmap(cov: pd.DataFrame) -> go.Figure:
-    """police.uk force x month grid: colour AND a word in each cell (present/partial/missing)."""
+    """police.uk force x month grid: colour AND a word in each cell (present/partial/implausible/missing)."""
     pivot = cov.pivot_table(index="force", columns="month", values="status", aggfunc="first")
     z = pivot.apply(lambda s: s.map(COVERAGE_CODES)).to_numpy(dtype=float)
-    text = pivot.fillna("").map(lambda s: {"present": "ok", "partial": "part", "missing": "MISSING"}.get(s, s))
+    text = pivot.fillna("").map(lambda s: COVERAGE_WORDS.get(s, s))
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(pivot.columns), y=list(pivot.index), text=text.to_numpy(), texttemplate="%{text}",
+        z=z, x=_texts(pivot.columns), y=_texts(pivot.index), text=text.to_numpy(), texttemplate="%{text}",
         colorscale=[[0, "#D55E00"], [0.5, "#E69F00"], [1, "#56B4E9"]], zmin=0, zmax=2, showscale=False,
         hovertemplate="%{y} %{x}: %{text}<extra></extra>", xgap=1, ygap=1,
     ))
-    fig.update_layout(title="police.uk files by force and month (ok = present, part = partial, MISSING = no file)",
+    fig.update_layout(title="police.uk files by force and month (ok = present, part = partial, HIGH = implausibly "
+                            "high, held back, MISSING = no file)",
                       xaxis={"type": "category"}, height=max(400, 18 * len(pivot) + 120), margin={"t": 60})
     return fig

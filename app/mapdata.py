@@ -16,7 +16,7 @@ import pandas as pd
 
 from app.disclosure_view import control
 from app.indicator_format import is_crude_rate, multiplier_of, number, quality_label, registry_of
-from app.safe_text import html as html_text
+from app.safe_text import plotly_text
 from methods.rates import crude_rate
 
 REGISTRY_COLUMNS = ["multiplier", "decimals", "value_type"]
@@ -59,8 +59,8 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             lines += [f"{number(value, reg)} {unit}", f"{span} {number(lo, reg)} to {number(up, reg)}",
                       f"quality: {quality_label(qual) if qual and ',' not in qual else qual}"]
         # hover: plotly's markup (bold name, <br>; names and notes escaped, since plotly renders
-        # <a href>, <b> and friends); label: the same lines as plain text (SVG map titles)
-        text = "<br>".join([f"<b>{html_text(lines[0])}</b>", *(html_text(x) for x in lines[1:])])
+        # <a href>, <b> and friends, and decodes no &quot;); label: the same lines as plain text
+        text = "<br>".join([f"<b>{plotly_text(lines[0])}</b>", *(plotly_text(x) for x in lines[1:])])
         label = "\n".join(lines)
         rows.append({"map_unit": mu, "value": value, "lower_ci": lo, "upper_ci": up, "quality": qual,
                      "hover": text, "label": label, "members": names,

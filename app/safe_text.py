@@ -87,3 +87,21 @@ def as_shown(markdown: str) -> str:
     """The text a reader sees for markdown `md` produced: backslash escapes removed (for tests and
     for comparing a rendered element with the value it came from)."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+# plotly.js (the bundle streamlit ships) reads a few HTML tags in every string it draws: titles,
+# axis and tick labels, legend names, annotations, hover text and the values a hovertemplate
+# inserts (`<a href>` becomes a live SVG link, `<b>`, `<i>`, `<br>`, `<sup>`, `<sub>`,
+# `<span style>`); it then decodes only `&amp; &lt; &gt;` and numeric entities (`&#37;`) in the
+# text between tags (not `&quot;`). A hovertemplate also substitutes `%{...}` in its literal
+# text, and a string wrapped in `$...$` is handed to MathJax when a page loads it.
+_PLOTLY_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "%": "&#37;", "$": "&#36;"})
+
+
+def plotly_text(value: object) -> str:
+    """`value` as text plotly draws exactly as it is, on one line: `<a href="x">y</a>` comes
+    back as `&lt;a href="x"&gt;y&lt;/a&gt;` (shown as typed, no link), `%{x}` as `&#37;{x}` (not
+    a template field, shown as `%{x}`), `$x$` with `&#36;` (never maths). For every title,
+    label, legend name, annotation, hover value and literal hovertemplate text that came from a
+    file, the warehouse or the URL; the markup we add ourselves (`<br>`, `<b>`) goes around it."""
+    return _plain(value).translate(_PLOTLY_ESCAPES)

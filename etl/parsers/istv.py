@@ -77,14 +77,15 @@ ATTENDANCE_FIELDS = ["arrival_datetime", "assault_datetime", "assault_location_t
                      "assault_location_description", "assault_method", "assault_method_other",
                      "age_band", "sex"]
 
-# Reading is streamed: CHUNK_ROWS rows at a time are validated and reduced to the few typed
-# columns the aggregation needs (about 50 bytes a row instead of ~2.4 KB of text), so a
-# multi-million-row extract fits in bounded memory. A line longer than MAX_LINE_BYTES cannot
-# be an attendance (a damaged file, or not a CSV) and is refused before it is held whole.
+# Reading is streamed: CHUNK_ROWS rows at a time are validated, counted for the data checks and
+# reduced to what the de-duplication and the counts need: two 64-bit hashes and four small
+# integer codes (CSP, month, hour-and-weekday, weapon), 25 bytes a row instead of ~2.4 KB of
+# text, so a multi-million-row extract fits in bounded memory (5M rows: see the README's
+# memory bounds). A line longer than MAX_LINE_BYTES cannot be an attendance (a damaged file, or
+# not a CSV) and is refused before it is held whole.
 CHUNK_ROWS = 50_000
-AGGREGATION_COLUMNS = ["csp_code", "month", "assault_datetime", "assault_after_arrival",
-                       "method_category", "_h1", "_h2"]
 MAX_LINE_BYTES = 1 << 20
+UNKNOWN_TIMING = len(DAYS) * len(HOURS)  # hour-and-weekday code of an unknown assault time
 _HASH_KEYS = ("istv-dedup-key-1", "istv-dedup-key-2")  # two 64-bit row hashes for de-duplication
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
@@ -120,35 +121,35 @@ def parse(paths: list[Path], source, geo: GeoContext, method_map: Path | None = 
     """Validate every extract, de-duplicate across them and aggregate (see module docstring)."""
     map_path = Path(method_map or source.extra.get("method_map") or METHOD_MAP_PATH)
     mapping = load_method_map(map_path, source.id)
-    csp_codes = geo.codes("csp")
+    csp_list = sorted(geo.codes("csp"))
     staged = Staged(source_id=source.id)
-    frames, periods, checks, qualities = [], [], [], set()
+    pieces: list[_Reduced] = []
+    periods, checks, qualities = [], [], set()
     for path in paths:
         quality = quality_for(path, source.id, source.quality)
         qualities.add(quality)
-        rows, covered = read_extract(path, source.id, csp_codes, mapping)
+        reduced, covered, tally = read_extract(path, source.id, csp_list, mapping)
         periods.append(covered)
-        checks.extend(_row_checks(rows, source.id, path.name))
-        months = sorted(f"{m:%Y-%m}" for m in rows["month"].dropna().unique())
-        staged.files.append({"name": path.name, "sha256": sha256_of(path), "rows": len(rows),
+        checks.extend(tally.checks(source.id, path.name))
+        months = sorted(f"{m // 12:04d}-{m % 12 + 1:02d}" for m in np.unique(reduced.month))
+        staged.files.append({"name": path.name, "sha256": sha256_of(path), "rows": len(reduced),
                              "period": f"{months[0]} .. {months[-1]}" if months else ""})
-        frames.append(rows[AGGREGATION_COLUMNS])  # the check-only columns are let go here
-        del rows
+        pieces.append(reduced)
     if SYNTHETIC in qualities and len(qualities) > 1:
         raise SourceError("synthetic and real ISTV extracts in one refresh: remove the "
                           "generated files (or the real ones) so counts are not mixed",
                           source_id=source.id, file=", ".join(p.name for p in paths))
     quality = qualities.pop() if qualities else source.quality
-    rows = (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)) if frames \
-        else _empty_rows()
-    frames.clear()
-    rows, removed = _deduplicate(rows)
+    reduced = _Reduced.concat(pieces)
+    pieces.clear()
+    reduced, removed = _deduplicate(reduced)
     if removed:
         checks.append({"source_id": source.id, "file": "all files", "check": "duplicate_rows_removed",
                        "rows": removed, "detail": "identical rows in every layout column; the "
                        "first copy kept (overlapping extracts)"})
     coverage = _coverage(pd.concat(periods, ignore_index=True) if periods else _empty_rows())
-    counts = istv_counts(rows, coverage, quality=quality, source_id=source.id)
+    counts = istv_counts(reduced.tally(csp_list), coverage, quality=quality, source_id=source.id)
+    del reduced
     staged.tables["istv_counts"] = counts
     staged.tables["istv_data_checks"] = pd.DataFrame(checks, columns=CHECK_COLUMNS).astype(
         {"rows": "int64"})
@@ -189,19 +190,103 @@ def _key(raw: object) -> str:
     return re.sub(r"\s+", " ", str(raw)).strip().casefold()
 
 
-def read_extract(path: Path, source_id: str, csp_codes: set[str],
-                 mapping: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One extract as compact, validated attendance rows (see `_compact`) and the (csp_code,
-    reporting period) pairs it reports on, nil returns included. Read CHUNK_ROWS at a time."""
-    pieces, periods = [], []
+class _Reduced:
+    """Validated attendance rows reduced to what de-duplication and counting need, as parallel
+    numpy arrays: `h1`, `h2` (two independent 64-bit hashes of the row's layout columns),
+    `csp` (index into the sorted CSP codes), `month` (year * 12 + month - 1 of arrival),
+    `timing` (weekday * 24 + hour of the assault, UNKNOWN_TIMING when missing or later than
+    arrival) and `weapon` (index into METHOD_CATEGORIES)."""
+
+    FIELDS = {"h1": np.uint64, "h2": np.uint64, "csp": np.int32, "month": np.int32,
+              "timing": np.int16, "weapon": np.int8}
+
+    def __init__(self, **arrays: np.ndarray) -> None:
+        for name, dtype in self.FIELDS.items():
+            setattr(self, name, np.asarray(arrays.get(name, np.empty(0, dtype)), dtype=dtype))
+
+    def __len__(self) -> int:
+        return len(self.h1)
+
+    @classmethod
+    def concat(cls, pieces: list[_Reduced]) -> _Reduced:
+        if len(pieces) == 1:
+            return pieces[0]
+        return cls(**{name: np.concatenate([getattr(p, name) for p in pieces] or [np.empty(0, dtype)])
+                      for name, dtype in cls.FIELDS.items()})
+
+    def keep(self, mask: np.ndarray) -> _Reduced:
+        return _Reduced(**{name: getattr(self, name)[mask] for name in self.FIELDS})
+
+    def tally(self, csp_list: list[str]) -> pd.DataFrame:
+        """Attendances per (csp_code, month, timing, weapon) cell that has any: a few thousand
+        rows however long the extract."""
+        if not len(self):
+            return pd.DataFrame({"csp_code": pd.Series(dtype=object), "month": pd.Series(dtype="datetime64[us]"),
+                                 "timing": pd.Series(dtype="int64"), "weapon": pd.Series(dtype="int64"),
+                                 "count": pd.Series(dtype="int64")})
+        # One int64 code per row (mixed radix), counted by one sort: no per-column factorising.
+        first_month = int(self.month.min())
+        months = int(self.month.max()) - first_month + 1
+        timings, weapons = UNKNOWN_TIMING + 1, len(METHOD_CATEGORIES)
+        code = self.csp.astype(np.int64) * months + (self.month - first_month)
+        code = (code * timings + self.timing) * weapons + self.weapon
+        cells, count = np.unique(code, return_counts=True)
+        del code
+        weapon, cells = cells % weapons, cells // weapons
+        timing, cells = cells % timings, cells // timings
+        month, csp = cells % months + first_month, cells // months
+        return pd.DataFrame({
+            "csp_code": np.asarray(csp_list, dtype=object)[csp],
+            "month": pd.to_datetime(pd.DataFrame({"year": month // 12, "month": month % 12 + 1, "day": 1}))
+            .astype("datetime64[us]"),
+            "timing": timing, "weapon": weapon, "count": count.astype("int64"),
+        })
+
+
+class _CheckTally:
+    """Counts behind the per-file data checks (`istv_data_checks`), added up chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.after_arrival = self.time_missing = self.method_blank = self.unmapped = 0
+        self.unmapped_values: set[str] = set()
+
+    def add(self, rows: pd.DataFrame) -> None:
+        self.after_arrival += int(rows["assault_after_arrival"].sum())
+        self.time_missing += int(rows["assault_datetime"].isna().sum())
+        self.method_blank += int(rows["method_blank"].sum())
+        unmapped = rows.loc[rows["method_unmapped"].to_numpy(dtype=bool), "assault_method"]
+        self.unmapped += len(unmapped)
+        self.unmapped_values.update(unmapped.astype(str))
+
+    def checks(self, source_id: str, file: str) -> list[dict]:
+        """Rows kept but flagged, and values mapped to 'unknown', for the data officer."""
+        flagged = {
+            "assault_after_arrival": (self.after_arrival, ("assault time later than arrival: kept in "
+                                                           "totals, timing counted as unknown")),
+            "assault_time_missing": (self.time_missing, "no assault time: timing counted as unknown"),
+            "method_blank": (self.method_blank, "no assault method: counted as unknown"),
+            "method_unmapped": (self.unmapped, ("raw values not in the method map, counted as "
+                                                "unknown: ") + ", ".join(sorted(self.unmapped_values))),
+        }
+        return [{"source_id": source_id, "file": file, "check": check, "rows": n, "detail": detail}
+                for check, (n, detail) in flagged.items() if n]
+
+
+def read_extract(path: Path, source_id: str, csp_list: list[str],
+                 mapping: dict[str, str]) -> tuple[_Reduced, pd.DataFrame, _CheckTally]:
+    """One extract as reduced, validated attendance rows (`_Reduced`), the (csp_code, reporting
+    period) pairs it reports on, nil returns included, and its data-check counts. Read
+    CHUNK_ROWS at a time; only the reduced form of each chunk is kept."""
+    csp_index, csp_codes = pd.Index(csp_list), set(csp_list)
+    pieces, periods, tally = [], [], _CheckTally()
     for raw in _raw_chunks(path, source_id):
         rows, covered = _validate(raw, path, source_id, csp_codes, mapping)
-        pieces.append(_compact(rows))
+        tally.add(rows)
+        pieces.append(_reduce(rows, csp_index))
         periods.append(covered.drop_duplicates())
         del raw, rows
-    rows = pd.concat(pieces, ignore_index=True)
-    rows["csp_code"] = rows["csp_code"].astype(str).astype("category")
-    return rows, pd.concat(periods, ignore_index=True).drop_duplicates(ignore_index=True)
+    return (_Reduced.concat(pieces), pd.concat(periods, ignore_index=True).drop_duplicates(ignore_index=True),
+            tally)
 
 
 def _lines(path: Path, source_id: str) -> Iterator[str]:
@@ -273,24 +358,24 @@ def _frame(records: list[list[str]], lines: list[int]) -> pd.DataFrame:
     return raw
 
 
-def _compact(rows: pd.DataFrame) -> pd.DataFrame:
-    """What the aggregation and the data checks need of validated rows: typed, small columns,
-    and two independent 64-bit hashes of the layout columns standing in for the text when
-    de-duplicating (a false match needs both to collide: about 1 in 2**128 per pair)."""
+def _reduce(rows: pd.DataFrame, csp_index: pd.Index) -> _Reduced:
+    """Validated rows as `_Reduced`: the two hashes of the layout columns stand in for the text
+    when de-duplicating (a false match needs both to collide: about 1 in 2**128 per pair)."""
     text = rows[LAYOUT_COLUMNS]
-    unmapped = rows["method_unmapped"].to_numpy(dtype=bool)
-    return pd.DataFrame({
-        "csp_code": rows["csp_code"].astype(str).astype("category"),
-        "month": rows["month"],
-        "assault_datetime": rows["assault_datetime"],
-        "assault_after_arrival": rows["assault_after_arrival"].astype(bool),
-        "method_category": pd.Categorical(rows["method_category"], categories=METHOD_CATEGORIES),
-        "method_blank": rows["method_blank"].astype(bool),
-        "method_unmapped": unmapped,
-        "assault_method": rows["assault_method"].where(unmapped),
-        "_h1": pd.util.hash_pandas_object(text, index=False, hash_key=_HASH_KEYS[0]).to_numpy(),
-        "_h2": pd.util.hash_pandas_object(text, index=False, hash_key=_HASH_KEYS[1]).to_numpy(),
-    }).reset_index(drop=True)
+    # Timing is unknown when the assault time is missing or later than arrival.
+    usable = rows["assault_datetime"].where(~rows["assault_after_arrival"].astype(bool))
+    known = usable.notna().to_numpy()
+    timing = np.where(known, usable.dt.day_of_week.fillna(0).to_numpy(dtype="int64") * len(HOURS)
+                      + usable.dt.hour.fillna(0).to_numpy(dtype="int64"), UNKNOWN_TIMING)
+    month = rows["month"]
+    return _Reduced(
+        h1=pd.util.hash_pandas_object(text, index=False, hash_key=_HASH_KEYS[0]).to_numpy(),
+        h2=pd.util.hash_pandas_object(text, index=False, hash_key=_HASH_KEYS[1]).to_numpy(),
+        csp=csp_index.get_indexer(rows["csp_code"].astype(str)),
+        month=(month.dt.year * 12 + month.dt.month - 1).to_numpy(dtype="int64"),
+        timing=timing,
+        weapon=pd.Categorical(rows["method_category"], categories=METHOD_CATEGORIES).codes,
+    )
 
 
 def _fail(raw: pd.DataFrame, mask: pd.Series, column: str, message: str, path: Path,
@@ -417,42 +502,28 @@ def _check_plausible_periods(raw: pd.DataFrame, start: pd.Series, end: pd.Series
             raise _fail(raw, bad, column, message, path, source_id)
 
 
-def _row_checks(rows: pd.DataFrame, source_id: str, file: str) -> list[dict]:
-    """Counts for the data officer: rows kept but flagged, and values mapped to 'unknown'."""
-    out = []
-    unmapped = rows.loc[rows["method_unmapped"], "assault_method"]
-    flagged = {
-        "assault_after_arrival": (int(rows["assault_after_arrival"].sum()),
-                                  ("assault time later than arrival: kept in totals, timing "
-                                   "counted as unknown")),
-        "assault_time_missing": (int(rows["assault_datetime"].isna().sum()),
-                                 "no assault time: timing counted as unknown"),
-        "method_blank": (int(rows["method_blank"].sum()), "no assault method: counted as unknown"),
-        "method_unmapped": (len(unmapped), ("raw values not in the method map, counted as "
-                                            "unknown: ")
-                            + ", ".join(sorted(set(unmapped.astype(str))))),
-    }
-    for check, (n, detail) in flagged.items():
-        if n:
-            out.append({"source_id": source_id, "file": file, "check": check, "rows": n,
-                        "detail": detail})
-    return out
-
-
-def _deduplicate(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def _deduplicate(rows: _Reduced) -> tuple[_Reduced, int]:
     """Drop exact repeats (all layout columns equal), keeping the first.
 
     Chosen over failing because monthly extracts are re-sent and overlap; the layout has no
     attendance identifier, so two different attendances identical to the minute in every field
     would also be merged - rare, and counted in `istv_data_checks`.
     """
-    if "_h1" not in rows:  # no extract at all
+    if not len(rows):
         return rows, 0
-    repeat = rows.duplicated(["_h1", "_h2"], keep="first")
-    removed = int(repeat.sum())
+    # First occurrence of each (h1, h2) pair: lexsort is stable, so within a run of equal keys
+    # the first position holds the earliest row.
+    order = np.lexsort((rows.h2, rows.h1))
+    h1, h2 = rows.h1[order], rows.h2[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])
+    del h1, h2
+    removed = int(len(order) - starts.sum())
     if removed:
-        rows = rows.loc[~repeat.to_numpy()].reset_index(drop=True)
-    return rows.drop(columns=["_h1", "_h2"]), removed
+        mask = np.zeros(len(order), dtype=bool)
+        mask[order[starts]] = True
+        rows = rows.keep(mask)
+    return rows, removed
 
 
 def _empty_rows() -> pd.DataFrame:
@@ -476,37 +547,33 @@ def _coverage(periods: pd.DataFrame) -> pd.DataFrame:
     return cover
 
 
-def _timing(rows: pd.DataFrame) -> pd.DataFrame:
-    """Hour and weekday of the assault; unknown when missing or later than arrival. Built as
-    categoricals from integer codes (vectorised: millions of rows stay cheap)."""
-    usable = rows["assault_datetime"].where(~rows["assault_after_arrival"].astype(bool))
-    known = usable.notna().to_numpy()
-    hour = np.where(known, usable.dt.hour.fillna(0).to_numpy(dtype="int64"), len(HOURS))
-    dow = np.where(known, usable.dt.day_of_week.fillna(0).to_numpy(dtype="int64"), len(DAYS))
-    hour_dow = np.where(known, dow * len(HOURS) + hour, len(DAYS) * len(HOURS))
-
-    def cat(codes, dimension: str) -> pd.Categorical:
-        return pd.Categorical.from_codes(codes, categories=list(DIMENSIONS[dimension]))
-
-    return pd.DataFrame({"hour": cat(hour, "hour"), "dow": cat(dow, "dow"),
-                         "hour_dow": cat(hour_dow, "hour_dow"),
-                         "weapon": pd.Categorical(rows["method_category"], categories=METHOD_CATEGORIES),
-                         "month": cat(np.zeros(len(rows), dtype="int64"), "month")}, index=rows.index)
+def _by_dimension(tally: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each dimension's category for every tally cell (from the timing and weapon codes)."""
+    timing = tally["timing"].to_numpy(dtype="int64")
+    known = timing != UNKNOWN_TIMING
+    labels = {name: np.asarray(DIMENSIONS[name], dtype=object) for name in DIMENSIONS}
+    return {
+        "weapon": pd.Series(np.asarray(METHOD_CATEGORIES, dtype=object)[tally["weapon"].to_numpy(dtype="int64")],
+                            index=tally.index),
+        "hour": pd.Series(labels["hour"][np.where(known, timing % len(HOURS), len(HOURS))], index=tally.index),
+        "dow": pd.Series(labels["dow"][np.where(known, timing // len(HOURS), len(DAYS))], index=tally.index),
+        "month": pd.Series("all", index=tally.index, dtype=object),
+        "hour_dow": pd.Series(labels["hour_dow"][timing], index=tally.index),
+    }
 
 
-def istv_counts(rows: pd.DataFrame, coverage: pd.DataFrame, *, quality: str,
+def istv_counts(tally: pd.DataFrame, coverage: pd.DataFrame, *, quality: str,
                 source_id: str) -> pd.DataFrame:
     """Complete grid of counts: every covered (CSP, month) x every category of every dimension,
-    zeros included, so a missing cell never stands for zero."""
-    timing = _timing(rows) if len(rows) else pd.DataFrame(columns=list(DIMENSIONS))
+    zeros included, so a missing cell never stands for zero. `tally` is `_Reduced.tally`."""
+    categories_of = _by_dimension(tally)
     pieces = []
     for dimension, categories in DIMENSIONS.items():
-        observed = pd.DataFrame({"csp_code": rows["csp_code"], "month": rows["month"],
-                                 "category": timing[dimension]})
-        tally = observed.groupby(["csp_code", "month", "category"], observed=True).size().rename("count")
-        tally = tally.reset_index().astype({"csp_code": str, "category": str})
+        observed = pd.DataFrame({"csp_code": tally["csp_code"].astype(str), "month": tally["month"],
+                                 "category": categories_of[dimension], "count": tally["count"]})
+        summed = observed.groupby(["csp_code", "month", "category"], sort=False)["count"].sum().reset_index()
         grid = coverage.merge(pd.DataFrame({"category": list(categories)}), how="cross")
-        grid = grid.merge(tally, on=["csp_code", "month", "category"], how="left")
+        grid = grid.merge(summed, on=["csp_code", "month", "category"], how="left")
         grid["dimension"] = dimension
         pieces.append(grid)
     counts = pd.concat(pieces, ignore_index=True)
