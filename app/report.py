@@ -441,7 +441,7 @@ def _family_section(fam: str, fam_rows: pd.DataFrame, inp: ReportInputs, numbers
                                                                     strict=True) if inp.trends.get(i)]
     if charts:
         parts.append("<h3>Trends</h3><p class='small'>The area's values with 95% intervals as bars (a plausible "
-                     "range for modelled estimates); benchmarks as dashed lines, counted as in the table. A line is "
+                     "range for modelled figures); benchmarks as dashed lines, counted as in the table. A line is "
                      "not drawn across a missing period.</p>")
         parts.append(f"<div class='charts'>{''.join(charts)}</div>")
     parts.append("<h3>Figures</h3>")
@@ -463,7 +463,7 @@ assessment factors per upper-tier council; drug deaths per local authority. A fi
 presented as the partnership's own.</li>
 <li><b>Rates and intervals.</b> Crude rate = count / ONS mid-year population x 100,000 (per 10,000 children for
 children's social care). 95% intervals: Byar's approximation for counts of 10 or more, exact Poisson below 10;
-proportions: Wilson score; Fingertips figures carry the publisher's own limits. A modelled estimate carries a
+proportions: Wilson score; Fingertips figures carry the publisher's own limits. A modelled figure carries a
 plausible range from its method, not a confidence interval.</li>
 <li><b>Comparisons.</b> "Significantly higher" or "lower" when the 95% interval excludes the benchmark, "similar"
 when it includes it; better or worse by the indicator's polarity, and no better/worse judgement for offences mostly

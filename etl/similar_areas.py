@@ -11,7 +11,7 @@ gathered once from the warehouse's own published inputs, the groups are computed
   pair was compared on, method version, the sources that fed it).
 
 Only published inputs feed it: observations of quality `official` (a synthetic stand-in, a
-modelled estimate or a local figure never does), ONS population, ONS boundaries. A CSP with no
+modelled or a local figure never does), ONS population, ONS boundaries. A CSP with no
 population of its own (inside a unitary authority split across CSPs) gets no group.
 """
 from __future__ import annotations

@@ -29,7 +29,7 @@ def frame() -> pd.DataFrame:
 def test_lineage_names_source_period_and_quality():
     assert lineage_text(frame()) == (
         "Source: ONS, Home Office; Crime in England and Wales, Knife crime tables. Period: 2021/22 to 2023/24. "
-        "Quality: official statistics, MODELLED estimate (not a published figure).")
+        "Quality: official statistics, MODELLED estimate - not a published figure.")
 
 
 def test_lineage_of_a_single_period_and_of_nothing():

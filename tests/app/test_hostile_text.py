@@ -41,7 +41,8 @@ ATTACKS = {
     "badge": (":blue-badge[FAKE official]", [":blue-badge[FAKE"]),
     "backticks": ("`tick` ```fence", ["`tick`", "```"]),
     "html": ("<img src=x onerror=alert(1)><b>bold</b>", ["<img", "<b>"]),
-    "directive": (":red[red] :material/warning: $x^2$", [":red[", ":material/", "$x"]),
+    # ':red[red]', not ':red[': the pages colour their own trend words with :red[...]
+    "directive": (":red[red] :material/warning: $x^2$", [":red[red]", ":material/", "$x"]),
     "anchor": ('<a href="http://evil.example/x">x</a>', ["<a href"]),
     "template": ("tpl%{x} %{y|%Y}", []),  # plotly's hovertemplate fields, no markdown meaning
 }

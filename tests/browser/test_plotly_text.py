@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_browser import CHROMIUM, EXCEPTION, IDLE, ROOT, START_S, WAIT_MS, _free_port, browser
+from bench.server import free_port
+from tests.browser.test_browser import CHROMIUM, EXCEPTION, IDLE, ROOT, START_S, WAIT_MS, browser
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -65,7 +66,7 @@ def app_url(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("plotly_text_app")
     script = folder / "plotly_text_app.py"
     script.write_text(APP, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",

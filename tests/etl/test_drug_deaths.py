@@ -390,7 +390,7 @@ def test_profile_shows_drug_deaths_for_an_english_and_a_welsh_csp(built, monkeyp
         text = "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
         line = next(ln for ln in text.split("\n") if ln.startswith("**Deaths related to drug poisoning, 3-year rate"))
         assert "Community Safety Partnership" in line and "2018-2020" in line and f"**{value:,.1f}**" in line
-        assert ":blue-badge[official]" in line
+        assert ":blue-badge[official statistics]" in line
         assert "Deaths related to drug poisoning by local authority, England and Wales" in text  # source
         assert "Office for National Statistics" in text
     con.close()
