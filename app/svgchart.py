@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.safe_text import html as esc
+from methods.wording import quality_warnings
 
 WIDTH, HEIGHT = 420, 262
 LEFT, RIGHT, TOP = 52, 12, 12
@@ -191,6 +192,12 @@ def trend_svg(lines: Sequence[Line], *, unit: str, label: str) -> str:
         legend.insert(0, f'<line x1="0" x2="22" y1="-4" y2="-4" stroke="{AREA_COLOUR}" stroke-width="2"/>'
                          f'<circle cx="11" cy="-4" r="3" fill="{AREA_COLOUR}"/>'
                          f'<text x="26" y="0">{esc(_short(ln.name, 60))} (95% interval as bars)</text>')
+    # a synthetic or modelled series says so inside the chart too (the one wording), so a chart
+    # cut out of the report still carries it
+    warnings = quality_warnings({p.quality for ln in lines if not ln.benchmark for p in ln.points})
+    if warnings:
+        out.append(f'<text x="{WIDTH - RIGHT - 4}" y="{TOP + 12}" text-anchor="end" font-weight="bold" '
+                   f'fill="#B00020">{esc(warnings[0])}</text>')
     # legend: one entry per line, stacked in two columns under the axis labels
     for i, entry in enumerate(legend):
         lx = LEFT - 40

@@ -336,3 +336,11 @@ def test_profile_page_offers_the_report_and_says_when_pdf_is_unavailable(wh, mon
         assert "Download the profile report (PDF, A4)" in labels and not unavailable
     else:
         assert "Download the profile report (PDF, A4)" not in labels and len(unavailable) == 1
+
+
+def test_a_synthetic_chart_says_so_inside_the_drawing():
+    pts = [Point(date(2024, 3, 1), date(2024, 3, 31), "2024-03", 6.9, 3.4, 12.3, "synthetic")]
+    assert ">SYNTHETIC data - for demonstration only, not real figures</text>" in trend_svg(
+        [Line("Oxford", pts)], unit="u", label="l")
+    real = [Point(date(2024, 3, 1), date(2024, 3, 31), "2024-03", 6.9, 3.4, 12.3, "official")]
+    assert "SYNTHETIC" not in trend_svg([Line("Oxford", real)], unit="u", label="l")
