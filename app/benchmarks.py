@@ -124,8 +124,7 @@ def national_comparisons(df: pd.DataFrame, indicator_id: str, figure_level: str,
     bench = benchmark_values(indicator_id, figure_level, period_label, period_type, list(NATIONAL_CODES))
     rows = {r["area_code"]: r for r in bench.to_dict("records")}
     breaks = q.recording_breaks(indicator_id)
-    cols: dict[str, list] = {k: [] for k in ("benchmark_name", "benchmark_value", "benchmark_basis", "significance",
-                                             "rating", "not_compared_reason", "comparison_phrase")}
+    compared = []
     for r in out.to_dict("records"):
         comps = [c for c in choose_comparators(figure_level, country_of(r["area_code"]), set(rows))
                  if c.role == "national"]
@@ -136,14 +135,25 @@ def national_comparisons(df: pd.DataFrame, indicator_id: str, figure_level: str,
             comp, b = Comparator("national", "", "England & Wales"), None
             res = compare_with_benchmark(r.get("value"), r.get("lower_ci"), r.get("upper_ci"), None,
                                          benchmark_name=comp.name, quality=r.get("quality"))
-        cols["benchmark_name"].append(comp.name)
-        cols["benchmark_value"].append(None if b is None else b.get("value"))
-        cols["benchmark_basis"].append(None if b is None else b.get("basis"))
-        cols["significance"].append(res.significance)
-        cols["rating"].append(res.rating)
-        cols["not_compared_reason"].append(res.reason)
-        cols["comparison_phrase"].append(res.phrase)
-    for k, v in cols.items():
+        compared.append((comp.name, b, res))
+    return _with_comparison_columns(out, compared)
+
+
+def _with_comparison_columns(out: pd.DataFrame,
+                             compared: list[tuple[str, Mapping[str, Any] | None, BenchmarkResult]]) -> pd.DataFrame:
+    """`out` with one comparison per row, (benchmark name, benchmark row or None, result), in
+    the columns every page and CSV reads: benchmark_name, benchmark_value, benchmark_basis,
+    significance, rating, not_compared_reason, comparison_phrase."""
+    columns = {
+        "benchmark_name": [name for name, _, _ in compared],
+        "benchmark_value": [None if b is None else b.get("value") for _, b, _ in compared],
+        "benchmark_basis": [None if b is None else b.get("basis") for _, b, _ in compared],
+        "significance": [res.significance for _, _, res in compared],
+        "rating": [res.rating for _, _, res in compared],
+        "not_compared_reason": [res.reason for _, _, res in compared],
+        "comparison_phrase": [res.phrase for _, _, res in compared],
+    }
+    for k, v in columns.items():
         out[k] = pd.Series(v, index=out.index, dtype=object)
     return out
 
@@ -252,8 +262,7 @@ def similar_set_comparisons(df: pd.DataFrame, area_code: str, indicator_id: str,
     out = control(df) if len(df) else df.copy()
     comp, bench, _ = similar_benchmark(indicator_id, period_label, period_type, area_code)
     breaks = q.recording_breaks(indicator_id)
-    cols: dict[str, list] = {k: [] for k in ("benchmark_name", "benchmark_value", "benchmark_basis", "significance",
-                                             "rating", "not_compared_reason", "comparison_phrase")}
+    compared = []
     for r in out.to_dict("records"):
         r = {**r, "indicator_id": indicator_id}
         if comp is None:
@@ -261,16 +270,8 @@ def similar_set_comparisons(df: pd.DataFrame, area_code: str, indicator_id: str,
                                          benchmark_name="most similar partnerships", quality=r.get("quality"))
         else:
             res = compare_one(r, comp, bench, breaks)
-        cols["benchmark_name"].append(res.benchmark_name)
-        cols["benchmark_value"].append(None if bench is None else bench.get("value"))
-        cols["benchmark_basis"].append(None if bench is None else bench.get("basis"))
-        cols["significance"].append(res.significance)
-        cols["rating"].append(res.rating)
-        cols["not_compared_reason"].append(res.reason)
-        cols["comparison_phrase"].append(res.phrase)
-    for k, v in cols.items():
-        out[k] = pd.Series(v, index=out.index, dtype=object)
-    return out
+        compared.append((res.benchmark_name, bench, res))
+    return _with_comparison_columns(out, compared)
 
 
 def benchmark_series(indicator_id: str, figure_level: str, period_type: str, codes: list[str]) -> pd.DataFrame:

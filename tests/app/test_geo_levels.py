@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import re
 
-import duckdb
 import pytest
 from python_calamine import CalamineWorkbook
 
@@ -20,19 +19,6 @@ KENT, CUMBRIA, CUMBERLAND = "E10000016", "E10000006", "E06000063"
 BUCKS_UA, BUCKS_COUNTY = "E06000060", "E10000002"
 DFE_FILE = "children/c3_factors_identified_at_end_of_assessment_2018_to_2025.csv"
 MYE_2021 = "population/ukpopestimatesmid2021on2021geographyfinal.xlsx"
-
-
-@pytest.fixture
-def wh(real_warehouse, monkeypatch):
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
-@pytest.fixture
-def sql(wh):
-    con = duckdb.connect(str(wh), read_only=True)
-    yield lambda query, *p: con.execute(query, list(p)).fetchall()
-    con.close()
 
 
 def _raw_gangs(mirror, code: str, year: str) -> float:

@@ -7,28 +7,13 @@ under test.
 """
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
-import pytest
 from python_calamine import CalamineWorkbook
 
 from tests.app.test_pages_apptest import run_page
 
 BOOK = "hospital/UK_Knife_Crime_Workbook.xlsx"
 LONDON, SOUTH_EAST, ENGLAND = "E12000007", "E12000008", "E92000001"
-
-
-@pytest.fixture
-def wh(real_warehouse, monkeypatch):
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
-@pytest.fixture
-def sql(wh):
-    con = duckdb.connect(str(wh), read_only=True)
-    yield lambda query, *p: con.execute(query, list(p)).fetchall()
-    con.close()
 
 
 def _sheet(mirror, name: str) -> list[list]:

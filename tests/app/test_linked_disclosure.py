@@ -19,12 +19,6 @@ from scipy.optimize import linprog
 SMALL = (1, 7)
 
 
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
 def _bounds(hidden: list[str], equations: list[tuple[dict[str, float], float]]) -> dict[str, tuple[float, float]]:
     """equations: ({hidden name: coefficient}, right-hand side)."""
     col = {n: i for i, n in enumerate(hidden)}

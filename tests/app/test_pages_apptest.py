@@ -9,28 +9,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.safe_text import as_shown
 from tests.app.page_runner import run_page
-
-
-@pytest.fixture
-def sql(wh: Path):
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{wh}' AS t (READ_ONLY)")
-    con.execute("USE t")
-
-    def run(query: str, *params):
-        return con.execute(query, list(params)).fetchall()
-
-    yield run
-    con.close()
 
 
 def markdown_text(at: AppTest) -> str:

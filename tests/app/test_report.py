@@ -272,12 +272,6 @@ def test_html_to_pdf_prints_a4_pages_with_numbers():
 
 
 # ---------------------------------------------------------------- the real warehouse
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
 def test_report_table_equals_the_profile_rows_for_oxford(wh):
     import duckdb
 

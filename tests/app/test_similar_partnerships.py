@@ -11,7 +11,6 @@ import json
 import math
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -23,25 +22,6 @@ TIMEOUT = 180
 Z = 1.959963984540054
 VIOLENCE = "police_uk_violence_and_sexual_offences"
 MONTH = "2024-03"
-
-
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
-@pytest.fixture
-def sql(wh: Path):
-    con = duckdb.connect(":memory:")
-    con.execute(f"ATTACH '{wh}' AS t (READ_ONLY)")
-    con.execute("USE t")
-
-    def run(query: str, *params):
-        return con.execute(query, list(params)).fetchall()
-
-    yield run
-    con.close()
 
 
 def _byar(o: float) -> tuple[float, float]:

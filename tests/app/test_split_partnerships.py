@@ -15,7 +15,6 @@ import csv
 import gzip
 import math
 
-import duckdb
 import pytest
 from python_calamine import CalamineWorkbook
 
@@ -23,19 +22,6 @@ from tests.app.test_pages_apptest import markdown_text, run_page
 
 AYLESBURY, BUCKS, NORTH_YORKS = "E22000303", "E06000060", "E22000372"
 MONTH = "2024-03"
-
-
-@pytest.fixture
-def wh(real_warehouse, monkeypatch):
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
-@pytest.fixture
-def sql(wh):
-    con = duckdb.connect(str(wh), read_only=True)
-    yield lambda query, *p: con.execute(query, list(p)).fetchall()
-    con.close()
 
 
 def _raw_bucks_records(mirror, crime_type: str) -> int:

@@ -18,12 +18,6 @@ IND = "knife_offences_total"
 FORCES = ("E23000029", "E23000001", "E23000025", "E23000005", "W15000001")
 
 
-@pytest.fixture
-def wh(real_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SVD_DB", str(real_warehouse))
-    return real_warehouse
-
-
 def _run(page: str, **params: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / page), default_timeout=180)
     for k, v in params.items():
