@@ -156,7 +156,7 @@ def _show_hes_breakdowns() -> None:
     region, provisional = geo["region"], q.hes_provisional_years()
     areas = [(region["code"], f"{region['name']} region"), (q.ENGLAND, "England")]
     with st.expander(f"Hospital episodes for assault by a sharp object by sex, age group and ethnicity: "
-                     f"{region['name']} region (where {a['area_name']} is) and England"):
+                     f"{md(region['name'])} region (where {md(a['area_name'])} is) and England"):
         year = st.selectbox("Financial year (April to March)", years, key="hes_breakdown_year",
                             format_func=lambda y: f"{y} (provisional)" if y in provisional else y)
         data = q.hes_breakdowns([c for c, _ in areas], year)
@@ -190,7 +190,7 @@ for fam in q.FAMILIES:
         if isinstance(n_parts, (int, float)) and not math.isnan(n_parts):
             # a partnership of several former districts: its total first, the districts folded below
             parts = fam_rows[folded == r["indicator_id"]]
-            with st.expander(f"The {int(n_parts)} former districts: " + ", ".join(parts["area_name"])):
+            with st.expander(f"The {int(n_parts)} former districts: " + ", ".join(md(n) for n in parts["area_name"])):
                 for p in parts.to_dict("records"):
                     _show_row(p)
     if fam == "ae_assault":

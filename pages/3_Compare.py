@@ -95,7 +95,7 @@ if not chosen:
 compared = bm.national_comparisons(everyone[everyone["area_code"].isin(chosen)], ind_id, level, period,
                                    str(periods["period_type"].iloc[0]))
 if bench is not None:
-    st.caption(f"Benchmark: {bench_name} ({bench['basis']}).")
+    st.caption(f"Benchmark: {md(bench_name)} ({md(bench['basis'])}).")
 rank_bench_value, rank_bench_name = bench_value, bench_name
 if similar_to:
     compared = bm.similar_set_comparisons(everyone[everyone["area_code"].isin(chosen)], similar_to, ind_id, period,
@@ -171,7 +171,7 @@ for r in compared.to_dict("records"):
     trend_rows.append({"area_name": r["area_name"], "recent trend": r["trend"],
                        "how it was tested / why not": r["trend_detail"]})
     colours.append(f"color: {r['trend_colour']}; font-weight: bold" if isinstance(r["trend_colour"], str) else "")
-st.markdown(f"**Recent trend** up to {period} (Fingertips method: chi-squared test for trend over the latest 5 "
+st.markdown(f"**Recent trend** up to {md(period)} (Fingertips method: chi-squared test for trend over the latest 5 "
             "annual figures; none across a series break)")
 # colour (worse / better) only where the indicator has a polarity; the words always say it
 st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True)
