@@ -196,11 +196,13 @@ def recoverable(values: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequenc
     if not rows or not len(idx):
         return out
     a = np.array(rows)[:, idx]
-    rank = np.linalg.matrix_rank(a)
-    for k, j in enumerate(idx):
-        e = np.zeros(len(idx))
-        e[k] = 1.0
-        out[j] = np.linalg.matrix_rank(np.vstack([a, e])) == rank
+    # e_k lies in the row space of `a` exactly when every solution of a x = 0 has x_k = 0: one
+    # SVD gives an orthonormal basis of those solutions (the rows of vt past the rank, with the
+    # tolerance numpy's matrix_rank uses), instead of one rank per hidden cell.
+    _, s, vt = np.linalg.svd(a, full_matrices=True)
+    tol = (s.max() if s.size else 0.0) * max(a.shape) * np.finfo(float).eps
+    null = vt[int((s > tol).sum()):]
+    out[idx] = np.all(np.abs(null) < 1e-9, axis=0) if len(null) else True
     return out
 
 

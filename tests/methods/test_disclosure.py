@@ -259,3 +259,45 @@ def test_hour_by_day_with_bands_and_weapon_totals_survives_the_attack():
     attacked = _attack(out, sums_tied, truth)
     assert attacked and all(hi - lo > 0 for lo, hi in attacked.values())
     assert np.isnan(out.loc["weapon blunt", "count"]) and np.isnan(out.loc["no time", "count"])
+
+
+def test_recoverable_matches_one_rank_test_per_cell() -> None:
+    """`recoverable` takes one SVD per call; on random linked tables (cells, row and column
+    totals, a grand total, random hidden patterns) it must flag exactly the cells the textbook
+    test flags: e_j in the row space of the hidden-cell constraints, one matrix rank per cell."""
+    import numpy as np
+
+    from methods.disclosure import recoverable
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(300):
+        r, c = rng.integers(1, 5), rng.integers(1, 6)
+        cells = np.arange(r * c).reshape(r, c)
+        row_t = r * c + np.arange(r)
+        col_t = r * c + r + np.arange(c)
+        grand = r * c + r + c
+        n = grand + 1
+        groups = [list(cells[i]) for i in range(r)] + [list(cells[:, j]) for j in range(c)] + [list(row_t)]
+        totals = [int(t) if rng.random() < 0.8 else None for t in [*row_t, *col_t, grand]]
+        hidden = rng.random(n) < 0.35
+        got = recoverable(np.ones(n), hidden, groups, totals)
+        rows = []
+        for members, total in zip(groups, totals, strict=True):
+            if total is not None:
+                v = np.zeros(n)
+                v[members] = 1.0
+                v[total] -= 1.0
+                rows.append(v)
+        idx = np.flatnonzero(hidden)
+        want = np.zeros(n, dtype=bool)
+        if rows and len(idx):
+            a = np.array(rows)[:, idx]
+            rank = np.linalg.matrix_rank(a)
+            for k, j in enumerate(idx):
+                e = np.zeros(len(idx))
+                e[k] = 1.0
+                want[j] = np.linalg.matrix_rank(np.vstack([a, e])) == rank
+        assert (got == want).all()
+        checked += int(want.sum())
+    assert checked > 50  # the random tables do include recoverable cells
