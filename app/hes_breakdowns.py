@@ -29,7 +29,7 @@ LAST = ("unknown", "not stated", "not known")
 def _order(dimension: str, key: str) -> tuple:
     if dimension == "sex":
         return (0, key)
-    if key in LAST or key == "nan":
+    if key in LAST:
         return (2, key)
     m = re.match(r"(\d+)", key)
     return (1, int(m.group(1)) if m else 0, key) if dimension == "age" else (1, 0, key)
