@@ -274,7 +274,8 @@ for code in keep:
     else:  # a benchmark line's marker, on the line as drawn, up to the period the row shows
         upto = pd.to_datetime(own.loc[own["period_label"] == row["period_label"], "period_end"]).max()
         drawn = mine_series[pd.to_datetime(mine_series["period_end"]) <= upto] if pd.notna(upto) else mine_series
-        marker = trend_marker(drawn, value_type=str(row.get("value_type")), polarity=str(row.get("polarity") or "none"),
+        marker = trend_marker(trends.annual_points(drawn), value_type=str(row.get("value_type")),
+                              polarity=str(row.get("polarity") or "none"),
                               breaks=breaks[breaks["area_code"] == code])
     name = mine_series["line_name"].iloc[0] if len(mine_series) else code
     trend_rows.append({"line": name, "recent trend": f"{marker.symbol} {marker.words}",
