@@ -10,15 +10,19 @@ month is "not published", never zero. Admission episodes (FAE) and consultant ep
 are kept apart: they are different measures (one admission can have several consultant
 episodes). Every count then passes through the dashboard's own disclosure control.
 
-Imports: pandas, app.disclosure_view. No streamlit, no SQL.
+The all-category year total shown with the categories is a sum a user could difference: see
+`_protect_totals`.
+Imports: numpy, pandas, methods, app.disclosure_view. No streamlit, no SQL.
 """
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from app.disclosure_view import control
+from methods.disclosure import protect_margins
 
 DIMENSIONS = {"sex": "Sex", "age": "Age group", "ethnicity": "Ethnicity"}
 MEASURES = {"FAE": "admission episodes (FAE)", "FCE": "consultant episodes (FCE)"}
@@ -74,9 +78,40 @@ def year_table(df: pd.DataFrame, dimension: str, areas: list[tuple[str, str]], f
         return pd.DataFrame(columns=["dimension", "category_key", "category", "area_code", "area_name", "measure",
                                      "count", "months_suppressed", "months_missing", "low", "high", "basis",
                                      "financial_year", "suppressed_reason"])
-    t = control(pd.DataFrame(out))
+    t = _protect_totals(control(pd.DataFrame(out)))
     t["_o"] = [(_order(dimension, k) if k != "~total" else (3,)) for k in t["category_key"]]
     return t.sort_values(["_o", "area_code", "measure"]).drop(columns="_o").reset_index(drop=True)
+
+
+REASON_TOTAL = "secondary suppression (protects a small or suppressed count from the year's total)"
+
+
+def _protect_totals(t: pd.DataFrame) -> pd.DataFrame:
+    """The all-category year total is shown beside the categories, so total minus the other
+    categories would give back a category whose year is suppressed (1-7) or shown only as a
+    range (its months hold `*` or blanks), and with it a `*` month. Per area and measure, the
+    categories and the total are one linked sum (`methods.disclosure.protect_margins`): while a
+    hidden or ranged category could be worked out, the smallest shown category is suppressed too
+    (the total only when no category is left). Counts rounded by the publisher are treated as
+    exact sums here: more suppression, never less."""
+    t = t.copy()
+    for _, grp in t.groupby(["area_code", "measure"]).groups.items():
+        idx = list(grp)
+        total = [i for i in idx if t.at[i, "category_key"] == "~total"]
+        members = [i for i in idx if t.at[i, "category_key"] != "~total"]
+        if len(total) != 1 or not members or pd.isna(t.at[total[0], "count"]):
+            continue
+        cells = [*members, total[0]]
+        values = pd.to_numeric(t.loc[cells, "count"], errors="coerce").astype(float).to_numpy()
+        ranged = (t.loc[cells, "months_suppressed"].fillna(0) > 0) | (t.loc[cells, "months_missing"].fillna(0) > 0)
+        hidden = np.isnan(values) | ranged.to_numpy()
+        if not hidden.any():
+            continue
+        now = protect_margins(values, hidden, [list(range(len(members)))], [len(members)])
+        for i in [c for c, h, before in zip(cells, now, hidden, strict=True) if h and not before]:
+            t.loc[i, ["count", "low", "high"]] = np.nan
+            t.at[i, "suppressed_reason"] = REASON_TOTAL
+    return t
 
 
 def cell_text(r: pd.Series | dict) -> str:
