@@ -28,6 +28,10 @@ DIMENSIONS = {"sex": "Sex", "age": "Age group", "ethnicity": "Ethnicity"}
 MEASURES = {"FAE": "admission episodes (FAE)", "FCE": "consultant episodes (FCE)"}
 STAR = "suppressed by NHS Digital"  # the parser's reason for a `*` cell starts so
 LAST = ("unknown", "not stated", "not known")
+# NHS Digital's footnote: sub-national counts are rounded to the nearest 5 (1-7 shown as `*`, zeros
+# unchanged), so a published regional month of 10 holds 8 to 12; England's figures are exact.
+ROUNDING = 2
+EXACT_AREAS = ("E92000001",)
 
 
 def _order(dimension: str, key: str) -> tuple:
@@ -43,7 +47,9 @@ def year_table(df: pd.DataFrame, dimension: str, areas: list[tuple[str, str]], f
     """One row per category (and area, measure) of one financial year: `count` (the publisher's
     year total for sex; the sum of the published months for age group and ethnicity),
     `months_suppressed` (months shown as `*`), `months_missing` (blank), `low`/`high` (the range
-    the true count lies in given the suppressed months), `basis` in words, disclosure-controlled.
+    the publisher's rules allow for the true count of the published months: each `*` month 1 to
+    7, and for a region each non-zero month, rounded to 5, up to 2 either way; blank months are
+    not counted), `basis` in words, disclosure-controlled.
     `df`: rows of `hes_sharp_object_breakdowns`; `areas`: (code, name) in column order."""
     d = df[(df["dimension"] == dimension) & (df["financial_year"] == financial_year)]
     d = d[d["area_code"].isin([c for c, _ in areas])]
@@ -54,7 +60,7 @@ def year_table(df: pd.DataFrame, dimension: str, areas: list[tuple[str, str]], f
         months = grp[grp["period_label"] != financial_year]
         label = str(months["category"].iloc[-1] if len(months) else grp["category"].iloc[-1])
         if len(total) and total["count"].notna().all():
-            count, stars, blanks = float(total["count"].sum()), 0, 0
+            count, stars, blanks, rounded = float(total["count"].sum()), 0, 0, 0
             basis = "NHS Digital's year total"
         else:
             count = float(months["count"].sum())
@@ -62,10 +68,12 @@ def year_table(df: pd.DataFrame, dimension: str, areas: list[tuple[str, str]], f
             stars = int(reasons.str.startswith(STAR).sum())
             blanks = int((months["count"].isna()).sum()) - stars
             basis = f"sum of {len(months)} published months"
+            rounded = 0 if code in EXACT_AREAS else int((months["count"] > 0).sum())
         out.append({"dimension": dimension, "category_key": key, "category": label.capitalize()
                     if dimension == "sex" else label, "area_code": code, "area_name": names[code],
                     "measure": measure, "count": count, "months_suppressed": stars, "months_missing": blanks,
-                    "low": count + stars, "high": count + 7 * stars, "basis": basis,
+                    "low": count + stars - ROUNDING * rounded, "high": count + 7 * stars + ROUNDING * rounded,
+                    "basis": basis,
                     "financial_year": financial_year, "is_health_source": True})
     for (code, measure), grp in d[d["category"].isna() & (d["period_label"] == financial_year)].groupby(
             ["area_code", "measure"]):
@@ -115,8 +123,9 @@ def _protect_totals(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def cell_text(r: pd.Series | dict) -> str:
-    """'1,080'; '40 to 82 (7 months *)': published months add to 33, and each of 7 months shown as
-    `*` holds 1 to 7 more; '(2 months blank)': months NHS Digital left empty (not counted)."""
+    """'1,080'; '40 to 82 (7 months *)': the range of `year_table` (e.g. England's published months
+    add to 33 and each of 7 months shown as `*` holds 1 to 7 more; a region's range also allows
+    for its months' rounding to 5); '(2 months blank)': months NHS Digital left empty (not counted)."""
     count = r.get("count")
     if count is None or pd.isna(count):
         return "suppressed" + (f" ({r['suppressed_reason']})" if isinstance(r.get("suppressed_reason"), str) else "")

@@ -173,7 +173,8 @@ def _show_hes_breakdowns() -> None:
                    "episodes (FAE) and consultant episodes (FCE) are different measures: one admission can have "
                    "several consultant episodes; neither counts people. Regional counts are rounded to the nearest "
                    "5 by NHS Digital and 1-7 shown as *: a range such as '40 to 82 (7 months *)' means the "
-                   "published months add to 33 and each * month holds 1 to 7 more. 'blank' months were left empty "
+                   "published months add to 33 and each * month holds 1 to 7 more (for a region, also each "
+                   "published month up to 2 either way, as rounded). 'blank' months were left empty "
                    "in the table and are not counted. England here is NHS Digital's all-patient figure "
                    "(including patients living outside England).")
 
