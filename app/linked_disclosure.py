@@ -92,9 +92,12 @@ def year_sums(df: pd.DataFrame, truth: pd.Series) -> list[tuple[int, list[int]]]
     equal the sum of their months exactly, and at least one year is complete: sums a user can
     difference exactly. Positions are into `df` (one indicator; period_type, period_start,
     period_end, area_code)."""
+    kind = df["period_type"].to_numpy()
+    if not ((kind == "month").any() and (kind == "financial_year").any()):
+        return []
     t = pd.to_numeric(truth, errors="coerce").astype(float).to_numpy()
     start, end = pd.to_datetime(df["period_start"]).to_numpy(), pd.to_datetime(df["period_end"]).to_numpy()
-    kind, area = df["period_type"].to_numpy(), df["area_code"].astype(str).to_numpy()
+    area = df["area_code"].astype(str).to_numpy()
     out: list[tuple[int, list[int]]] = []
     for code in dict.fromkeys(area):
         years = np.flatnonzero((area == code) & (kind == "financial_year"))
