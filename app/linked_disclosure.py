@@ -9,6 +9,13 @@ Compare table), but a suppressed count can be recovered from figures shown elsew
   the other regions. So for every health indicator published at two or more levels, one
   indicator and period at a time, every area's figure is controlled together
   (`methods.disclosure.protect_hierarchy`) and every page takes the same suppressions;
+- across time: a year's total beside its months (HES admissions by month and financial year on
+  the profile's control chart and trend): the year minus the other months gives a suppressed
+  month back where the year is the exact sum of its months (NHS Digital's exact England figures).
+  Where an area's complete years show that its year totals are the exact sums of its months,
+  the month -> year sums join the area sums of the same year's figures and one set of linked
+  sums is protected together (`protect_years`); regional counts rounded to 5 are not exact sums
+  of their rounded months (rounding protects them, as the publisher intends) and add none;
 - across the A&E (ISTV) page: a month's count from the financial year's total minus the other
   months. The profile's ISTV months are the months the A&E page shows, controlled with every
   other figure of that page (`app.disclosure_view.control_istv_page`, the same function and
@@ -21,13 +28,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from app import queries as q
-from methods.disclosure import REASON_HIERARCHY, protect_hierarchy
+from methods.disclosure import REASON_HIERARCHY, _ancestors, _plausible, hierarchy_sums, protect_hierarchy, protect_margins
 
 ISTV_INDICATORS = ("istv_assault_attendances", "istv_knife_sharp_attendances")
 ISTV_KNIFE = "istv_knife_sharp_attendances"
+REASON_YEAR = "secondary suppression (protects a small count from the year's total shown beside its months)"
 REASON_ISTV = "secondary suppression (protects a small count from the A&E page's totals for the year)"
 Key = tuple[str, str, str]  # (period_type, period_label, area_code)
 
@@ -64,13 +73,86 @@ def _hierarchy_hidden(indicator_id: str, version: str | None) -> dict[Key, str]:
     from app.disclosure_view import control  # imported late: disclosure_view calls us
 
     raw = q.observations([indicator_id])
-    if raw.empty or not raw["is_health_source"].fillna(False).astype(bool).any() or raw["area_type"].nunique() < 2:
+    if raw.empty or not raw["is_health_source"].fillna(False).astype(bool).any():
         return {}
     raw = raw.drop_duplicates(["period_type", "period_label", "area_code"]).reset_index(drop=True)
     primary = control(raw, linked=False)
-    out = protect_hierarchy(primary, q.area_link_pairs(), truth=raw["count"])
+    links = q.area_link_pairs()
+    out = protect_hierarchy(primary, links, truth=raw["count"]) if raw["area_type"].nunique() > 1 else primary
     hit = (out["suppressed_reason"] == REASON_HIERARCHY) & primary["count"].notna()
-    return {(r.period_type, r.period_label, r.area_code): REASON_HIERARCHY for r in out[hit].itertuples()}
+    hidden = {(r.period_type, r.period_label, r.area_code): REASON_HIERARCHY for r in out[hit].itertuples()}
+    more = protect_years(out, raw["count"], links)
+    hidden.update({(r.period_type, r.period_label, r.area_code): REASON_YEAR for r in out[more].itertuples()})
+    return hidden
+
+
+def year_sums(df: pd.DataFrame, truth: pd.Series) -> list[tuple[int, list[int]]]:
+    """(row of a financial year, rows of its twelve months) of one area, for every area whose
+    complete years (no month or year missing in `truth`, the counts before suppression) all
+    equal the sum of their months exactly, and at least one year is complete: sums a user can
+    difference exactly. Positions are into `df` (one indicator; period_type, period_start,
+    period_end, area_code)."""
+    kind = df["period_type"].to_numpy()
+    if not ((kind == "month").any() and (kind == "financial_year").any()):
+        return []
+    t = pd.to_numeric(truth, errors="coerce").astype(float).to_numpy()
+    start, end = pd.to_datetime(df["period_start"]).to_numpy(), pd.to_datetime(df["period_end"]).to_numpy()
+    area = df["area_code"].astype(str).to_numpy()
+    out: list[tuple[int, list[int]]] = []
+    for code in dict.fromkeys(area):
+        years = np.flatnonzero((area == code) & (kind == "financial_year"))
+        months = np.flatnonzero((area == code) & (kind == "month"))
+        sums = [(int(y), [int(m) for m in months if start[m] >= start[y] and end[m] <= end[y]]) for y in years]
+        sums = [(y, kids) for y, kids in sums if len(kids) == 12]
+        complete = [(y, kids) for y, kids in sums if not np.isnan(t[[y, *kids]]).any()]
+        if complete and all(t[y] == t[kids].sum() for y, kids in complete):
+            out += sums
+    return out
+
+
+def protect_years(df: pd.DataFrame, truth: pd.Series, links: pd.DataFrame) -> np.ndarray:
+    """Rows of `df` (one indicator, already through `control` and `protect_hierarchy`: count
+    missing where suppressed; `truth` the counts before suppression, aligned) to hide as well,
+    so that no suppressed count can be worked out from its year's total (`year_sums`) together
+    with the area sums of the same year's months and year (`methods.disclosure.hierarchy_sums`,
+    kept where the counts bear them out). One table of linked sums per financial year, every
+    area's months and year in it, protected by `methods.disclosure.protect_margins`."""
+    df = df.reset_index(drop=True)
+    count = pd.to_numeric(df["count"], errors="coerce").astype(float).to_numpy()
+    t = pd.to_numeric(truth, errors="coerce").astype(float).to_numpy()
+    hide = np.zeros(len(df), dtype=bool)
+    by_year = year_sums(df, truth)
+    if not by_year:
+        return hide
+    start, end = pd.to_datetime(df["period_start"]).to_numpy(), pd.to_datetime(df["period_end"]).to_numpy()
+    anc = _ancestors(links)
+    for label in dict.fromkeys(df["period_label"].iloc[[y for y, _ in by_year]]):
+        fy = df.index[(df["period_type"] == "financial_year") & (df["period_label"] == label)]
+        lo, hi = start[fy].min(), end[fy].max()
+        cells = [int(c) for c in np.flatnonzero((start >= lo) & (end <= hi)
+                                                & df["period_type"].isin(["financial_year", "month"]).to_numpy())]
+        if not np.isnan(count[cells]).any():
+            continue  # nothing suppressed this year: nothing to recover
+        where = {c: i for i, c in enumerate(cells)}
+        groups = [[where[k] for k in kids] for y, kids in by_year if y in where]
+        totals = [where[y] for y, _ in by_year if y in where]
+        part = df.iloc[cells]
+        for _, same in part.groupby(["period_type", "period_label"]).groups.items():
+            sub = df.loc[list(same)]
+            if sub["area_type"].nunique() < 2:
+                continue
+            at = dict(zip(sub["area_code"].astype(str), sub.index, strict=True))
+            for parent, members in hierarchy_sums(sub, links, anc):
+                if _plausible(t[at[parent]], t[[at[m] for m in members]]):
+                    groups.append([where[at[m]] for m in members])
+                    totals.append(where[at[parent]])
+        v = count[cells]
+        try:
+            hidden = protect_margins(v, np.isnan(v), groups, totals)
+        except ValueError:  # sums that contradict each other: leave the year as area sums left it
+            continue
+        hide[np.asarray(cells)[hidden & ~np.isnan(v)]] = True
+    return hide
 
 
 # ---------------------------------------------------------------- the A&E (ISTV) page

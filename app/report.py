@@ -427,7 +427,16 @@ def _chart(r: Mapping[str, Any], lines: Sequence[Line], number: int) -> str:
     return (f"<figure{cls}><figcaption>{tag}<b>{esc(r.get('title'))} [{number}]</b>: {esc(r.get('geo_label'))}; "
             f"{esc(r.get('unit'))}; latest {esc(_period(r))}"
             + (f"; the latest {MAX_PERIODS} periods" if shown >= MAX_PERIODS else "")
+            + _trend_words(r)
             + f"</figcaption>{trend_svg(lines, unit=str(r.get('unit') or ''), label=label)}</figure>")
+
+
+def _trend_words(r: Mapping[str, Any]) -> str:
+    """The row's recent-trend marker (app.trends, as on the profile, Compare and the CSVs)."""
+    if _missing(r.get("trend")):
+        return ""
+    detail = "" if _missing(r.get("trend_detail")) else f" ({esc(r.get('trend_detail'))})"
+    return f"<br>Recent trend: {esc(r.get('trend'))}{detail}"
 
 
 def _family_section(fam: str, fam_rows: pd.DataFrame, inp: ReportInputs, numbers: Mapping[int, int]) -> str:
@@ -480,8 +489,9 @@ secondary suppression protects totals; the same rules apply to the screen, the C
 figures, method stated; <i>local</i>: supplied by the partnership; <span class='tag'>SYNTHETIC</span>: a generated
 stand-in where no real file is held, shown for demonstration, never compared and never a headline.</li>
 <li><b>Trends.</b> Charts show at most the latest 15 periods of the figure's own period type (annual figures are not
-mixed with quarters or months). The dashboard's Area profile page adds control charts for monthly series and a
-chi-squared test for trend.</li>
+mixed with quarters or months). Each chart's caption gives the recent trend as the dashboard does (chi-squared
+test for trend over the latest five annual figures, never across a series break); the Area profile page adds
+control charts for monthly series.</li>
 </ul>
 """
 

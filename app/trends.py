@@ -19,7 +19,7 @@ import pandas as pd
 from app import queries as q
 from app.disclosure_view import control
 from app.safe_text import md
-from methods.trend import TrendMarker, trend_colour, trend_marker
+from methods.trend import MIN_PERIOD_DAYS, TrendMarker, trend_colour, trend_marker
 
 TREND_COLUMNS = ["trend", "trend_detail", "trend_rating", "trend_colour"]
 
@@ -39,10 +39,29 @@ def _recent_trend(indicator_id: str, area_code: str, period_type: str, period_la
         at = series.loc[series["period_label"] == period_label, "period_end"]
         if len(at):
             series = series[pd.to_datetime(series["period_end"]) <= pd.to_datetime(at).max()]
+    series = annual_points(series)
     breaks = q.series_breaks([indicator_id], [area_code])
     polarity = info.get("polarity")
     return trend_marker(series, value_type=str(info.get("value_type") or ""),
                         polarity=polarity if isinstance(polarity, str) and polarity else "none", breaks=breaks)
+
+
+def annual_points(series: pd.DataFrame) -> pd.DataFrame:
+    """Rolling years published every quarter (years ending March, June, ...) overlap, so only
+    the years ending in the same month as the last one, a whole number of years before it, are
+    tested: non-overlapping annual figures, as for financial years. A series of other periods,
+    or one whose periods do not overlap, is returned unchanged."""
+    if len(series) < 2:
+        return series
+    start, end = pd.to_datetime(series["period_start"]), pd.to_datetime(series["period_end"])
+    ordered = series.assign(_s=start, _e=end).sort_values(["_e", "_s"])
+    if ((end - start).dt.days + 1).median() < MIN_PERIOD_DAYS or not (
+            ordered["_s"].to_numpy()[1:] <= ordered["_e"].to_numpy()[:-1]).any():
+        return series
+    last = ordered["_e"].iloc[-1]
+    years = (last.year - ordered["_e"].dt.year)
+    keep = (ordered["_e"] == [last - pd.DateOffset(years=int(y)) for y in years])
+    return ordered[keep.to_numpy()].drop(columns=["_s", "_e"])
 
 
 def trend_fields(marker: TrendMarker) -> dict[str, Any]:

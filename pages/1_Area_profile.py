@@ -173,7 +173,8 @@ def _show_hes_breakdowns() -> None:
                    "episodes (FAE) and consultant episodes (FCE) are different measures: one admission can have "
                    "several consultant episodes; neither counts people. Regional counts are rounded to the nearest "
                    "5 by NHS Digital and 1-7 shown as *: a range such as '40 to 82 (7 months *)' means the "
-                   "published months add to 33 and each * month holds 1 to 7 more. 'blank' months were left empty "
+                   "published months add to 33 and each * month holds 1 to 7 more (for a region, also each "
+                   "published month up to 2 either way, as rounded). 'blank' months were left empty "
                    "in the table and are not counted. England here is NHS Digital's all-patient figure "
                    "(including patients living outside England).")
 
@@ -274,7 +275,8 @@ for code in keep:
     else:  # a benchmark line's marker, on the line as drawn, up to the period the row shows
         upto = pd.to_datetime(own.loc[own["period_label"] == row["period_label"], "period_end"]).max()
         drawn = mine_series[pd.to_datetime(mine_series["period_end"]) <= upto] if pd.notna(upto) else mine_series
-        marker = trend_marker(drawn, value_type=str(row.get("value_type")), polarity=str(row.get("polarity") or "none"),
+        marker = trend_marker(trends.annual_points(drawn), value_type=str(row.get("value_type")),
+                              polarity=str(row.get("polarity") or "none"),
                               breaks=breaks[breaks["area_code"] == code])
     name = mine_series["line_name"].iloc[0] if len(mine_series) else code
     trend_rows.append({"line": name, "recent trend": f"{marker.symbol} {marker.words}",

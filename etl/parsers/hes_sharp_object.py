@@ -38,7 +38,8 @@ Months whose mid-year population the warehouse does not hold keep their count, n
 say why. The year totals are the publisher's own rows (regions rounded to 5), reconciled in
 `hes_sharp_object_reconciliation` with the sum of England's months and of the regions.
 Sex, age group and ethnicity go to `hes_sharp_object_breakdowns` (counts only, no population
-by ethnicity exists to make rates).
+by ethnicity exists to make rates); a year-total row of the age group and ethnicity sheets
+covers every category, so its `category` and `category_key` are NULL.
 
 Row numbers in errors are 1-based spreadsheet rows; columns are spreadsheet letters with the
 header text. Imports: pandas, pandera, python_calamine, etl.*. Never streamlit.
@@ -531,7 +532,10 @@ def _breakdowns(tables: dict[str, SheetTable]) -> pd.DataFrame:
         t = pd.DataFrame(tables[kind].rows)
         t["dimension"] = kind
         t["category"] = t["sex"] if kind == "sex" else t["category"]
-        t["category_key"] = t["category"].map(_category_key) if kind != "sex" else t["category"]
+        # A year-total row of the age / ethnicity sheets covers every category: no category and
+        # no key (NULL), never the text of a missing value.
+        t["category_key"] = ([_category_key(c) if isinstance(c, str) and c.strip() else None for c in t["category"]]
+                             if kind != "sex" else t["category"])
         parts.append(t)
     out = pd.concat(parts, ignore_index=True)
     out["financial_year"] = [financial_year(int(y)).label for y in out["fy_start"]]

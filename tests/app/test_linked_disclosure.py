@@ -172,3 +172,102 @@ def test_profile_istv_months_are_the_ae_pages_and_survive_the_years_totals(wh, c
                 if SMALL[0] <= truth[m] <= SMALL[1]:
                     lo, hi = bounds[m]
                     assert hi - lo > 0.5, (ind, period, m, lo, hi)
+
+
+# ---------------------------------------------------------------- a year's total beside its months
+def _months_and_years(counts: dict[str, list[float]]) -> pd.DataFrame:
+    """Exact monthly counts (April 2020 - March 2021) and their financial-year totals, as NHS
+    Digital publishes England's, for areas R1, R2 (regions) and ENG (England = R1 + R2), made here."""
+    rows = []
+    for code, months in counts.items():
+        kind = "country" if code == "ENG" else "region"
+        for k, n in enumerate(months):
+            start = pd.Timestamp(2020, 4, 1) + pd.DateOffset(months=k)
+            rows.append({"period_type": "month", "period_label": f"{start:%Y-%m}", "period_start": start,
+                         "period_end": start + pd.offsets.MonthEnd(0), "area_code": code, "area_type": kind,
+                         "count": float(n)})
+        rows.append({"period_type": "financial_year", "period_label": "2020/21", "period_start": pd.Timestamp(2020, 4, 1),
+                     "period_end": pd.Timestamp(2021, 3, 31), "area_code": code, "area_type": kind,
+                     "count": float(sum(months))})
+    df = pd.DataFrame(rows)
+    return df.assign(indicator_id="x", value=df["count"], suppressed_reason=None, is_health_source=True)
+
+
+def _attack_months_and_years(shown: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
+    """Every sum a user can form, built here: each area's year = its twelve months, and England =
+    R1 + R2 for every month and for the year; published figures fixed, hidden ones free >= 0."""
+    key = list(zip(shown["area_code"], shown["period_label"], strict=True))
+    val = dict(zip(key, shown["count"], strict=True))
+    hidden = [f"{a}|{p}" for (a, p), v in val.items() if np.isnan(v)]
+    labels = list(dict.fromkeys(shown.loc[shown["period_type"] == "month", "period_label"]))
+    sums = [((a, "2020/21"), [(a, m) for m in labels]) for a in ("R1", "R2", "ENG")]
+    sums += [(("ENG", p), [("R1", p), ("R2", p)]) for p in [*labels, "2020/21"]]
+    equations = []
+    for parent, kids in sums:
+        coef: dict[str, float] = {}
+        rhs = 0.0
+        for (a, p), sign in [(k, 1.0) for k in kids] + [(parent, -1.0)]:
+            if np.isnan(val[(a, p)]):
+                coef[f"{a}|{p}"] = coef.get(f"{a}|{p}", 0.0) + sign
+            else:
+                rhs -= sign * val[(a, p)]
+        if coef:
+            equations.append((coef, rhs))
+    bounds = _bounds(hidden, equations) if hidden and equations else {}
+    return {tuple(h.split("|")): b for h, b in bounds.items()}
+
+
+LINKS = pd.DataFrame({"child_code": ["R1", "R2"], "parent_code": ["ENG", "ENG"]})
+
+
+def _protected(df: pd.DataFrame, *, years: bool = True) -> pd.DataFrame:
+    from app import linked_disclosure as ld
+    from methods.disclosure import apply_disclosure_control, protect_hierarchy
+
+    primary = apply_disclosure_control(df, rate_col=None)
+    out = protect_hierarchy(primary, LINKS, truth=df["count"])
+    if years:
+        more = ld.protect_years(out, df["count"], LINKS)
+        out.loc[more, ["count", "value"]] = np.nan
+        out.loc[more, "suppressed_reason"] = ld.REASON_YEAR
+    return out
+
+
+@pytest.mark.parametrize("years", [True, pytest.param(False, marks=pytest.mark.xfail(strict=True, reason="fix off"))])
+def test_no_suppressed_month_is_its_year_minus_the_other_months(years):
+    """R1's May is 5 (suppressed as 1-7). Shown beside R1's year, the other months and England's
+    months and year (England = R1 + R2), it must not be recoverable by any combination of sums;
+    with the year sums left out of the protection (`years=False`) the attack recovers it."""
+    r1 = [40, 5, 30, 35, 20, 45, 50, 30, 25, 40, 35, 30]
+    r2 = [60, 70, 55, 65, 80, 75, 60, 70, 65, 55, 60, 70]
+    df = _months_and_years({"R1": r1, "R2": r2, "ENG": [a + b for a, b in zip(r1, r2, strict=True)]})
+    out = _protected(df, years=years)
+    assert np.isnan(out.loc[(out["area_code"] == "R1") & (out["period_label"] == "2020-05"), "count"]).all()
+    bounds = _attack_months_and_years(out)
+    lo, hi = bounds[("R1", "2020-05")]
+    assert hi - lo > 0.5, f"R1 May recoverable: {lo} to {hi}"
+    # every figure still shown is the true one, and the year totals stay
+    truth = df["count"].to_numpy()
+    ok = out["count"].notna().to_numpy()
+    assert (out["count"].to_numpy()[ok] == truth[ok]).all()
+    if years:
+        assert out.loc[out["period_type"] == "financial_year", "count"].notna().all()
+        assert (out["suppressed_reason"] == "secondary suppression (protects a small count from the year's "
+                                            "total shown beside its months)").sum() >= 1
+
+
+def test_rounded_months_are_no_exact_sum_of_their_year():
+    """Regional counts rounded to 5 (the year rounded on its own) do not add up to the year in the
+    complete years, so they give no year sum and nothing more is hidden; exact ones do."""
+    from app import linked_disclosure as ld
+
+    exact = _months_and_years({"R1": [40, 10, 30, 35, 20, 45, 50, 30, 25, 40, 35, 30]})
+    assert [(exact["period_label"][y], len(k)) for y, k in ld.year_sums(exact, exact["count"])] == [("2020/21", 12)]
+    # months 42, 12, 28, ... published rounded (40, 10, 30, ...: sum 390); the true year 393 published as 395
+    rounded = exact.copy()
+    rounded.loc[rounded["period_type"] == "financial_year", "count"] = 395.0
+    assert ld.year_sums(rounded, rounded["count"]) == []
+    # a year with a suppressed month is no evidence either way: no complete year, no sum
+    starred = exact.copy()
+    starred.loc[starred["period_label"] == "2020-05", "count"] = np.nan
+    assert ld.year_sums(starred, starred["count"]) == []

@@ -493,3 +493,32 @@ def test_child_injuries_90284_loads_as_context_labelled_any_intent(mirror, real_
     with open(path, encoding="utf-8") as fh:
         data_rows = sum(1 for _ in fh) - 1
     assert len(o) + skipped["rows"].sum() == data_rows
+
+
+def test_breakdown_total_rows_have_no_category_key(book):
+    """The '<year> Total' row of the age and ethnicity sheets covers every category: its key is
+    NULL, not the text 'nan', and the app's year table still reads it as the all-category total.
+    Written by make_workbook: a region's total cell is 60, England's 12 * (9 + 3) = 144."""
+    import duckdb
+
+    from app import hes_breakdowns as hb
+
+    b = hes.parse_file(book, small_geo()).tables["hes_sharp_object_breakdowns"]
+    for dim in ("age", "ethnicity"):
+        totals = b[(b["dimension"] == dim) & (b["period_label"] == "2019/20")]
+        assert len(totals) == 2 * len(RESIDENCES)  # FAE and FCE of every residence column
+        assert totals["category"].isna().all() and totals["category_key"].isna().all()
+        assert not (b["category_key"].astype(str).str.lower() == "nan").any()
+        months = b[(b["dimension"] == dim) & (b["period_label"] == "2019-04")]
+        assert months["category_key"].notna().all()
+    # through the warehouse as the refresh stores it: SQL NULL, and the year table's total row
+    con = duckdb.connect(":memory:")
+    con.register("staged", b.drop(columns=["sheet", "row"]))
+    con.execute("CREATE TABLE hes_sharp_object_breakdowns AS SELECT * FROM staged")
+    assert con.execute("SELECT count(*) FROM hes_sharp_object_breakdowns WHERE category_key = 'nan'").fetchone() == (0,)
+    stored = con.execute("SELECT * FROM hes_sharp_object_breakdowns WHERE financial_year = '2019/20'").df()
+    t = hb.year_table(stored.assign(is_health_source=True), "age", [("E12000007", "London"), ("E92000001", "England")],
+                      "2019/20")
+    total = t[t["category_key"] == "~total"].set_index(["area_code", "measure"])["count"]
+    assert total.to_dict() == {("E12000007", "FAE"): 60, ("E12000007", "FCE"): 60,
+                               ("E92000001", "FAE"): 144, ("E92000001", "FCE"): 144}
