@@ -187,9 +187,9 @@ def _istv_page(code: str, period: str, version: str | None) -> dict[str, pd.Data
     lo, hi = f"{first}-01", f"{last}-01"
     knife = q.observations([ISTV_KNIFE], [code], period_type="month")
     knife = knife[(knife["period_label"] >= first) & (knife["period_label"] <= last)]
+    c = q.istv_counts_by_dimension(code, ("hour_dow", "dow", "hour", "weapon", "month"), lo, hi)
     return control_istv_page(
-        q.istv_counts(code, "hour_dow", lo, hi), q.istv_counts(code, "dow", lo, hi), q.istv_counts(code, "hour", lo, hi),
-        q.istv_counts(code, "weapon", lo, hi), q.istv_counts(code, "month", lo, hi),
+        c["hour_dow"], c["dow"], c["hour"], c["weapon"], c["month"],
         knife_months=pd.DataFrame({"month": knife["period_label"], "count": knife["count"]}))
 
 

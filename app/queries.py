@@ -1047,23 +1047,42 @@ def istv_counts(csp_code: str, dimension: str, first_month: str, last_month: str
     """ISTV attendance counts for one CSP and dimension (weapon, hour, dow, hour_dow, month),
     summed over the months from `first_month` to `last_month` (YYYY-MM-DD), or per month when
     dimension is 'month'."""
-    if dimension == "month":
-        return _frame(
-            """
-            SELECT month, sum(count) AS count, any_value(quality) AS quality, any_value(source_id) AS source_id
-            FROM istv_counts WHERE csp_code = ? AND dimension = 'month' AND month BETWEEN ? AND ?
-            GROUP BY month ORDER BY month
-            """,
-            (csp_code, first_month, last_month),
-        )
-    return _frame(
+    return istv_counts_by_dimension(csp_code, (dimension,), first_month, last_month)[dimension]
+
+
+def istv_counts_by_dimension(csp_code: str, dimensions: tuple[str, ...], first_month: str,
+                             last_month: str) -> dict[str, pd.DataFrame]:
+    """`istv_counts` for several dimensions at once, cut from the CSP's one monthly table
+    (`_istv_csp`): the A&E page's disclosure control, run for every CSP and year by the
+    whole-observations download, asks for five dimensions of the same CSP and months."""
+    rows = _istv_csp(csp_code)
+    in_range = (rows["month"] >= pd.Timestamp(first_month)) & (rows["month"] <= pd.Timestamp(last_month))
+    out: dict[str, pd.DataFrame] = {}
+    for dimension in dimensions:
+        part = rows[in_range & (rows["dimension"] == dimension)]
+        key = "month" if dimension == "month" else "category"
+        grouped = part.groupby(key, sort=True)
+        out[dimension] = pd.DataFrame({
+            "count": grouped["count"].sum(min_count=1),  # all missing stays missing, as SQL's sum
+            "quality": grouped["quality"].first(),
+            "source_id": grouped["source_id"].first(),
+        }).reset_index()
+    return out
+
+
+def _istv_csp(csp_code: str) -> pd.DataFrame:
+    """Every ISTV count of one CSP by dimension, category and month (one query, cached)."""
+    df = _frame(
         """
-        SELECT category, sum(count) AS count, any_value(quality) AS quality, any_value(source_id) AS source_id
-        FROM istv_counts WHERE csp_code = ? AND dimension = ? AND month BETWEEN ? AND ?
-        GROUP BY category ORDER BY category
+        SELECT dimension, category, month, sum(count) AS count,
+               any_value(quality) AS quality, any_value(source_id) AS source_id
+        FROM istv_counts WHERE csp_code = ? GROUP BY dimension, category, month
+        ORDER BY dimension, category, month
         """,
-        (csp_code, dimension, first_month, last_month),
+        (csp_code,),
     )
+    df["month"] = pd.to_datetime(df["month"])
+    return df
 
 
 # ---------------------------------------------------------------- like-for-like benchmarks

@@ -196,13 +196,13 @@ def recoverable(values: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequenc
     if not rows or not len(idx):
         return out
     a = np.array(rows)[:, idx]
-    # e_k lies in the row space of `a` exactly when every solution of a x = 0 has x_k = 0: one
-    # SVD gives an orthonormal basis of those solutions (the rows of vt past the rank, with the
-    # tolerance numpy's matrix_rank uses), instead of one rank per hidden cell.
-    _, s, vt = np.linalg.svd(a, full_matrices=True)
+    # e_k lies in the row space of `a` exactly when the orthogonal projection onto that space
+    # keeps it whole: P_kk = |P e_k|^2 = 1, with P = V_r V_r^T from one thin SVD (V_r: the right
+    # singular vectors past numpy matrix_rank's tolerance), instead of one rank per hidden cell.
+    _, s, vt = np.linalg.svd(a, full_matrices=False)
     tol = (s.max() if s.size else 0.0) * max(a.shape) * np.finfo(float).eps
-    null = vt[int((s > tol).sum()):]
-    out[idx] = np.all(np.abs(null) < 1e-9, axis=0) if len(null) else True
+    basis = vt[: int((s > tol).sum())]
+    out[idx] = np.abs((basis**2).sum(axis=0) - 1.0) < 1e-9
     return out
 
 
