@@ -72,3 +72,16 @@ def test_old_district_names_reach_their_csp_in_2024(staged):
     aylesbury = o[(o.area_code == "E22000303") & (o.period_label == "2024-01")]
     assert len(aylesbury) == 4 and aylesbury["count"].sum() > 0
     assert aylesbury["value"].isna().all()  # no population for a CSP inside a split authority
+
+
+def test_no_real_month_is_held_back_and_every_force_has_residents(staged, real_geo):
+    """The 'implausible' rule holds back none of the mirror's months (its highest is 2.3x the
+    force's other months), and the population rule is live: every territorial force in the grid
+    has a resident count to be judged against (None would silently skip it)."""
+    cov = staged.tables["police_uk_coverage"]
+    assert (cov["status"] == "implausible").sum() == 0
+    pfas = sorted(cov["pfa_code"].dropna().unique())
+    assert len(pfas) >= 40, pfas  # 43 territorial forces in England & Wales, with or without a file
+    for pfa in pfas:
+        persons, _year = real_geo.population_for(pfa, 2024)
+        assert persons is not None and persons > 5_000, pfa  # the City of London has ~8,600 residents

@@ -12,7 +12,9 @@ Why it is built this way:
   pre-2019 district name lets later records in a split unitary authority (named after the new
   LAD) reach their old CSP. What cannot be placed is counted by reason, never dropped.
 - A CSP's count comes from its own force's file: a month without that file is missing, never
-  zero; a file far shorter than the force's usual month is 'partial' and its counts withheld.
+  zero; a file far shorter than the force's usual month is 'partial' and its counts withheld;
+  one far above it (or beyond any count the force's population allows) is 'implausible' and
+  held back the same way.
 
 The package: `read` (files -> per-file LSOA aggregates), `place` (LSOA -> LAD -> CSP),
 `coverage` (force x month status), `rates` (area counts, rates, roll-ups, benchmarks),
@@ -30,7 +32,7 @@ import pandas as pd
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.manifest import Source
-from etl.parsers.police_uk.coverage import coverage_grid, short_months
+from etl.parsers.police_uk.coverage import coverage_grid, high_months, short_months, too_many_for_population
 from etl.parsers.police_uk.indicators import _indicators
 from etl.parsers.police_uk.place import _all_force_slugs, _lad_pfa, district_key, resolve_lsoas
 from etl.parsers.police_uk.rates import _level_counts, _rollup, like_for_like_benchmarks
@@ -54,7 +56,8 @@ from etl.parsers.police_uk.read import (
 from etl.staged import Staged, finish_observations, validate_frame
 
 __all__ = ["CRIME_TYPES", "HEADER", "MAX_MEMBER_BYTES", "StreetFile", "aggregate_files",
-           "build_staged", "discover", "district_key", "extract_member", "parse", "short_months"]
+           "build_staged", "coverage_grid", "discover", "district_key", "extract_member", "high_months", "parse",
+           "short_months", "too_many_for_population"]
 
 
 def parse(paths: list[Path], source: Source, geo: GeoContext, *,
@@ -124,7 +127,8 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
     con = duckdb.connect()
     con.register("counts", counts)
     by_type = con.execute("SELECT file_key, crime_type, sum(n)::BIGINT AS n FROM counts GROUP BY ALL").df()
-    coverage = coverage_grid(files_df, by_type, pfa_by_slug, months)
+    coverage = coverage_grid(files_df, by_type, pfa_by_slug, months,
+                             residents=lambda pfa, m: geo.population_for(pfa, int(m[:4]))[0])
     lsoas = con.execute("SELECT DISTINCT lsoa_code, lsoa_name FROM counts").df()
     placed = resolve_lsoas(lsoas, geo, lookups["l17"], lookups["l21"])
     # Collapse LSOA rows to one row per file x placement x crime type in DuckDB: at 30x the
