@@ -2,9 +2,10 @@
 
 Why it is built this way:
 - DuckDB reads the (gzip) CSVs and aggregates to LSOA x crime type inside one SQL query, so
-  millions of records never become Python objects. Each file is read by its own `read_csv` in a
-  UNION ALL: DuckDB 2.0 given a list of files with an explicit schema silently read only some of
-  them (seen here), so every file's row count is also checked to be present.
+  millions of records never become Python objects. A batch of files is one `read_csv` over the
+  file list with the schema given and sniffing off (`auto_detect=false`): with sniffing on,
+  DuckDB 2.0 given a file list silently skipped whole files (seen here), so every file's row
+  count is also checked to be present.
 - Aggregates are kept per file with the file's sha256, so a refresh that adds a month reuses the
   earlier months' aggregates from the live warehouse and only reads the new files.
 - Records are placed LSOA -> LAD -> CSP -> force by the LSOA name (`<LAD name> 043A`, LAD names
