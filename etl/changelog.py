@@ -14,11 +14,12 @@ def compute_changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dic
     """`con` has the new tables as `new.*` and, when `has_previous`, the live ones as `wh.*`."""
     if not has_previous:
         return {"first_build": True, "new_periods": [], "revised": [], "revised_count": 0,
-                "new_areas": [], "vanished_areas": [], "new_sources": [], "changed_sources": []}
+                "new_areas": [], "vanished_areas": [], "new_sources": [], "changed_sources": [],
+                "held_back": held_back(con)}
     try:
         con.execute("SELECT 1 FROM wh.observations LIMIT 1")
     except duckdb.Error:
-        return {"first_build": True, "note": "previous warehouse has no observations table"}
+        return {"first_build": True, "note": "previous warehouse has no observations table", "held_back": held_back(con)}
     new_periods = con.execute("""
         SELECT indicator_id, list(DISTINCT period_label ORDER BY period_label) AS periods
         FROM (SELECT indicator_id, period_label FROM new.observations
@@ -49,6 +50,7 @@ def compute_changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dic
     return {
         "first_build": False,
         "coverage_gaps": coverage_gaps(con),
+        "held_back": held_back(con),
         "new_periods": [{"indicator_id": i, "periods": p} for i, p in new_periods],
         "revised_count": int(revised_count),
         "revised": [{k: (None if v != v else v) for k, v in r.items()} for r in revised.to_dict("records")],
@@ -59,11 +61,11 @@ def compute_changelog(con: duckdb.DuckDBPyConnection, has_previous: bool) -> dic
     }
 
 
-GAP = "('missing', 'partial')"
+GAP = "('missing', 'partial', 'implausible')"  # no figure for the force-month
 
 
 def coverage_gaps(con: duckdb.DuckDBPyConnection) -> dict:
-    """police.uk force-months that are missing or partial, against the previous warehouse:
+    """police.uk force-months that are missing, partial or implausible (held back), against the previous warehouse:
     `opened` (a gap now that was not one before: a new month not published, or a month that
     became partial), `closed` (a gap before, complete now: e.g. a late file arrived) and
     `still_open` (a gap in both). Each lists force, month, status (before -> now) and the note.
@@ -89,10 +91,31 @@ def coverage_gaps(con: duckdb.DuckDBPyConnection) -> dict:
     return out
 
 
+def held_back(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """police.uk force-months the new build holds back as implausibly high (force, month, note),
+    whether or not they were held back before: each is a file to look at, said in every run."""
+    try:
+        rows = con.execute("""SELECT force, month, note FROM new.police_uk_coverage WHERE status = 'implausible'
+                              ORDER BY month, force""").fetchall()
+    except duckdb.Error:
+        return []
+    return [{"force": f, "month": m, "note": n} for f, m, n in rows]
+
+
+def held_back_warning(changelog: dict) -> str:
+    """'WARNING: ...' naming the force-months held back as implausibly high, or ''."""
+    held = changelog.get("held_back") or []
+    if not held:
+        return ""
+    return (f"WARNING: {len(held)} police.uk force-month(s) held back as implausibly high (no figure published): "
+            + ", ".join(f"{h['force']} {h['month']}" for h in held))
+
+
 def summarise(changelog: dict) -> str:
     """One line per kind of change, for the refresh output and the refreshes table."""
+    warning = held_back_warning(changelog)
     if changelog.get("first_build"):
-        return "first build: no previous warehouse to compare with"
+        return "first build: no previous warehouse to compare with" + (f"; {warning}" if warning else "")
     parts = []
     n_new = sum(len(x["periods"]) for x in changelog.get("new_periods", []))
     parts.append(f"{n_new} new indicator-periods")
@@ -104,4 +127,6 @@ def summarise(changelog: dict) -> str:
     if gaps.get("opened") or gaps.get("closed") or gaps.get("still_open"):
         parts.append(f"police.uk coverage gaps: {len(gaps.get('opened', []))} new, {len(gaps.get('closed', []))} "
                      f"closed, {len(gaps.get('still_open', []))} still open")
+    if warning:
+        parts.append(warning)
     return "; ".join(parts)

@@ -47,6 +47,11 @@ def status(db: Path) -> dict:
         except Exception:
             coverage, unresolved = [], []
         try:
+            held = con.execute("""SELECT force, month, note FROM wh.police_uk_coverage WHERE status = 'implausible'
+                                  ORDER BY month, force""").df().to_dict("records")
+        except duckdb.Error:
+            held = []
+        try:
             not_loaded = con.execute("SELECT * FROM wh.sources_not_loaded ORDER BY source_id").df()
         except duckdb.Error:  # a warehouse built before this table existed
             not_loaded = None
@@ -65,6 +70,7 @@ def status(db: Path) -> dict:
         "pipeline_version": meta.get("pipeline_version"),
         "families": _records(families), "sources": _records(sources),
         "police_uk_coverage": coverage, "police_uk_records_by_placement": unresolved,
+        "police_uk_held_back": held,
         "last_refresh": last[0] if last else None,
         "last_failed_run": last_failed_run(db),
         "sources_not_loaded": None if not_loaded is None else _records(not_loaded),
@@ -95,6 +101,9 @@ def render_text(st: dict) -> str:
     if st["police_uk_coverage"]:
         lines += ["", "police.uk coverage (force x month): " +
                   ", ".join(f"{c['status']} {c['force_months']}" for c in st["police_uk_coverage"])]
+    for h in st.get("police_uk_held_back") or []:
+        lines.append(f"  WARNING: held back as implausibly high: {printable(h['force'])} {printable(h['month'])}: "
+                     f"{printable(str(h['note']))}")
     if st["last_refresh"]:
         lines += ["", f"Last refresh {st['last_refresh']['refresh_id']}: {st['last_refresh']['message']}"]
         gaps = (st["last_refresh"].get("changelog") or {}).get("coverage_gaps") or {}

@@ -49,11 +49,16 @@ else:
     missing_forces = sorted(cov.loc[cov["status"] == "missing", "force"].unique())
     ui.chart(fg.coverage_heatmap(cov),
              alt=(f"{counts.get('present', 0)} force-months present, {counts.get('partial', 0)} partial, "
+                  f"{counts.get('implausible', 0)} implausibly high (held back), "
                   f"{counts.get('missing', 0)} missing. Forces with a missing month: {', '.join(missing_forces)}. "
                   "The table below lists every force and month with the reason."), key="coverage", data=cov,
              lineage=f"Source: police.uk street-level crime files (Home Office) loaded in this warehouse, by force. "
                      f"Period: {cov['month'].min()} to {cov['month'].max()}. Quality: a record of the files "
                      "received, not a statistic.")
+    high = cov[cov["status"] == "implausible"]
+    if not high.empty:
+        st.warning(f"{len(high)} force-month(s) held back as implausibly high (no figure published): "
+                   + "; ".join(f"{md(r.force)} {md(r.month)}: {md(r.note)}" for r in high.itertuples()))
     ui.dataframe(cov[cov["status"] != "present"], hide_index=True)
     st.caption("Months absent from the mirror altogether (e.g. March 2019 to December 2023) are not in this grid: "
                "charts show them as gaps.")
@@ -95,7 +100,7 @@ gap_rows = pd.DataFrame([{"change": kind.replace("_", " "), **g} for kind in ("o
                          for g in gaps.get(kind, [])])
 st.markdown(f"**police.uk coverage gaps in the latest refresh**: {len(gaps.get('opened', []))} new, "
             f"{len(gaps.get('closed', []))} closed, {len(gaps.get('still_open', []))} still open "
-            "(a force-month missing or partial; compared with the warehouse it replaced).")
+            "(a force-month missing, partial or implausibly high: no figure; compared with the warehouse it replaced).")
 if not gap_rows.empty:
     ui.dataframe(gap_rows, hide_index=True)
 not_loaded = q.sources_not_loaded()

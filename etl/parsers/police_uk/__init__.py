@@ -2,9 +2,10 @@
 
 Why it is built this way:
 - DuckDB reads the (gzip) CSVs and aggregates to LSOA x crime type inside one SQL query, so
-  millions of records never become Python objects. Each file is read by its own `read_csv` in a
-  UNION ALL: DuckDB 2.0 given a list of files with an explicit schema silently read only some of
-  them (seen here), so every file's row count is also checked to be present.
+  millions of records never become Python objects. A batch of files is one `read_csv` over the
+  file list with the schema given and sniffing off (`auto_detect=false`): with sniffing on,
+  DuckDB 2.0 given a file list silently skipped whole files (seen here), so every file's row
+  count is also checked to be present.
 - Aggregates are kept per file with the file's sha256, so a refresh that adds a month reuses the
   earlier months' aggregates from the live warehouse and only reads the new files.
 - Records are placed LSOA -> LAD -> CSP -> force by the LSOA name (`<LAD name> 043A`, LAD names
@@ -12,7 +13,9 @@ Why it is built this way:
   pre-2019 district name lets later records in a split unitary authority (named after the new
   LAD) reach their old CSP. What cannot be placed is counted by reason, never dropped.
 - A CSP's count comes from its own force's file: a month without that file is missing, never
-  zero; a file far shorter than the force's usual month is 'partial' and its counts withheld.
+  zero; a file far shorter than the force's usual month is 'partial' and its counts withheld;
+  one far above it (or beyond any count the force's population allows) is 'implausible' and
+  held back the same way.
 
 The package: `read` (files -> per-file LSOA aggregates), `place` (LSOA -> LAD -> CSP),
 `coverage` (force x month status), `rates` (area counts, rates, roll-ups, benchmarks),
@@ -30,7 +33,7 @@ import pandas as pd
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.manifest import Source
-from etl.parsers.police_uk.coverage import coverage_grid, short_months
+from etl.parsers.police_uk.coverage import coverage_grid, high_months, short_months, too_many_for_population
 from etl.parsers.police_uk.indicators import _indicators
 from etl.parsers.police_uk.place import _all_force_slugs, _lad_pfa, district_key, resolve_lsoas
 from etl.parsers.police_uk.rates import _level_counts, _rollup, like_for_like_benchmarks
@@ -54,7 +57,8 @@ from etl.parsers.police_uk.read import (
 from etl.staged import Staged, finish_observations, validate_frame
 
 __all__ = ["CRIME_TYPES", "HEADER", "MAX_MEMBER_BYTES", "StreetFile", "aggregate_files",
-           "build_staged", "discover", "district_key", "extract_member", "parse", "short_months"]
+           "build_staged", "coverage_grid", "discover", "district_key", "extract_member", "high_months", "parse",
+           "short_months", "too_many_for_population"]
 
 
 def parse(paths: list[Path], source: Source, geo: GeoContext, *,
@@ -124,7 +128,8 @@ def build_staged(counts: pd.DataFrame, files_df: pd.DataFrame, source: Source, g
     con = duckdb.connect()
     con.register("counts", counts)
     by_type = con.execute("SELECT file_key, crime_type, sum(n)::BIGINT AS n FROM counts GROUP BY ALL").df()
-    coverage = coverage_grid(files_df, by_type, pfa_by_slug, months)
+    coverage = coverage_grid(files_df, by_type, pfa_by_slug, months,
+                             residents=lambda pfa, m: geo.population_for(pfa, int(m[:4]))[0])
     lsoas = con.execute("SELECT DISTINCT lsoa_code, lsoa_name FROM counts").df()
     placed = resolve_lsoas(lsoas, geo, lookups["l17"], lookups["l21"])
     # Collapse LSOA rows to one row per file x placement x crime type in DuckDB: at 30x the

@@ -1,0 +1,51 @@
+"""`aggregate_files` reads a batch of street files as one DuckDB `read_csv` over the file list and
+tells the records apart by the file's place in the list: every file's records must land on that
+file, whatever its size, position or folder name. Expected counts are the rows written below."""
+from __future__ import annotations
+
+import duckdb
+
+from etl.parsers.police_uk import aggregate_files, discover
+from tests.fixture_mirror import write_street
+
+V, W, R = "Violence and sexual offences", "Possession of weapons", "Robbery"
+LSOA = ("E01022222", "Canterbury 001A")
+
+
+def _totals(folder):
+    files = discover(sorted(folder.rglob("*-street.csv.gz")))
+    counts, totals = aggregate_files([(f, f.path) for f in files], duckdb.connect())
+    by_type = counts.groupby(["file_key", "crime_type"])["n"].sum().to_dict()
+    return dict(zip(totals["file_key"], totals["rows"].astype(int), strict=True)), by_type
+
+
+def test_each_file_keeps_its_own_records(tmp_path):
+    # Sizes differ per file, so records landing on the wrong file would show.
+    write_street(tmp_path, "kent", "Kent Police", "2024-01", [(*LSOA, V, 3)])
+    write_street(tmp_path, "kent", "Kent Police", "2024-02", [(*LSOA, V, 1), (*LSOA, W, 4)])
+    write_street(tmp_path, "essex", "Essex Police", "2024-01", [(*LSOA, R, 7), (*LSOA, "Burglary", 2)])
+    rows, by_type = _totals(tmp_path)
+    assert rows == {"2024-01/essex": 9, "2024-01/kent": 3, "2024-02/kent": 5}
+    assert by_type == {("2024-01/essex", R): 7, ("2024-01/kent", V): 3, ("2024-02/kent", V): 1,
+                       ("2024-02/kent", W): 4}  # Burglary is read (in rows) but not kept by LSOA
+
+
+def test_more_files_than_one_batch(tmp_path, monkeypatch):
+    # 5 files in batches of 2: the file index restarts in every batch.
+    from etl.parsers.police_uk import read
+    monkeypatch.setattr(read, "BATCH_FILES", 2)
+    for i, month in enumerate(("2024-01", "2024-02", "2024-03", "2024-04", "2024-05"), start=1):
+        write_street(tmp_path, "kent", "Kent Police", month, [(*LSOA, V, i)])
+    rows, _ = _totals(tmp_path)
+    assert rows == {"2024-01/kent": 1, "2024-02/kent": 2, "2024-03/kent": 3, "2024-04/kent": 4, "2024-05/kent": 5}
+
+
+def test_a_folder_name_with_glob_characters_is_read_literally(tmp_path):
+    # Given as a pattern, 'a[b]*' would match the folder 'abc' (and not itself): its file must
+    # be read, not the other one.
+    write_street(tmp_path / "a[b]*", "kent", "Kent Police", "2024-01", [(*LSOA, V, 2)])
+    write_street(tmp_path / "abc", "kent", "Kent Police", "2024-01", [(*LSOA, V, 6)])
+    files = discover(sorted((tmp_path / "a[b]*").rglob("*-street.csv.gz")))
+    assert len(files) == 1
+    _counts, totals = aggregate_files([(f, f.path) for f in files], duckdb.connect())
+    assert totals["rows"].astype(int).tolist() == [2]
