@@ -44,13 +44,17 @@ AREA_TYPE_NAMES = {
 }
 LOCAL_LEVELS = ("csp", "lad", "pfa")
 FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment")
-FAMILY_NAMES = {
-    "knife_crime": "Knife crime and weapons",
-    "ae_assault": "A&E attendances and hospital admissions for assault",
-    "gangs": "Gangs and child criminal exploitation",
-    "drug_treatment": "Drug treatment and drug-related harm",
-    "context": "Context: county lines",
-}
+FAMILIES_FILE = ROOT / "data" / "families.csv"
+
+
+def _family_names() -> dict[str, str]:
+    """Each family's name for people (`knife_crime` -> "Knife crime and weapons"), written once
+    in data/families.csv and read by every page, table, chart and report that names a family."""
+    rows = pd.read_csv(FAMILIES_FILE, dtype=str, keep_default_na=False)
+    return dict(zip(rows["family"], rows["name"], strict=True))
+
+
+FAMILY_NAMES = _family_names()
 # The figure a briefing would quote first for each family. The headline is chosen here, not
 # guessed from the data, so it does not change when a new national series is added.
 HEADLINE_INDICATORS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -75,14 +75,25 @@ def _text(value: object, missing: str = "") -> str:
     return missing if is_missing(value) or str(value) in MISSING_WORDS else str(value)
 
 
-def formatters(df: pd.DataFrame, skip: set[str] = frozenset(),
-               missing: str = "") -> dict[Any, Callable[[object], str]]:
+def _named(value: object, names: Mapping[str, str], missing: str = "") -> str:
+    """A code shown by its name (`knife_crime` -> "Knife crime and weapons"); an unknown code as it is."""
+    text = _text(value, missing)
+    return names.get(text, text)
+
+
+def formatters(df: pd.DataFrame, skip: set[str] = frozenset(), missing: str = "",
+               names: Mapping[str, Mapping[str, str]] | None = None) -> dict[Any, Callable[[object], str]]:
     """Per column: numbers through `number_text`, everything else as text, `missing` (blank) for
     a missing value (booleans and dates are left to streamlit). `skip`: columns a page formats
-    itself. A table whose missing numbers are suppressed ones says so (`missing="suppressed"`)."""
+    itself. A table whose missing numbers are suppressed ones says so (`missing="suppressed"`).
+    `names`: per column, the name a person reads for each code in it (the `family` column's
+    codes by their family names, data/families.csv)."""
     out: dict[Any, Callable[[object], str]] = {}
     for col in df.columns:
         if col in skip:
+            continue
+        if names and col in names:
+            out[col] = partial(_named, names=names[col], missing=missing)
             continue
         dtype = df[col].dtype
         if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):

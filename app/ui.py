@@ -205,7 +205,8 @@ def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, 
                        else given)
     data: Any = df
     if df.size <= MAX_STYLED_CELLS and df.columns.is_unique:
-        data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing))
+        data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing,
+                                          names={"family": q.FAMILY_NAMES}))
     return st.dataframe(data, column_config=config, placeholder=missing, **kwargs)
 
 

@@ -118,7 +118,7 @@ if similar_to:
         st.markdown(f"{md(group_names[similar_to])}: {own}. vs most similar partnerships: "
                     f"{md(style.symbol)} {md(style.label)} ({avg}).")
     st.caption(md(similar_method_note()))
-    st.dataframe(sim_members.rename(columns={"neighbour_name": "area_name", "neighbour_code": "area_code"}),
+    ui.dataframe(sim_members.rename(columns={"neighbour_name": "area_name", "neighbour_code": "area_code"}),
                  hide_index=True)
 
 # the recent-trend marker of each area up to this period, as on its profile and in its CSV (app.trends)
@@ -174,7 +174,8 @@ for r in compared.to_dict("records"):
 st.markdown(f"**Recent trend** up to {md(period)} (Fingertips method: chi-squared test for trend over the latest 5 "
             "annual figures; none across a series break)")
 # colour (worse / better) only where the indicator has a polarity; the words always say it
-st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True)
+st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True,
+             column_config={c: st.column_config.Column(ui.column_label(c)) for c in trend_rows[0]} if trend_rows else None)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
