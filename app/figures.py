@@ -526,7 +526,7 @@ def istv_heatmap(grid: pd.DataFrame, *, title: str, qualities: Iterable[object] 
         hovertemplate="%{y} %{x}:00 - %{z:,} attendances<extra></extra>",
     ))
     notes = []
-    if shown and top == 0:
+    if shown and top == 0 and all(t != "*" for row in text for t in row):  # zero everywhere, none hidden
         notes.append(NO_ATTENDANCES)
     notes.append("* suppressed: 1-7 attendances, or hidden so that one cannot be worked out from the totals")
     fig.update_layout(xaxis_title="hour of assault", yaxis_title="day of week", yaxis_autorange="reversed")
@@ -569,8 +569,10 @@ COVERAGE_WORDS = {"present": "ok", "partial": "part", "implausible": "HIGH", "mi
 
 
 def coverage_heatmap(cov: pd.DataFrame) -> go.Figure:
-    """police.uk force x month grid: colour AND a word in each cell (present/partial/implausible/missing)."""
-    pivot = cov.pivot_table(index="force", columns="month", values="status", aggfunc="first")
+    """police.uk force x month grid: colour AND a word in each cell (present/partial/implausible/missing).
+    Forces by `force_name` when the frame has it (police.uk's folder names otherwise)."""
+    pivot = cov.pivot_table(index="force_name" if "force_name" in cov else "force", columns="month", values="status",
+                            aggfunc="first")
     z = pivot.apply(lambda s: s.map(COVERAGE_CODES)).to_numpy(dtype=float)
     text = pivot.fillna("").map(lambda s: COVERAGE_WORDS.get(s, s))
     fig = go.Figure(go.Heatmap(

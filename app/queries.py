@@ -55,6 +55,15 @@ def _family_names() -> dict[str, str]:
 
 
 FAMILY_NAMES = _family_names()
+ISTV_WEAPONS_FILE = ROOT / "data" / "istv_weapon_categories.csv"
+
+
+def istv_weapon_names() -> dict[str, str]:
+    """The ISTV weapon categories (`knife_sharp`, the codes of data/istv_assault_method_map.csv)
+    by the words a page shows for them ("Knife or sharp object"), from
+    data/istv_weapon_categories.csv."""
+    rows = pd.read_csv(ISTV_WEAPONS_FILE, dtype=str, keep_default_na=False)
+    return dict(zip(rows["category"], rows["name"], strict=True))
 # The figure a briefing would quote first for each family. The headline is chosen here, not
 # guessed from the data, so it does not change when a new national series is added.
 HEADLINE_INDICATORS = {

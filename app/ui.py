@@ -192,12 +192,13 @@ def table(df: pd.DataFrame, *, controlled: bool = False, **kwargs: Any) -> pd.Da
 
 
 def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, missing: str = "",
-              **kwargs: Any) -> Any:
+              names: dict[str, dict[str, str]] | None = None, **kwargs: Any) -> Any:
     """`st.dataframe` with headings a person reads and blanks for missing values (app.table_view).
 
     Only the display changes: the frame keeps its column names and values. A column the page
     configures itself (`column_config`, e.g. a link) keeps that configuration. `missing`: the
-    text for a missing value (blank; "suppressed" where every missing value is a suppressed one)."""
+    text for a missing value (blank; "suppressed" where every missing value is a suppressed one).
+    `names`: per column, codes shown by their names (a `family` column always by its family name)."""
     config: dict[Any, Any] = {col: st.column_config.Column(column_label(col)) for col in df.columns
                               if isinstance(col, str)}
     for col, given in (column_config or {}).items():
@@ -206,7 +207,7 @@ def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, 
     data: Any = df
     if df.size <= MAX_STYLED_CELLS and df.columns.is_unique:
         data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing,
-                                          names={"family": q.FAMILY_NAMES}))
+                                          names={"family": q.FAMILY_NAMES, **(names or {})}))
     return st.dataframe(data, column_config=config, placeholder=missing, **kwargs)
 
 

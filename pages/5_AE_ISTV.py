@@ -97,12 +97,14 @@ for dim, frame, title in (("day of week", by_day, "by day of week"),
                        for r in frame.itertuples()), key=f"istv_{dim.replace(' ', '_')}", data=frame, lineage=lineage)
 
 # ---------------------------------------------------------------- by weapon
+weapon_names = q.istv_weapon_names()  # the category codes by their words (data/istv_weapon_categories.csv)
 wt = safe["weapons"].assign(dimension="weapon")[["dimension", "category", "count", "suppressed_reason"]]
 shown = wt[wt["category"] != "all"]
+shown = shown.assign(category=shown["category"].map(lambda c: weapon_names.get(c, c)))
 wfig = fg.count_bars(shown, title=f"Assault attendances by weapon: {label}", qualities=[quality])
 ui.chart(wfig, "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
                          for r in shown.itertuples()), key="istv_weapon", data=shown, lineage=lineage)
-ui.dataframe(wt, hide_index=True)
+ui.dataframe(wt, hide_index=True, names={"category": weapon_names})
 
 # ---------------------------------------------------------------- by month
 safe_months = safe["months"].set_index("month")

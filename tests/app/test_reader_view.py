@@ -125,6 +125,15 @@ def test_istv_heatmap_all_zero_starts_at_zero_and_says_no_attendances():
     assert fg.NO_ATTENDANCES in _plain(fig.layout.title.text)
 
 
+def test_istv_heatmap_zeros_beside_suppressed_cells_are_not_called_no_attendances():
+    """A suppressed cell may hold 1-7 attendances: zeros elsewhere do not make an empty period."""
+    grid = pd.DataFrame({"dow": ["Mon", "Tue"], "hour": ["00", "01"], "count": [0.0, np.nan],
+                         "suppressed_reason": [None, "small count (1-7)"]})
+    fig = fg.istv_heatmap(grid, title="ISTV")
+    assert fig.data[0].zmin == 0
+    assert fg.NO_ATTENDANCES not in _plain(fig.layout.title.text)
+
+
 def test_istv_heatmap_colour_scale_runs_from_zero_to_the_largest_count():
     grid = pd.DataFrame({"dow": ["Mon", "Tue", "Wed"], "hour": ["00", "01", "02"], "count": [12.0, 30.0, np.nan],
                          "suppressed_reason": [None, None, "small count (1-7)"]})
@@ -199,3 +208,34 @@ def test_compare_ranks_a_suppressed_area_as_suppressed(wh, sql):
     shown = next(t for t in spec["data"] if t.get("name") == "not shown")
     assert shown["y"] == [hidden] and shown["customdata"] == ["small count (1-7)"]  # health count 1-7
     assert "SYNTHETIC" in spec["layout"]["title"]["text"]  # synthetic figures are labelled on the chart
+
+
+def test_every_istv_weapon_category_has_words():
+    names = {r["category"]: r["name"] for r in _csv("istv_weapon_categories.csv")}
+    assert {r["category"] for r in _csv("istv_assault_method_map.csv")} | {"all"} <= set(names)
+    assert names["knife_sharp"] == "Knife or sharp object"
+
+
+def test_ae_page_names_weapons_in_words_and_labels_the_synthetic_extract(wh):
+    at = run_page("pages/5_AE_ISTV.py", area="E22000308")
+    specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    weapon = next(s for s in specs if "by weapon" in s["layout"]["title"]["text"])
+    categories = weapon["data"][0]["x"]
+    assert "Knife or sharp object" in categories and "Blunt object" in categories
+    assert not [c for c in categories if "_" in c]  # no code such as knife_sharp
+    assert all("SYNTHETIC" in s["layout"]["title"]["text"] for s in specs)  # every chart on the page
+    heat = next(s for s in specs if s["data"][0]["type"] == "heatmap")
+    assert heat["data"][0]["zmin"] == 0
+
+
+def test_data_page_names_forces_and_writes_the_changelog_in_words(wh, sql):
+    at = run_page("pages/4_Data_and_sources.py")
+    cov = next(json.loads(el.proto.spec) for el in at.get("plotly_chart")
+               if json.loads(el.proto.spec)["data"][0]["type"] == "heatmap")
+    forces = cov["data"][0]["y"]
+    (gm,), = sql("SELECT DISTINCT a.area_name FROM police_uk_coverage c JOIN areas a ON a.area_code = c.pfa_code "
+                 "WHERE c.force = 'greater-manchester'")
+    assert gm in forces and "greater-manchester" not in forces
+    changelog = [el.value for el in at.markdown if el.value.startswith("Changelog:")]
+    assert changelog and not [c for c in changelog if "{" in c or "[" in c]  # no Python dict or list dumped
+    assert any("first build: yes" in c for c in changelog) or any("first build: no" in c for c in changelog)
