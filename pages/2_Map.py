@@ -87,7 +87,7 @@ ui.require_warehouse()
 inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=True)
 titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
 mappable = [i for i in inds["indicator_id"] if q.indicator_levels(i)]
-c1, c2, c3 = st.columns([3, 1, 1])
+c1, c2, c3 = st.columns([5, 3, 2])  # "Community Safety Partnership" fits its box
 with c1:
     ind_id = ui.url_select("Indicator", mappable, "indicator", format_func=lambda i: titles.get(i, i),
                            default=q.lead_indicator(mappable, preferred="police_uk_violence_and_sexual_offences"),

@@ -39,7 +39,7 @@ inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=T
 inds = inds[inds["unit"].str.contains("per 100,000|per 10,000|%|percent|DSR", case=False, regex=True)]
 inds = inds[[bool(q.indicator_levels(i)) for i in inds["indicator_id"]]]
 titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
-c1, c2, c3 = st.columns([3, 1, 1])
+c1, c2, c3 = st.columns([5, 3, 2])  # "Community Safety Partnership" fits its box
 with c1:
     ind_id = ui.url_select("Indicator", list(inds["indicator_id"]), "indicator", format_func=lambda i: titles.get(i, i),
                            default=q.lead_indicator(list(inds["indicator_id"]), preferred="knife_offences_total"),
