@@ -47,11 +47,26 @@ def quality_note(qualities: Iterable[object]) -> str | None:
     return "; ".join(notes) if notes else None
 
 
+TITLE_WIDTH = 64  # characters of a title's first line before it is broken at a ": " (half-width charts)
+
+
+def _title_lines(title: str) -> str:
+    """The escaped title, broken after its last ": " within TITLE_WIDTH characters when it is
+    longer ("Gangs and child criminal exploitation:<br>Children aged 10-17 ..."): plotly never
+    wraps and cuts a long title at the chart's edge. Titles are joined from parts with ": ", so
+    the break falls between parts; one without a ": " stays on one line."""
+    text = _t(title)
+    if len(title) <= TITLE_WIDTH:
+        return text
+    cut = text.rfind(": ", 0, TITLE_WIDTH + 1)
+    return text if cut <= 0 else f"{text[:cut + 1]}<br>{text[cut + 2:]}"
+
+
 def titled(title: str, qualities: Iterable[object]) -> str:
-    """Plotly markup for a figure title: `title` (plain text, escaped here) and the quality
-    warning the figure must carry."""
+    """Plotly markup for a figure title: `title` (plain text, escaped here, broken once if long)
+    and the quality warning the figure must carry."""
     note = quality_note(qualities)
-    return _t(title) + _sup(note, bold=True) if note else _t(title)
+    return _title_lines(title) + _sup(note, bold=True) if note else _title_lines(title)
 
 
 def wrap_words(text: str, width: int = 90) -> str:
@@ -191,7 +206,9 @@ def trend_figure(
         ))
     _add_breaks(fig, breaks)
     fig.update_layout(yaxis_title=_t(unit), xaxis_title="end of period")
-    title_on_top(fig, titled(title, df.get("quality", [])), height=480)
+    # the legend above the plot takes a row per line once names are long (benchmarks with their
+    # basis): a taller figure keeps the plot itself readable
+    title_on_top(fig, titled(title, df.get("quality", [])), height=min(720, 460 + 24 * max(0, len(fig.data) - 2)))
     ends = pd.to_datetime(df["period_end"], errors="coerce").dropna()
     values = pd.to_numeric(df["value"], errors="coerce").dropna()
     if ends.nunique() == 1:

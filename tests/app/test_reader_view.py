@@ -239,3 +239,20 @@ def test_data_page_names_forces_and_writes_the_changelog_in_words(wh, sql):
     changelog = [el.value for el in at.markdown if el.value.startswith("Changelog:")]
     assert changelog and not [c for c in changelog if "{" in c or "[" in c]  # no Python dict or list dumped
     assert any("first build: yes" in c for c in changelog) or any("first build: no" in c for c in changelog)
+
+
+def test_a_long_title_is_broken_between_its_parts_and_keeps_its_file_name():
+    from app.chart_export import file_stem
+
+    fig = fg.trend_figure(pd.DataFrame({
+        "area_name": ["England"], "period_start": [pd.Timestamp("2023-04-01")],
+        "period_end": [pd.Timestamp("2024-03-31")], "period_label": ["2023/24"], "value": [5.0],
+        "quality": ["modelled"]}), title="Gangs and child criminal exploitation: Children aged 10-17 who identify "
+                                          "as gang members", unit="children")
+    lines = _lines(fig.layout.title.text)
+    assert lines[:2] == ["Gangs and child criminal exploitation:", "Children aged 10-17 who identify as gang members"]
+    assert lines[2].startswith("MODELLED")  # the warning still under it
+    # both lines name the file (cut at 80 characters), not the first alone
+    full = "gangs_and_child_criminal_exploitation_children_aged_10_17_who_identify_as_gang_members"
+    assert file_stem(fig, "k") == full[:80]
+    assert fg.titled("Robbery: Oxford", []) == "Robbery: Oxford"  # a short title stays on one line
