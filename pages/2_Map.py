@@ -157,6 +157,6 @@ st.subheader("Values")
 # the shape's id (map_unit) is for the drawing; the map note says which areas share a shape (CSV keeps the id)
 table = values[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci",
                  "upper_ci", "comparison_phrase", "benchmark_basis", "suppressed_reason", "quality", "note", "map_note"]]
-ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)))
+ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)), registry=info)
 ui.download(values.assign(area_type=level), f"map_{ind_id}_{level}_{period}.csv")
 ui.page_ready()

@@ -181,6 +181,6 @@ st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
                   "comparison_phrase", "benchmark_basis", "trend", "trend_detail", "suppressed_reason", "quality",
                   "publisher", "source_title", "note"]]
-ui.table(table, controlled=True)
+ui.table(table, controlled=True, registry=info)
 ui.download(compared.drop(columns=["trend_colour"]), f"compare_{ind_id}_{period}.csv")
 ui.page_ready()

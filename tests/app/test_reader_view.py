@@ -256,3 +256,14 @@ def test_a_long_title_is_broken_between_its_parts_and_keeps_its_file_name():
     full = "gangs_and_child_criminal_exploitation_children_aged_10_17_who_identify_as_gang_members"
     assert file_stem(fig, "k") == full[:80]
     assert fg.titled("Robbery: Oxford", []) == "Robbery: Oxford"  # a short title stays on one line
+
+
+def test_a_table_of_one_indicator_writes_values_with_its_decimals():
+    """Compare's table had '6.76' (3 significant figures) beside '12.7': one indicator, one rule."""
+    df = pd.DataFrame({"value": [12.7, 8.1], "lower_ci": [6.7642, np.nan], "upper_ci": [21.93, 12.0],
+                       "count": [13.0, 9.0]})
+    f = formatters(df, registry={"multiplier": 100_000, "decimals": 1, "value_type": "crude_rate"})
+    assert [f["lower_ci"](v) for v in df["lower_ci"]] == ["6.8", ""]
+    assert [f["upper_ci"](v) for v in df["upper_ci"]] == ["21.9", "12.0"]
+    assert f["count"](13.0) == "13"
+    assert formatters(df)["lower_ci"](6.7642) == "6.76"  # no registry (a table of several indicators): as before
