@@ -80,7 +80,8 @@ def add_lineage(fig: go.Figure, text: str) -> go.Figure:
 
 def title_of(fig: go.Figure) -> str:
     raw = fig.layout.title.text or ""
-    return re.sub(r"<[^>]+>", " ", raw.split("<br>")[0]).strip()
+    # the title's own lines (a long one is broken in two by app.figures), not its subtitles
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", raw.split("<sup>")[0])).strip()
 
 
 def file_stem(fig: go.Figure, key: str | None) -> str:

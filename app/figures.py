@@ -47,11 +47,74 @@ def quality_note(qualities: Iterable[object]) -> str | None:
     return "; ".join(notes) if notes else None
 
 
+TITLE_WIDTH = 64  # characters of a title's first line before it is broken at a ": " (half-width charts)
+
+
+def _title_lines(title: str) -> str:
+    """The escaped title, broken after its last ": " within TITLE_WIDTH characters when it is
+    longer ("Gangs and child criminal exploitation:<br>Children aged 10-17 ..."): plotly never
+    wraps and cuts a long title at the chart's edge. Titles are joined from parts with ": ", so
+    the break falls between parts; one without a ": " stays on one line."""
+    text = _t(title)
+    if len(title) <= TITLE_WIDTH:
+        return text
+    cut = text.rfind(": ", 0, TITLE_WIDTH + 1)
+    return text if cut <= 0 else f"{text[:cut + 1]}<br>{text[cut + 2:]}"
+
+
 def titled(title: str, qualities: Iterable[object]) -> str:
-    """Plotly markup for a figure title: `title` (plain text, escaped here) and the quality
-    warning the figure must carry."""
+    """Plotly markup for a figure title: `title` (plain text, escaped here, broken once if long)
+    and the quality warning the figure must carry."""
     note = quality_note(qualities)
-    return f"{_t(title)}<br><sup><b>{note}</b></sup>" if note else _t(title)
+    return _title_lines(title) + _sup(note, bold=True) if note else _title_lines(title)
+
+
+def wrap_words(text: str, width: int = 90) -> str:
+    """`text` (already plotly-escaped) broken into lines of about `width` characters with
+    `<br>`, since plotly never wraps: a long subtitle is otherwise cut off at the chart's edge.
+    Only for our own notes and warnings; titles from files keep one line (they are escaped
+    whole and read as typed)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _sup(text: str, *, bold: bool = False, width: int = 75) -> str:
+    """A subtitle: each wrapped line in its own `<sup>` (plotly spaces lines of small text by
+    the line's own size, so a `<br>` inside one `<sup>` leaves a gap)."""
+    return "".join(f"<br><sup>{'<b>' if bold else ''}{line}{'</b>' if bold else ''}</sup>"
+                   for line in wrap_words(text, width).split("<br>"))
+
+
+TITLE_LINE_PX = 26  # the title's first line (17px text)
+SUB_LINE_PX = 22  # each further line (a <sup> subtitle line)
+
+
+def title_on_top(fig: go.Figure, title: str, *, height: int, legend: bool = True) -> go.Figure:
+    """The title (with its subtitle lines) at the top left, and the legend, if any, in a band
+    right under it, both placed in pixels of a figure of fixed `height`.
+
+    Why: a legend under the plot lands on the lineage line that `app.chart_export.add_lineage`
+    draws there (plotly gives a legend no pixel offset, so "below the x axis title" cannot be
+    said), and on a phone its rows cover the axis. Above the plot, plotly moves the plot down
+    by however many rows the legend needs at the width it is drawn at."""
+    lines = title.count("<br>")
+    title_px = TITLE_LINE_PX + SUB_LINE_PX * lines
+    fig.update_layout(
+        height=height, margin={"t": title_px + 24},
+        # plotly places a multi-line title by its first line (the further lines run down from
+        # it, whatever the anchor): that line's middle sits 20px below the figure's top edge
+        title={"text": title, "x": 0.01, "xanchor": "left", "xref": "container", "yref": "container",
+               "y": 1 - 20 / height, "yanchor": "middle"},
+    )
+    if legend:
+        fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 1 - (title_px + 14) / height,
+                                  "yanchor": "top", "x": 0.0, "xanchor": "left"})
+    return fig
 
 
 def _texts(values: Iterable[object]) -> list[str]:
@@ -91,8 +154,8 @@ def _add_breaks(fig: go.Figure, breaks: pd.DataFrame | None) -> None:
             line={"dash": "dot", "color": "#444444", "width": 1.5},
         )
         fig.add_annotation(
-            x=date, yref="paper", y=1.0, text="series break", showarrow=False, yanchor="bottom",
-            font={"size": 10}, hovertext=text,
+            x=date, yref="paper", y=1.0, text="series break", showarrow=False, yanchor="top",
+            font={"size": 10}, hovertext=text, bgcolor="rgba(255,255,255,0.8)",
         )
 
 
@@ -142,10 +205,10 @@ def trend_figure(
                            + "<br>quality: %{customdata[1]}<br>%{customdata[4]}<extra></extra>"),
         ))
     _add_breaks(fig, breaks)
-    fig.update_layout(
-        title=titled(title, df.get("quality", [])), yaxis_title=_t(unit), xaxis_title="end of period",
-        legend={"orientation": "h", "y": -0.2}, margin={"t": 80},
-    )
+    fig.update_layout(yaxis_title=_t(unit), xaxis_title="end of period")
+    # the legend above the plot takes a row per line once names are long (benchmarks with their
+    # basis): a taller figure keeps the plot itself readable
+    title_on_top(fig, titled(title, df.get("quality", [])), height=min(720, 460 + 24 * max(0, len(fig.data) - 2)))
     ends = pd.to_datetime(df["period_end"], errors="coerce").dropna()
     values = pd.to_numeric(df["value"], errors="coerce").dropna()
     if ends.nunique() == 1:
@@ -197,10 +260,8 @@ def spc_figure(result: SpcResult, *, title: str, unit: str = "offences in the mo
             fig.add_annotation(x=x0 + (x1 - x0) / 2, y=run.mean, yshift=18, showarrow=False,
                                text="too few points for limits", font={"size": 10, "color": "#444444"})
     sub = "; ".join(result.notes)
-    fig.update_layout(
-        title=titled(title, qualities) + (f"<br><sup>{_t(sub)}</sup>" if sub else ""),
-        yaxis_title=_t(unit), legend={"orientation": "h", "y": -0.2}, margin={"t": 90},
-    )
+    fig.update_layout(yaxis_title=_t(unit))
+    title_on_top(fig, titled(title, qualities) + (_sup(_t(sub)) if sub else ""), height=480)
     return fig
 
 
@@ -215,30 +276,66 @@ def ranked_bars(
 ) -> go.Figure:
     """Horizontal bars, highest first, with 95% intervals; each bar coloured by its comparison
     with the benchmark (`compare_frame` columns significance/rating/not_compared_reason) AND
-    labelled with the comparison's symbol and words, with the benchmark drawn as a line."""
-    d = df.dropna(subset=["value"]).sort_values("value")
+    labelled with the comparison's symbol and words, with the benchmark drawn as a line.
+
+    The words sit under the area's name on the axis and the value after the interval's end,
+    so no label is drawn over a whisker. An area without a value (suppressed, or no figure) keeps
+    its row, at the bottom, with no bar and the words "suppressed" (or "no figure"): a reader
+    must not take the area for one that was left out."""
     reg = registry_of(df)
-    styles = [style_for(s, r, polarity, None) for s, r in zip(d["significance"], d["rating"], strict=True)]
+    valued = df.dropna(subset=["value"]).sort_values("value")
+    empty = df[df["value"].isna()]
+    styles = [style_for(s, r, polarity, None) for s, r in zip(valued["significance"], valued["rating"], strict=True)]
+    verdicts = [f"{s.symbol} {s.label}" for s in styles]
+    names = _texts(valued["area_name"])
+    reasons = empty["suppressed_reason"] if "suppressed_reason" in empty else pd.Series([None] * len(empty))
+    empty_words = ["suppressed" if isinstance(r, str) and r.strip() else "no figure" for r in reasons]
+    empty_names = _texts(empty["area_name"])
+    order = [*empty_names, *names]  # plotly draws the first category at the bottom
+    ticks = [f"<b>{n}</b><br>{w}" for n, w in
+             [*zip(empty_names, empty_words, strict=True), *zip(names, verdicts, strict=True)]]
+    upper = valued["upper_ci"].where(valued["upper_ci"].notna(), valued["value"])
     fig = go.Figure(go.Bar(
-        y=_texts(d["area_name"]), x=d["value"], orientation="h",
+        y=names, x=valued["value"], orientation="h",
         marker={"color": [s.colour for s in styles], "line": {"color": "#333333", "width": 1}},
-        error_x={"type": "data", "array": (d["upper_ci"] - d["value"]).tolist(),
-                 "arrayminus": (d["value"] - d["lower_ci"]).tolist(), "color": "#222222"},
-        text=[f"{s.symbol} {s.label}" for s in styles], textposition="outside", cliponaxis=False,
-        customdata=np.column_stack([d["lower_ci"].map(lambda v: number(v, reg)), d["upper_ci"].map(lambda v: number(v, reg)),
-                                    _texts(d.get("quality", pd.Series([""] * len(d))).astype(str))]),
+        error_x={"type": "data", "array": (valued["upper_ci"] - valued["value"]).tolist(),
+                 "arrayminus": (valued["value"] - valued["lower_ci"]).tolist(), "color": "#222222"},
+        text=verdicts, textposition="none",
+        customdata=np.column_stack([valued["lower_ci"].map(lambda v: number(v, reg)),
+                                    valued["upper_ci"].map(lambda v: number(v, reg)),
+                                    _texts(valued.get("quality", pd.Series([""] * len(valued))).astype(str)),
+                                    verdicts]) if len(valued) else None,
         hovertemplate="%{y}: <b>%{x:" + d3_format(reg) + "}</b> " + _t(unit)
-                      + "<br>95% interval %{customdata[0]} to %{customdata[1]}<br>quality %{customdata[2]}"
-                      + "<extra></extra>",
-        name="areas",
+                      + "<br>95% interval %{customdata[0]} to %{customdata[1]}<br>%{customdata[3]}"
+                      + "<br>quality %{customdata[2]}<extra></extra>",
+        name="areas", showlegend=False,
     ))
+    # the value, written after the end of the interval's whisker (never on top of it)
+    fig.add_trace(go.Scatter(
+        x=upper, y=names, mode="text", text=[f" {number(v, reg)}" for v in valued["value"]],
+        textposition="middle right", cliponaxis=False, hoverinfo="skip", showlegend=False, name="values",
+    ))
+    if len(empty):
+        fig.add_trace(go.Scatter(
+            x=[0.0] * len(empty), y=empty_names, mode="text", text=[f" {w}: not a value" for w in empty_words],
+            textposition="middle right", cliponaxis=False, showlegend=False, name="not shown", meta="not a value",
+            customdata=_texts(reasons.fillna("no figure for this period")),
+            hovertemplate="%{y}: not shown (%{customdata})<extra></extra>",
+        ))
     if benchmark_value is not None and np.isfinite(benchmark_value):
         fig.add_shape(type="line", x0=benchmark_value, x1=benchmark_value, yref="paper", y0=0, y1=1,
                       line={"dash": "dash", "color": "#000000"})
-        fig.add_annotation(x=benchmark_value, yref="paper", y=1.02, showarrow=False,
+        fig.add_annotation(x=benchmark_value, yref="paper", y=1.0, yanchor="bottom", showarrow=False,
                            text=f"{_t(benchmark_name)}: {number(benchmark_value, reg)}")
-    fig.update_layout(title=titled(title, df.get("quality", [])), xaxis_title=_t(unit),
-                      height=max(300, 40 * len(d) + 140), margin={"r": 220, "t": 90})
+    top = pd.concat([upper, pd.Series([benchmark_value or 0.0])]).max()
+    fig.update_layout(
+        xaxis_title=_t(unit), margin={"r": 60},
+        yaxis={"categoryorder": "array", "categoryarray": order, "tickvals": order, "ticktext": ticks,
+               "automargin": True},
+        xaxis={"range": [0, float(top) * 1.15 if pd.notna(top) and top > 0 else 1.0]},
+    )
+    title_on_top(fig, titled(title, df.get("quality", [])), height=max(320, 48 * len(order) + 170), legend=False)
+    fig.update_layout(margin={"t": fig.layout.margin.t + 18})  # room for the benchmark's label
     return fig
 
 
@@ -349,12 +446,18 @@ def funnel_figure(df: pd.DataFrame, *, benchmark_rate: float, benchmark_name: st
             ))
         chosen = set(highlight)
         if chosen and "area_code" in d:
-            for r in d[d["area_code"].isin(chosen)].itertuples():
+            # neighbours (in population order) take turns round the point (above right, below
+            # left, below right, above left), so areas of similar size do not write their names
+            # over each other
+            named = d[d["area_code"].isin(chosen)].sort_values("denominator")
+            for i, r in enumerate(named.itertuples()):
+                dx, dy = ((1, -1), (-1, 1), (1, 1), (-1, -1))[i % 4]
                 fig.add_annotation(x=np.log10(r.denominator), y=r.rate, text=_t(r.area_name), showarrow=True,
-                                   arrowhead=0, ax=20, ay=-25, font={"size": 11}, bgcolor="rgba(255,255,255,0.8)")
-    fig.update_layout(title=titled(title, df.get("quality", [])) + f"<br><sup>{_t(result.note())}</sup>",
-                      xaxis_title="population (denominator)", yaxis_title=_t(unit), xaxis_type="log",
-                      legend={"orientation": "h", "y": -0.25}, margin={"t": 100})
+                                   arrowhead=0, ax=22 * dx, ay=24 * dy, font={"size": 11},
+                                   xanchor="left" if dx == 1 else "right", bgcolor="rgba(255,255,255,0.8)")
+    # The method note is long (method, phi, test, tau²): wrapped, never cut at the chart's edge.
+    fig.update_layout(xaxis_title="population (denominator)", yaxis_title=_t(unit), xaxis_type="log")
+    title_on_top(fig, titled(title, df.get("quality", [])) + _sup(_t(result.note())), height=620)
     return fig
 
 
@@ -429,16 +532,26 @@ def istv_heatmap(grid: pd.DataFrame, *, title: str, qualities: Iterable[object] 
                                                                                       else f"{c:,.0f}"))
         z.append(row_z)
         text.append(row_t)
+    # Counts start at zero: the colour scale too (plotly centres an all-zero grid on 0 and
+    # draws a bar running from -0.4 to 0.4, negative attendances).
+    shown = [v for row in z for v in row if v is not None]
+    top = max(shown, default=0.0)
     fig = go.Figure(go.Heatmap(
         z=z, x=hours, y=DOW_ORDER, text=text, texttemplate="%{text}", colorscale="Blues",
+        zmin=0, zmax=top if top > 0 else 1, showscale=top > 0,
         colorbar={"title": {"text": "attendances"}}, hoverongaps=False,
         hovertemplate="%{y} %{x}:00 - %{z:,} attendances<extra></extra>",
     ))
-    note = "* suppressed: 1-7 attendances, or hidden so that one cannot be worked out from the totals"
-    fig.update_layout(title=titled(title, qualities) + f"<br><sup>{note}</sup>",
-                      xaxis_title="hour of assault", yaxis_title="day of week", yaxis_autorange="reversed",
-                      margin={"t": 100})
+    notes = []
+    if shown and top == 0 and all(t != "*" for row in text for t in row):  # zero everywhere, none hidden
+        notes.append(NO_ATTENDANCES)
+    notes.append("* suppressed: 1-7 attendances, or hidden so that one cannot be worked out from the totals")
+    fig.update_layout(xaxis_title="hour of assault", yaxis_title="day of week", yaxis_autorange="reversed")
+    title_on_top(fig, titled(title, qualities) + "".join(_sup(n) for n in notes), height=460, legend=False)
     return fig
+
+
+NO_ATTENDANCES = "no attendances recorded in this period (every hour shown is zero)"
 
 
 def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", unit: str = "attendances",
@@ -463,9 +576,8 @@ def count_bars(df: pd.DataFrame, *, title: str, category_col: str = "category", 
             name="suppressed (1-7, or hidden so one cannot be worked out): not a value",
             hovertemplate="%{x}: suppressed, not shown<extra></extra>", meta="not a value",
         ))
-    fig.update_layout(title=titled(title, qualities), yaxis_title=_t(unit), margin={"t": 90}, barmode="overlay",
-                      yaxis={"range": [0, y_max]}, showlegend=any(hidden),
-                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(yaxis_title=_t(unit), barmode="overlay", yaxis={"range": [0, y_max]}, showlegend=any(hidden))
+    title_on_top(fig, titled(title, qualities), height=460, legend=any(hidden))
     return fig
 
 
@@ -474,8 +586,10 @@ COVERAGE_WORDS = {"present": "ok", "partial": "part", "implausible": "HIGH", "mi
 
 
 def coverage_heatmap(cov: pd.DataFrame) -> go.Figure:
-    """police.uk force x month grid: colour AND a word in each cell (present/partial/implausible/missing)."""
-    pivot = cov.pivot_table(index="force", columns="month", values="status", aggfunc="first")
+    """police.uk force x month grid: colour AND a word in each cell (present/partial/implausible/missing).
+    Forces by `force_name` when the frame has it (police.uk's folder names otherwise)."""
+    pivot = cov.pivot_table(index="force_name" if "force_name" in cov else "force", columns="month", values="status",
+                            aggfunc="first")
     z = pivot.apply(lambda s: s.map(COVERAGE_CODES)).to_numpy(dtype=float)
     text = pivot.fillna("").map(lambda s: COVERAGE_WORDS.get(s, s))
     fig = go.Figure(go.Heatmap(

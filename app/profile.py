@@ -1,8 +1,9 @@
 """An area profile: every local indicator at the geography its publisher releases it at, with
-benchmarks, comparisons, summary sentences, similar areas and a printable HTML document.
+benchmarks, comparisons, summary sentences and similar areas (the printable report is
+`app.report`, built from these rows).
 
 Why a module and not page code: the profile is what a CSP lead pastes into a board paper, so the
-table, the CSV and the printable HTML must be the same numbers; building them once here (from
+table, the CSV and the printable report must be the same numbers; building them once here (from
 `app.queries` and `methods`) keeps the page short and lets tests call it directly.
 
 Rules: each figure lives at its own geography and is labelled ("Police force area: Thames
@@ -12,9 +13,7 @@ Imports: pandas, numpy, methods, app.queries, app.disclosure_view. No streamlit 
 """
 from __future__ import annotations
 
-import html
 import math
-from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
@@ -27,7 +26,6 @@ from app.trends import recent_trend, trend_fields
 from methods.benchmark import rating_style
 from methods.rates import crude_rate, proportion
 from methods.summary import area_summary
-from methods.wording import WARNED
 
 
 def period_words(label: object, period_type: object) -> str:
@@ -272,62 +270,6 @@ def profile_table(rows: pd.DataFrame) -> pd.DataFrame:
     if "quality" in out:
         out["quality"] = out["quality"].map(lambda v: quality_label(v) if isinstance(v, str) else "")
     return out
-
-
-COUNT_COLUMNS = ("count", "denominator")  # whole numbers whatever the indicator
-
-
-def _cell(v: object, column: str, row: pd.Series) -> str:
-    """One table cell: numbers as `app.indicator_format` writes them (counts whole, values with
-    the indicator's registry decimals), text escaped."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, float):
-        return number(v, {"multiplier": 1} if column in COUNT_COLUMNS else row)
-    return html.escape(str(v))
-
-
-def profile_html(geo: dict[str, Any], rows: pd.DataFrame, sources: pd.DataFrame) -> str:
-    """A self-contained printable HTML profile (no scripts, no external resources)."""
-    a = geo["area"]
-    title = f"Serious violence profile: {a['area_name']}"
-    kind = q.AREA_TYPE_NAMES.get(a["area_type"], a["area_type"])
-    table = profile_table(rows)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(v, c, full)}</td>" for c, v in zip(table.columns, r, strict=True))
-                   + "</tr>" for r, (_, full) in zip(table.itertuples(index=False), rows.iterrows(), strict=True))
-    sentences = "".join(f"<li>{html.escape(s)}</li>" for s in rows.get("summary", pd.Series(dtype=str)).dropna())
-    src = "".join(
-        f"<li>{html.escape(str(s.publisher))}: {html.escape(str(s.title))} ({html.escape(str(s.licence))}). "
-        f"{html.escape(str(s.attribution))}</li>" for s in sources.itertuples()
-    )
-    where = [f"{kind} {a['area_code']}"]
-    if geo["pfa"]:
-        where.append(f"police force area: {geo['pfa']['name']}")
-    if geo["region"]:
-        where.append(f"region: {geo['region']['name']}")
-    split = f"<p class='note'>{html.escape(geo['split_note'])}</p>" if geo.get("split_note") else ""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    quality_key = "; ".join(f"{k.upper()} rows: {quality_wording(k)}" for k in WARNED)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: Arial, sans-serif; margin: 2em; color: #111; }}
-table {{ border-collapse: collapse; font-size: 11px; width: 100%; }}
-th, td {{ border: 1px solid #999; padding: 3px 5px; text-align: left; vertical-align: top; }}
-th {{ background: #eee; }}
-.note {{ background: #fff4d6; padding: 6px; border-left: 4px solid #E69F00; }}
-@media print {{ body {{ margin: 0.5cm; }} a {{ color: #000; }} }}
-</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>{html.escape('; '.join(where))}. Generated {stamp}.</p>
-{split}
-<p class="note">{html.escape(quality_key)}. Comparisons use 95% confidence intervals: "similar" means the
-interval includes the benchmark.</p>
-<h2>Summary</h2><ul>{sentences}</ul>
-<h2>Indicators</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Sources</h2><ul>{src}</ul>
-</body></html>"""
 
 
 def default_month(code: str) -> str | None:

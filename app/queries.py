@@ -44,13 +44,26 @@ AREA_TYPE_NAMES = {
 }
 LOCAL_LEVELS = ("csp", "lad", "pfa")
 FAMILIES = ("knife_crime", "ae_assault", "gangs", "drug_treatment")
-FAMILY_NAMES = {
-    "knife_crime": "Knife crime and weapons",
-    "ae_assault": "A&E attendances and hospital admissions for assault",
-    "gangs": "Gangs and child criminal exploitation",
-    "drug_treatment": "Drug treatment and drug-related harm",
-    "context": "Context: county lines",
-}
+FAMILIES_FILE = ROOT / "data" / "families.csv"
+
+
+def _family_names() -> dict[str, str]:
+    """Each family's name for people (`knife_crime` -> "Knife crime and weapons"), written once
+    in data/families.csv and read by every page, table, chart and report that names a family."""
+    rows = pd.read_csv(FAMILIES_FILE, dtype=str, keep_default_na=False)
+    return dict(zip(rows["family"], rows["name"], strict=True))
+
+
+FAMILY_NAMES = _family_names()
+ISTV_WEAPONS_FILE = ROOT / "data" / "istv_weapon_categories.csv"
+
+
+def istv_weapon_names() -> dict[str, str]:
+    """The ISTV weapon categories (`knife_sharp`, the codes of data/istv_assault_method_map.csv)
+    by the words a page shows for them ("Knife or sharp object"), from
+    data/istv_weapon_categories.csv."""
+    rows = pd.read_csv(ISTV_WEAPONS_FILE, dtype=str, keep_default_na=False)
+    return dict(zip(rows["category"], rows["name"], strict=True))
 # The figure a briefing would quote first for each family. The headline is chosen here, not
 # guessed from the data, so it does not change when a new national series is added.
 HEADLINE_INDICATORS = {

@@ -4,17 +4,19 @@ Why: the warehouse's column names (`bench1_label`, `lower_ci`) are for code, and
 a missing value as a grey "None" and a float count as "14.0". Only the display changes: the
 frame a page passes keeps its columns and values (sorting, downloads and tests read those).
 No streamlit here (pure functions); app.ui.dataframe applies them.
-Imports: math, re, pandas.
+Imports: math, re, pandas, app.indicator_format (pure).
 """
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 import pandas as pd
+
+from app.indicator_format import number
 
 COLUMN_LABELS: dict[str, str] = {
     "area_code": "Area code", "area_name": "Area", "area_type": "Geography", "map_unit": "Map shape",
@@ -75,14 +77,38 @@ def _text(value: object, missing: str = "") -> str:
     return missing if is_missing(value) or str(value) in MISSING_WORDS else str(value)
 
 
-def formatters(df: pd.DataFrame, skip: set[str] = frozenset(),
-               missing: str = "") -> dict[Any, Callable[[object], str]]:
+def _named(value: object, names: Mapping[str, str], missing: str = "") -> str:
+    """A code shown by its name (`knife_crime` -> "Knife crime and weapons"); an unknown code as it is."""
+    text = _text(value, missing)
+    return names.get(text, text)
+
+
+VALUE_COLUMNS = frozenset({"value", "lower_ci", "upper_ci", "bench1_value", "bench2_value", "bench3_value"})
+
+
+def _registry_number(value: object, registry: Mapping[str, Any], missing: str = "") -> str:
+    return missing if is_missing(value) else number(value, registry)
+
+
+def formatters(df: pd.DataFrame, skip: set[str] = frozenset(), missing: str = "",
+               names: Mapping[str, Mapping[str, str]] | None = None,
+               registry: Mapping[str, Any] | None = None) -> dict[Any, Callable[[object], str]]:
     """Per column: numbers through `number_text`, everything else as text, `missing` (blank) for
     a missing value (booleans and dates are left to streamlit). `skip`: columns a page formats
-    itself. A table whose missing numbers are suppressed ones says so (`missing="suppressed"`)."""
+    itself. A table whose missing numbers are suppressed ones says so (`missing="suppressed"`).
+    `names`: per column, the name a person reads for each code in it (the `family` column's
+    codes by their family names, data/families.csv). `registry`: the indicator's registry row when
+    the table holds one indicator: its values and intervals then have the indicator's decimals
+    ("6.8", not "6.76" beside "12.7"), as on its charts and in its sentences."""
     out: dict[Any, Callable[[object], str]] = {}
     for col in df.columns:
         if col in skip:
+            continue
+        if names and col in names:
+            out[col] = partial(_named, names=names[col], missing=missing)
+            continue
+        if registry is not None and col in VALUE_COLUMNS and pd.api.types.is_numeric_dtype(df[col].dtype):
+            out[col] = partial(_registry_number, registry=registry, missing=missing)
             continue
         dtype = df[col].dtype
         if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):

@@ -182,22 +182,26 @@ def chart(fig: go.Figure, alt: str, *, key: str | None = None, data: pd.DataFram
     return event
 
 
-def table(df: pd.DataFrame, *, controlled: bool = False, **kwargs: Any) -> pd.DataFrame:
-    """Show a frame after disclosure control (unless it already went through it)."""
+def table(df: pd.DataFrame, *, controlled: bool = False, registry: dict[str, Any] | None = None,
+          **kwargs: Any) -> pd.DataFrame:
+    """Show a frame after disclosure control (unless it already went through it). `registry`: the
+    indicator's registry row, for a table of one indicator (values with its decimals)."""
     shown = df if controlled or "count" not in df else control(df)
     if "quality" in shown and "quality_label" not in shown:
         shown = shown.assign(quality_label=shown["quality"].map(quality_label))
-    dataframe(shown, hide_index=True, **kwargs)
+    dataframe(shown, hide_index=True, registry=registry, **kwargs)
     return shown
 
 
 def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, missing: str = "",
+              names: dict[str, dict[str, str]] | None = None, registry: dict[str, Any] | None = None,
               **kwargs: Any) -> Any:
     """`st.dataframe` with headings a person reads and blanks for missing values (app.table_view).
 
     Only the display changes: the frame keeps its column names and values. A column the page
     configures itself (`column_config`, e.g. a link) keeps that configuration. `missing`: the
-    text for a missing value (blank; "suppressed" where every missing value is a suppressed one)."""
+    text for a missing value (blank; "suppressed" where every missing value is a suppressed one).
+    `names`: per column, codes shown by their names (a `family` column always by its family name)."""
     config: dict[Any, Any] = {col: st.column_config.Column(column_label(col)) for col in df.columns
                               if isinstance(col, str)}
     for col, given in (column_config or {}).items():
@@ -205,7 +209,8 @@ def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, 
                        else given)
     data: Any = df
     if df.size <= MAX_STYLED_CELLS and df.columns.is_unique:
-        data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing))
+        data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing,
+                                          names={"family": q.FAMILY_NAMES, **(names or {})}, registry=registry))
     return st.dataframe(data, column_config=config, placeholder=missing, **kwargs)
 
 

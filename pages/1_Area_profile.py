@@ -120,7 +120,7 @@ def _show_row(r: dict) -> None:
     src = source_of.get(str(r.get("source_id") or "").split("#")[0])
     if src is not None:
         st.caption(f"Source: {md(src['publisher'])}, *{md(src['title'])}* ({md(src['file_name'])}, loaded "
-                   f"{str(src['retrieved_at'])[:10]}). Method: {md(r.get('method') or 'as published')}. "
+                   f"{str(src['retrieved_at'])[:10]}). Method: {md(str(r.get('method') or 'as published').rstrip('.'))}. "
                    f"{md(src['attribution'])}")
     _show_council_figure(r)
 

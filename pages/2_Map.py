@@ -87,7 +87,7 @@ ui.require_warehouse()
 inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=True)
 titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
 mappable = [i for i in inds["indicator_id"] if q.indicator_levels(i)]
-c1, c2, c3 = st.columns([3, 1, 1])
+c1, c2, c3 = st.columns([5, 3, 2])  # "Community Safety Partnership" fits its box
 with c1:
     ind_id = ui.url_select("Indicator", mappable, "indicator", format_func=lambda i: titles.get(i, i),
                            default=q.lead_indicator(mappable, preferred="police_uk_violence_and_sexual_offences"),
@@ -154,8 +154,9 @@ else:
                f"{q.AREA_TYPE_NAMES[level].lower()} it is in.")
 
 st.subheader("Values")
-table = values[["area_code", "area_name", "map_unit", "period_label", "count", "denominator", "value", "lower_ci",
+# the shape's id (map_unit) is for the drawing; the map note says which areas share a shape (CSV keeps the id)
+table = values[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci",
                  "upper_ci", "comparison_phrase", "benchmark_basis", "suppressed_reason", "quality", "note", "map_note"]]
-ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)))
+ui.table(table.assign(is_health_source=values["is_health_source"].fillna(False)), registry=info)
 ui.download(values.assign(area_type=level), f"map_{ind_id}_{level}_{period}.csv")
 ui.page_ready()

@@ -39,7 +39,7 @@ inds = pd.concat([q.local_indicators(), q.regional_indicators()], ignore_index=T
 inds = inds[inds["unit"].str.contains("per 100,000|per 10,000|%|percent|DSR", case=False, regex=True)]
 inds = inds[[bool(q.indicator_levels(i)) for i in inds["indicator_id"]]]
 titles = dict(zip(inds["indicator_id"], inds["title"], strict=True))
-c1, c2, c3 = st.columns([3, 1, 1])
+c1, c2, c3 = st.columns([5, 3, 2])  # "Community Safety Partnership" fits its box
 with c1:
     ind_id = ui.url_select("Indicator", list(inds["indicator_id"]), "indicator", format_func=lambda i: titles.get(i, i),
                            default=q.lead_indicator(list(inds["indicator_id"]), preferred="knife_offences_total"),
@@ -118,7 +118,7 @@ if similar_to:
         st.markdown(f"{md(group_names[similar_to])}: {own}. vs most similar partnerships: "
                     f"{md(style.symbol)} {md(style.label)} ({avg}).")
     st.caption(md(similar_method_note()))
-    st.dataframe(sim_members.rename(columns={"neighbour_name": "area_name", "neighbour_code": "area_code"}),
+    ui.dataframe(sim_members.rename(columns={"neighbour_name": "area_name", "neighbour_code": "area_code"}),
                  hide_index=True)
 
 # the recent-trend marker of each area up to this period, as on its profile and in its CSV (app.trends)
@@ -174,12 +174,13 @@ for r in compared.to_dict("records"):
 st.markdown(f"**Recent trend** up to {md(period)} (Fingertips method: chi-squared test for trend over the latest 5 "
             "annual figures; none across a series break)")
 # colour (worse / better) only where the indicator has a polarity; the words always say it
-st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True)
+st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["recent trend"]), hide_index=True,
+             column_config={c: st.column_config.Column(ui.column_label(c)) for c in trend_rows[0]} if trend_rows else None)
 
 st.subheader("Table")
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
                   "comparison_phrase", "benchmark_basis", "trend", "trend_detail", "suppressed_reason", "quality",
                   "publisher", "source_title", "note"]]
-ui.table(table, controlled=True)
+ui.table(table, controlled=True, registry=info)
 ui.download(compared.drop(columns=["trend_colour"]), f"compare_{ind_id}_{period}.csv")
 ui.page_ready()

@@ -46,7 +46,11 @@ if cov.empty:
     st.info("No police.uk files in this warehouse.")
 else:
     counts = cov["status"].value_counts()
-    missing_forces = sorted(cov.loc[cov["status"] == "missing", "force"].unique())
+    # the force by its name ("Greater Manchester"), not police.uk's folder name ("greater-manchester")
+    forces = q.areas(("pfa",), current_only=False)
+    force_names = dict(zip(forces["area_code"], forces["area_name"], strict=True))
+    cov = cov.assign(force_name=[force_names.get(c, f) for c, f in zip(cov["pfa_code"], cov["force"], strict=True)])
+    missing_forces = sorted(cov.loc[cov["status"] == "missing", "force_name"].unique())
     ui.chart(fg.coverage_heatmap(cov),
              alt=(f"{counts.get('present', 0)} force-months present, {counts.get('partial', 0)} partial, "
                   f"{counts.get('implausible', 0)} implausibly high (held back), "
@@ -66,6 +70,20 @@ else:
         ui.dataframe(q.police_uk_reconciliation(), hide_index=True)
 
 st.subheader("Refresh history")
+
+
+def _in_words(value: object) -> str:
+    """One changelog entry for a reader: a list by its length, a group of lists by each length
+    ("0 opened, 0 closed, 39 still open"), yes/no for a flag; the full entry is in the expander."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return str(len(value))
+    if isinstance(value, dict):
+        return ", ".join(f"{_in_words(v)} {str(k).replace('_', ' ')}" for k, v in value.items()) or "none"
+    return str(value)
+
+
 ref = q.refreshes()
 for r in ref.itertuples():
     st.markdown(f"**{md(r.refresh_id)}**: {md(r.status)}, {pd.Timestamp(r.started_at):%Y-%m-%d %H:%M} to "
@@ -74,8 +92,7 @@ for r in ref.itertuples():
         change = json.loads(r.changelog) if isinstance(r.changelog, str) else {}
     except json.JSONDecodeError:
         change = {"changelog": r.changelog}
-    summary = {k: (len(v) if isinstance(v, list) else v) for k, v in change.items()}
-    st.markdown("Changelog: " + ", ".join(f"{md(k.replace('_', ' '))}: {md(v)}" for k, v in summary.items()))
+    st.markdown("Changelog: " + ", ".join(f"{md(k.replace('_', ' '))}: {md(_in_words(v))}" for k, v in change.items()))
     with st.expander(f"Full changelog of {md(r.refresh_id)}"):
         st.json(change)
 

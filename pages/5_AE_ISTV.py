@@ -75,8 +75,10 @@ cells_only = safe["cells"]
 heat = fg.istv_heatmap(cells_only, title=f"Assault attendances by hour and day: {label}", qualities=[quality])
 busiest = cells_only[cells_only["count"] > 0].nlargest(3, "count")
 n_hidden = int(cells_only["count"].isna().sum())
+all_zero = n_hidden == 0 and bool((cells_only["count"] == 0).all())
 peak = ("Busiest shown: " + ", ".join(f"{r.dow} {r.hour}:00 ({r.count:,.0f})" for r in busiest.itertuples()) + "."
-        if not busiest.empty else "No cell has enough attendances to show (all are zero or suppressed).")
+        if not busiest.empty else f"{fg.NO_ATTENDANCES.capitalize()}." if all_zero
+        else "No cell has enough attendances to show (all are zero or suppressed).")
 ui.chart(heat, f"Hour by day-of-week counts for {label}. {peak} {n_hidden} of {len(cells_only)} cells suppressed. "
          "The table below lists every cell.", key="istv_heat", data=cells_only, lineage=lineage)
 if n_hidden > len(cells_only) / 2:
@@ -95,12 +97,14 @@ for dim, frame, title in (("day of week", by_day, "by day of week"),
                        for r in frame.itertuples()), key=f"istv_{dim.replace(' ', '_')}", data=frame, lineage=lineage)
 
 # ---------------------------------------------------------------- by weapon
+weapon_names = q.istv_weapon_names()  # the category codes by their words (data/istv_weapon_categories.csv)
 wt = safe["weapons"].assign(dimension="weapon")[["dimension", "category", "count", "suppressed_reason"]]
 shown = wt[wt["category"] != "all"]
+shown = shown.assign(category=shown["category"].map(lambda c: weapon_names.get(c, c)))
 wfig = fg.count_bars(shown, title=f"Assault attendances by weapon: {label}", qualities=[quality])
 ui.chart(wfig, "; ".join(f"{r.category}: {'suppressed' if pd.isna(r.count) else f'{r.count:,.0f}'}"
                          for r in shown.itertuples()), key="istv_weapon", data=shown, lineage=lineage)
-ui.dataframe(wt, hide_index=True)
+ui.dataframe(wt, hide_index=True, names={"category": weapon_names})
 
 # ---------------------------------------------------------------- by month
 safe_months = safe["months"].set_index("month")

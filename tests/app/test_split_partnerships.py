@@ -116,4 +116,4 @@ def test_merged_csp_page_folds_the_districts(wh):
     assert len(craven) == 4 and craven == [v for v in inside if "Local authority\\: Craven" in v]  # all folded
     totals = [v for v in everywhere if "North Yorkshire, total of its 7 former districts" in v]
     assert len(totals) == 4 and not set(totals) & set(inside)  # the totals stand outside the folds
-    assert any("2022/23: **1,764** count" in v for v in totals)
+    assert any("2022/23: **1,764** adults in treatment" in v for v in totals)

@@ -146,7 +146,7 @@ def test_drug_treatment_indicators(tmp_path: Path) -> None:
     ind = staged.indicators.set_index("indicator_id")
     assert ind.loc["fingertips_90244_persons_18plus", "polarity"] == "higher_is_better"
     assert ind.loc["fingertips_90244_persons_18plus", "unit"] == "%"
-    assert ind.loc["fingertips_99001_persons_18plus", "unit"] == "count"
+    assert ind.loc["fingertips_99001_persons_18plus", "unit"] == "adults in treatment"
     assert set(ind["family"]) == {"drug_treatment"}
     obs = staged.observations.set_index("indicator_id")
     assert obs.loc["fingertips_90244_persons_18plus", "denominator"] == 127450
