@@ -21,7 +21,7 @@ class Located:
     quality: str
     # Each file's sha256, computed once (`digest`) and then read by the fingerprint, the lineage
     # rows and, through the run's digests (`etl.checksums.one_run`), the parser.
-    digests: dict[Path, str] = field(default_factory=dict, repr=False)
+    digests: dict[Path, str] = field(default_factory=dict, repr=False, compare=False)
 
     def digest(self, path: Path) -> str:
         """sha256 of one of this source's files, computed the first time it is asked for."""
