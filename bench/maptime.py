@@ -4,7 +4,8 @@ recorded figure).
     python -m bench.maptime [--db PATH] [--visits 3] [--path /Map] [--view svg|plotly]
                             [--sources ../shared/data]
 
-Starts `streamlit run dashboard.py` on a free port with SVD_DB=PATH (built into a temp folder
+Starts the dashboard through bench.server (`streamlit run serve.py`, as the browser tests and
+bench.run do) with SVD_DB=PATH (built into a temp folder
 from --sources when PATH is not given), opens PATH in a new browser context (fresh profile)
 `--visits` times and prints, per visit, seconds from navigation until:
   --view svg (default, the page's static map): map (the SVG and all its shapes,
@@ -23,8 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import CHROMIUM, ROOT, free_port
-from bench.soak import IDLE, build_warehouse, start_server, stop_server
+from bench.run import CHROMIUM, ROOT
+from bench.server import streamlit_server
+from bench.soak import IDLE, build_warehouse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,10 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         if db is None:
             db = Path(tmp) / "warehouse.duckdb"
             build_warehouse(args.sources.resolve(), db)
-        port = free_port()
-        server, logf, startup = start_server(db, port)
         out = []
-        try:
+        with streamlit_server(db, start_timeout=120) as server:
+            port, startup = server.port, server.startup
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -84,8 +85,6 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(r), flush=True)
                     ctx.close()
                 browser.close()
-        finally:
-            stop_server(server, logf)
     print(json.dumps({"view": args.view, "server_start": round(startup, 2), "visits": out}))
     return 0
 

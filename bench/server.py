@@ -1,8 +1,9 @@
-"""The one way a real dashboard server is started: `streamlit run serve.py` (dashboard.py with its
-caches warmed at start) on a free port with
-SVD_DB pointing at a warehouse, ready when streamlit's own health check answers. Used by the
-browser tests, the map benchmark (bench/run.py) and the soak test (bench/soak.py), so all three
-measure and test the same server.
+"""The one way a streamlit server is started, by tests and benchmarks alike: `streamlit run serve.py`
+(dashboard.py with its caches warmed at start), or another script given by the caller, on a free
+port with SVD_DB pointing at a warehouse, ready when streamlit's own health check answers. Used by
+the browser tests (the real app, and a small test app in tests/browser/test_plotly_text.py), the
+map benchmarks (bench/run.py, bench/maptime.py) and the soak test (bench/soak.py), so all of them
+measure and test the same server, started and stopped the same way.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class ServerError(RuntimeError):
 
 
 def free_port() -> int:
+    """A port nothing listens on now (the OS's choice), for one server."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -49,17 +51,25 @@ class Server:
 
 
 @contextmanager
-def streamlit_server(db: Path, *, start_timeout: float = 180.0) -> Iterator[Server]:
-    """A running dashboard over `db`; stopped (terminate, then kill) when the block ends.
+def streamlit_server(db: Path | None, *, script: str | Path = "serve.py",
+                     start_timeout: float = 180.0) -> Iterator[Server]:
+    """A running streamlit server for `script` (default the dashboard, `serve.py`; a relative path
+    is taken from the project root) over the warehouse `db` (None: SVD_DB left as the environment
+    has it); stopped (terminate, then kill) when the block ends.
 
-    Waits on the server's health signal (`/_stcore/health`), never a fixed sleep; `start_timeout`
-    only bounds how long a busy machine may take before `ServerError`."""
+    The project root is put on PYTHONPATH so a script outside it (a test's own small app) imports
+    `app` and `methods` as the dashboard does. Waits on the server's health signal
+    (`/_stcore/health`), never a fixed sleep; `start_timeout` only bounds how long a busy machine
+    may take before `ServerError`."""
     port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    if db is not None:
+        env["SVD_DB"] = str(db)
     logf = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "SVD_DB": str(db)}, stdout=logf, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     server = Server(url, port, 0.0, proc, logf)
     t0 = time.perf_counter()

@@ -3,7 +3,8 @@
     python -m bench.soak [--viewers 4] [--seconds 120] [--swaps 3] [--sources ../shared/data]
 
 1. Builds a warehouse into a temp folder (`python -m etl refresh --sources S --db TMP`, not timed).
-2. Starts `streamlit run dashboard.py` on a free port with `SVD_DB` pointing at it.
+2. Starts `streamlit run serve.py` through `bench.server.streamlit_server` (the one server start of
+   the tests and benchmarks) on a free port with `SVD_DB` pointing at it.
 3. Runs `--viewers` simulated viewers: one headless Chromium (playwright, async API), one browser
    context per viewer, each loading every page in turn (a fresh navigation, so a new streamlit
    session every time) and waiting until the app is idle

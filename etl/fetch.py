@@ -33,6 +33,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
+from etl.checksums import remember
 from etl.errors import SourceError
 from etl.locate import RAW_DIR
 from etl.manifest import Source, load_manifest
@@ -149,6 +150,7 @@ def download(url: str, dest: Path, *, source_id: str, retries: int = RETRIES, se
                     raise _Refused(f"sha256 {digest} differs from the {sha256} recorded in "
                                    "data/sources.toml")
                 os.replace(tmp, dest)
+                remember(dest, digest)  # hashed as it was written: the refresh does not read it again
                 dest.with_name(dest.name + ".sha256").write_text(json.dumps({"url": url, "sha256": digest}))
                 return dest, digest
             except _Refused as exc:

@@ -2,10 +2,10 @@
 project's synthetic generator (clearly marked), in that order of preference."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.checksums import sha256_file  # noqa: F401 - re-exported for the refresh
+from etl.checksums import sha256_file
 from etl.errors import SourceError
 from etl.manifest import PROJECT_ROOT, Source
 
@@ -19,6 +19,15 @@ class Located:
     paths: list[Path]
     origin: str  # 'mirror', 'download', 'synthetic', 'absent'
     quality: str
+    # Each file's sha256, computed once (`digest`) and then read by the fingerprint, the lineage
+    # rows and, through the run's digests (`etl.checksums.one_run`), the parser.
+    digests: dict[Path, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def digest(self, path: Path) -> str:
+        """sha256 of one of this source's files, computed the first time it is asked for."""
+        if path not in self.digests:
+            self.digests[path] = sha256_file(path)
+        return self.digests[path]
 
 
 def mirror_patterns(source: Source) -> list[str]:

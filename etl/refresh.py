@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from etl import checks
+from etl import checks, checksums
 from etl.changelog import compute_changelog, summarise
 from etl.errors import RefreshError, SourceError, printable
 from etl.geocontext import GeoContext
-from etl.locate import Located, locate, sha256_file
+from etl.locate import Located, locate
 from etl.manifest import PROJECT_ROOT, Source, load_manifest
 from etl.parsers import CONTEXT_PARSERS, call_parser, load_parser
 from etl.parsers.geography import GeographyTables, build_geography
@@ -92,7 +92,7 @@ def refresh(sources_dir: Path | None = None, db: Path | None = None, *, force: b
     progress = Progress(quiet)
     started = datetime.now(timezone.utc)
     db.parent.mkdir(parents=True, exist_ok=True)
-    with refresh_lock(db):
+    with refresh_lock(db), checksums.one_run():  # each file's sha256 computed once (etl/checksums.py)
         if download:
             from etl.fetch import download_all
             download_all(quiet=quiet, months=months or [])
@@ -164,7 +164,7 @@ def _fingerprint(located: dict[str, Located]) -> str:
     for sid in sorted(located):
         for p in located[sid].paths:
             st = p.stat()
-            h.update(f"{sid}|{p.name}|{st.st_size}|{sha256_file(p)}".encode())
+            h.update(f"{sid}|{p.name}|{st.st_size}|{located[sid].digest(p)}".encode())
     return h.hexdigest()
 
 
@@ -262,7 +262,7 @@ def context_lineage(src: Source, loc: Located, ctx: Context) -> Parsed:
     else:
         n = len(ctx.geo.lookups["l17"] if src.id == GEOGRAPHY_IDS[0] else ctx.geo.lookups["l21"])
     return Parsed(src.id, None, _source_row(src, loc, datetime.now(timezone.utc), n, src.quality),
-                  [_file_row(src.id, p) for p in loc.paths])
+                  [_file_row(src.id, p, loc) for p in loc.paths])
 
 
 def parse_source(src: Source, loc: Located, geo: GeoContext, dependencies: dict, generator: _Generator,
@@ -291,24 +291,24 @@ def parse_source(src: Source, loc: Located, geo: GeoContext, dependencies: dict,
     if st.stats:
         run.progress(f"{src.id}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in st.stats.items()))
     return Parsed(src.id, st, _source_row(src, loc, datetime.now(timezone.utc), len(st.observations), quality),
-                  _file_rows(src.id, st, paths))
+                  _file_rows(src.id, st, loc))
 
 
-def _file_row(source_id: str, path: Path) -> dict:
-    return {"source_id": source_id, "file_name": path.name, "sha256": sha256_file(path),
+def _file_row(source_id: str, path: Path, loc: Located) -> dict:
+    return {"source_id": source_id, "file_name": path.name, "sha256": loc.digest(path),
             "rows": None, "period": None, "reused": False}
 
 
-def _file_rows(source_id: str, st: Staged, paths: list[Path]) -> list[dict]:
+def _file_rows(source_id: str, st: Staged, loc: Located) -> list[dict]:
     """One lineage row per file read: what the parser reported (rows, period, reuse), else the
     located file itself."""
     if not st.files:
-        return [_file_row(source_id, p) for p in paths]
-    by_name = {p.name: p for p in paths}
+        return [_file_row(source_id, p, loc) for p in loc.paths]
+    by_name = {p.name: p for p in loc.paths}
     rows = []
     for f in st.files:
         name = f.get("file_name") or f.get("name")
-        digest = f.get("sha256") or (sha256_file(by_name[name]) if name in by_name else None)
+        digest = f.get("sha256") or (loc.digest(by_name[name]) if name in by_name else None)
         rows.append({"source_id": source_id, "file_name": name, "sha256": digest, "rows": f.get("rows"),
                      "period": f.get("period"), "reused": bool(f.get("reused", False))})
     return rows
@@ -400,7 +400,8 @@ class _Generator:
                 tail = (err or b"").decode(errors="replace").strip().splitlines()[-3:]
                 raise RefreshError(f"synthetic data generation failed (exit {self.proc.returncode}): {' | '.join(tail)}")
             self._result = json.loads(self.job.with_suffix(".json").read_text())
-        return [Path(p) for p in self._result[source_id]]
+            checksums.adopt(self._result["sha256"])  # the digests the sidecars were written with
+        return [Path(p) for p in self._result["paths"][source_id]]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -448,7 +449,7 @@ def _source_row(src: Source, loc: Located, now: datetime, rows: int, quality: st
     names = [p.name for p in loc.paths]
     h = hashlib.sha256()
     for p in loc.paths:
-        h.update(sha256_file(p).encode())
+        h.update(loc.digest(p).encode())
     return {"source_id": src.id, "family": src.family, "publisher": src.publisher, "title": src.title,
             "url": src.url, "licence": src.licence, "attribution": src.attribution, "format": src.format,
             "cadence": src.cadence, "file_name": names[0] if len(names) == 1 else f"{len(names)} files",

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -284,15 +285,8 @@ def funnel_analysis(
     return FunnelResult(positions, adjustment, applied, dispersion)
 
 
-def classify_funnel(
-    counts: ArrayLike,
-    populations: ArrayLike,
-    benchmark_rate: float,
-    per: float = 100_000,
-    *,
-    adjustment: str = DEFAULT_ADJUSTMENT,
-    eligible: ArrayLike | None = None,
-) -> pd.Series:
-    """Where each area sits on the funnel (the positions of `funnel_analysis`)."""
-    return funnel_analysis(counts, populations, benchmark_rate, per, adjustment=adjustment,
-                           eligible=eligible).positions
+def classify_funnel(counts: ArrayLike, populations: ArrayLike, benchmark_rate: float, per: float = 100_000,
+                    **options: Any) -> pd.Series:
+    """Where each area sits on the funnel: the positions of `funnel_analysis`, which takes the
+    same arguments (options: adjustment, eligible)."""
+    return funnel_analysis(counts, populations, benchmark_rate, per, **options).positions

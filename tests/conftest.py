@@ -49,3 +49,30 @@ def real_warehouse(mirror, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
     refresh(mirror, db, quiet=True)
     return db
+
+
+@pytest.fixture(scope="session")
+def fixture_built(mirror, tmp_path_factory) -> tuple[Path, Path]:
+    """(fixture mirror, warehouse built from it by the real refresh), once per run, for every
+    module that reads them; a test that changes either works on `fixture_work` instead."""
+    from etl.refresh import refresh
+    from tests.fixture_mirror import build_fixture_mirror
+
+    base = tmp_path_factory.mktemp("fixture_built")
+    src = build_fixture_mirror(mirror, base / "mirror")
+    db = base / "wh" / "warehouse.duckdb"
+    assert refresh(src, db, quiet=True).status == "built"
+    return src, db
+
+
+@pytest.fixture
+def fixture_work(fixture_built, tmp_path) -> tuple[Path, Path]:
+    """A private copy of the fixture mirror and its live warehouse (with the generated synthetic
+    files beside it), for a test that changes them."""
+    import shutil
+
+    src, db = fixture_built
+    my_src, my_db = tmp_path / "mirror", tmp_path / "wh" / "warehouse.duckdb"
+    shutil.copytree(src, my_src)
+    shutil.copytree(db.parent, my_db.parent, ignore=shutil.ignore_patterns("snapshots", "*.lock"))
+    return my_src, my_db

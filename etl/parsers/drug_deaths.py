@@ -42,7 +42,6 @@ Imports: pandas, etl.*, methods.rates. Never streamlit.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from etl.checksums import sha256_file
 from etl.codes import AREA_CODE_PATTERNS, ENGLAND, ENGLAND_AND_WALES, WALES, area_type_of
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
@@ -436,7 +436,7 @@ def parse(paths: list[Path], source, geo: GeoContext) -> Staged:
     return Staged(
         source_id=source_id, observations=observations, indicators=indicators(source_id),
         tables={"drug_deaths_not_loaded": not_loaded.assign(source_id=source_id)},
-        files=[{"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        files=[{"name": path.name, "sha256": sha256_file(path),
                 "rows": int(counts["row"].nunique() + len(table.not_loaded)),
                 "period": f"{table.years[0]} to {table.years[-1]} (registrations)",
                 "encoding": table.encoding}],

@@ -47,7 +47,6 @@ header text. Imports: pandas, pandera, python_calamine, etl.*. Never streamlit.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,6 +56,7 @@ import pandas as pd
 import pandera.pandas as pa
 from python_calamine import CalamineError, CalamineWorkbook
 
+from etl.checksums import sha256_file
 from etl.codes import ENGLAND
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
@@ -591,7 +591,7 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = SOURCE_ID, quality:
                 "hes_sharp_object_breakdowns": _breakdowns(tables).assign(file=path.name),
                 "hes_sharp_object_other_residence": other.assign(file=path.name).reset_index(drop=True),
                 "hes_sharp_object_label_corrections": corrections.assign(file=path.name)},
-        files=[{"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        files=[{"name": path.name, "sha256": sha256_file(path),
                 "rows": len({r["row"] for r in totals.rows}), "sheet": totals.sheet,
                 "period": f"{months.min()} to {months.max()}"}],
         stats={"months": int(months.nunique()), "sheets": {k: t.sheet for k, t in tables.items()},

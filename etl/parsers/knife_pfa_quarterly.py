@@ -21,12 +21,12 @@ Imports: pandas, etl.* and methods.rates. Never streamlit.
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from etl.checksums import sha256_file
 from etl.codes import ENGLAND, ENGLAND_AND_WALES, WALES
 from etl.errors import SourceError
 from etl.geocontext import GeoContext, normalise_area_name
@@ -420,7 +420,7 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = "ho_knife_pfa_quart
         indicators=indicators(source_id),
         tables={"series_breaks": _series_breaks(dict(zip(df["force"], df["pfa"])), members),
                 "knife_negative_adjustments": adjustments},
-        files=[{"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        files=[{"name": path.name, "sha256": sha256_file(path),
                 "rows": len(df), "period": period}],
         stats={"rows": len(df), "forces": int(df["pfa"].nunique()),
                "negative_adjustments": len(adjustments)},

@@ -61,12 +61,12 @@ correction), `revisions`, `series_breaks`. May import etl.* and pandas only.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from etl.checksums import sha256_file
 from etl.codes import ENGLAND, ENGLAND_AND_WALES, UNITED_KINGDOM
 from etl.csvtable import read_required_columns
 from etl.errors import SourceError
@@ -516,7 +516,7 @@ def apply_corrections(rows: pd.DataFrame, corr: pd.DataFrame, rules: pd.DataFram
 
 def _file_record(path: Path, rows: pd.DataFrame) -> dict:
     sub = rows[rows["file"] == path.name]
-    return {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    return {"name": path.name, "sha256": sha256_file(path),
             "rows": len(sub),
             "period": f"{sub['period_start'].min():%Y-%m-%d}.."
                       f"{sub['period_end'].max():%Y-%m-%d}"}
@@ -596,7 +596,7 @@ def parse(paths: list[Path], source, geo=None) -> Staged:
         tables={"national_sources": sources, "revisions": revisions,
                 "series_breaks": breaks},
         files=[_file_record(p, rows) for p in paths]
-              + [{"name": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+              + [{"name": p.name, "sha256": sha256_file(p),
                   "rows": None, "period": None} for p in origin_paths],
         stats={"rows_in": len(raw), "observations": len(observations),
                "current": int(rows["is_current"].sum()), "revisions": len(revisions),

@@ -21,13 +21,13 @@ Imports: pandas, python_calamine, etl.*. Never streamlit.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
+from etl.checksums import sha256_file
 from etl.codes import area_type_of
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
@@ -203,7 +203,7 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_tabl
     return Staged(
         source_id=source_id, observations=observations, indicators=indicators(source_id),
         tables={"ons_knife_unmatched_rows": unmatched},
-        files=[{"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        files=[{"name": path.name, "sha256": sha256_file(path),
                 "rows": int(long["row"].nunique()), "sheet": sheet.strip(),
                 "period": f"{long['period_label'].iloc[0]} to {long['period_label'].iloc[-1]}"}],
     )

@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from etl import checksums
 from etl.geocontext import GeoContext
 from etl.synthetic import generate
 
@@ -44,14 +45,18 @@ def cached_or_generate(name: str, source_id: str, geo: GeoContext, key: str, gen
 
 def main(job_path: str) -> int:
     """Run a job written by the refresh: {'geo', 'generated_dir', 'jobs': [(name, source_id, key)]}
-    and write {source_id: [paths]} as JSON beside it."""
+    and write {'paths': {source_id: [paths]}, 'sha256': [[file identity, digest], ...]} as JSON
+    beside it: the digests the sidecars were written with, so the refresh does not hash the
+    files again (`etl.checksums`)."""
     job = pickle.loads(Path(job_path).read_bytes())
     result = {}
-    for name, source_id, key in job["jobs"]:
-        paths = cached_or_generate(name, source_id, job["geo"], key, Path(job["generated_dir"]),
-                                   say=lambda text: print(text, file=sys.stderr, flush=True) if not job["quiet"] else None)
-        result[source_id] = [str(p) for p in paths]
-    Path(job_path).with_suffix(".json").write_text(json.dumps(result))
+    with checksums.one_run():
+        for name, source_id, key in job["jobs"]:
+            paths = cached_or_generate(name, source_id, job["geo"], key, Path(job["generated_dir"]),
+                                       say=lambda text: print(text, file=sys.stderr, flush=True) if not job["quiet"] else None)
+            result[source_id] = [str(p) for p in paths]
+        digests = checksums.known()
+    Path(job_path).with_suffix(".json").write_text(json.dumps({"paths": result, "sha256": digests}))
     return 0
 
 

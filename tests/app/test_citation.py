@@ -8,7 +8,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import citation
@@ -58,20 +57,8 @@ def test_chart_sources_lists_each_release_once():
     assert "**No official source**" in text
 
 
-@pytest.fixture(scope="module")
-def built(mirror, tmp_path_factory):
-    from etl.refresh import refresh
-    from tests.fixture_mirror import build_fixture_mirror
-
-    base = tmp_path_factory.mktemp("cite")
-    src = build_fixture_mirror(mirror, base / "mirror")
-    db = base / "wh" / "warehouse.duckdb"
-    assert refresh(src, db, quiet=True).status == "built"
-    return src, db
-
-
-def test_home_page_names_the_producers_release_first(built, monkeypatch, mirror):
-    _, db = built
+def test_home_page_names_the_producers_release_first(fixture_built, monkeypatch, mirror):
+    _, db = fixture_built
     monkeypatch.setenv("SVD_DB", str(db))
     con = duckdb.connect(str(db), read_only=True)
     (line, value), = con.execute(

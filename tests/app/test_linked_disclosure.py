@@ -14,43 +14,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
+
+from tests.disclosure_attack import attack_bounds, attack_sums
 
 SMALL = (1, 7)
-
-
-def _bounds(hidden: list[str], equations: list[tuple[dict[str, float], float]]) -> dict[str, tuple[float, float]]:
-    """equations: ({hidden name: coefficient}, right-hand side)."""
-    col = {n: i for i, n in enumerate(hidden)}
-    a_eq = [[coef.get(n, 0.0) for n in hidden] for coef, _ in equations]
-    b_eq = [rhs for _, rhs in equations]
-    out = {}
-    for n in hidden:
-        c = np.zeros(len(hidden))
-        c[col[n]] = 1.0
-        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None)).fun
-        top = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
-        out[n] = (lo, np.inf if top.status == 3 else -top.fun)
-    return out
-
-
-def _attack_hierarchy(shown: pd.Series, truth: pd.Series, sums: list[tuple[str, list[str]]]) -> dict:
-    """Each sum parent = children + gap, the gap (what the parent holds beyond the children
-    shown at that level: unknown residence, rounding) handed to the attacker from the truth."""
-    hidden = [c for c in shown.index if np.isnan(shown[c])]
-    equations = []
-    for parent, kids in sums:
-        gap = truth[parent] - truth[kids].sum()
-        coef: dict[str, float] = {}
-        rhs = gap
-        for name, sign in [(k, 1.0) for k in kids] + [(parent, -1.0)]:
-            if name in hidden:
-                coef[name] = coef.get(name, 0.0) + sign
-            else:
-                rhs -= sign * shown[name]
-        if coef:
-            equations.append((coef, rhs))
-    return _bounds(hidden, equations) if equations and hidden else {}
 
 
 def _level_sums(db: Path, present: pd.DataFrame) -> list[tuple[str, list[str]]]:
@@ -95,7 +62,7 @@ def test_no_suppressed_count_is_a_parent_minus_its_children(wh):
             truth = pd.Series(present["raw"].to_numpy(), index=part["area_code"])
             published = pd.Series(shown["count"].to_numpy(dtype=float), index=part["area_code"])
             small = truth.index[truth.between(*SMALL)]
-            bounds = _attack_hierarchy(published, truth.fillna(0), sums)
+            bounds = attack_sums(published, sums, truth=truth.fillna(0), gap_from_truth=True)
             for code in small:
                 lo, hi = bounds.get(code, (0, np.inf))
                 assert hi - lo > 0.5, f"{ind} {period} {code}: {lo} to {hi}"
@@ -167,7 +134,7 @@ def test_profile_istv_months_are_the_ae_pages_and_survive_the_years_totals(wh, c
             if not hidden:
                 continue
             coef = {m: 1.0 for m in hidden}
-            bounds = _bounds(hidden, [(coef, total - mine.dropna().sum())])
+            bounds = attack_bounds(hidden, [(coef, total - mine.dropna().sum())])
             for m in hidden:
                 if SMALL[0] <= truth[m] <= SMALL[1]:
                     lo, hi = bounds[m]

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.indicator_format import is_rate
 from app.safe_text import as_shown
+from tests.app.page_runner import run_page
 
-ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 180
 Z = 1.959963984540054
 VIOLENCE = "police_uk_violence_and_sexual_offences"
 MONTH = "2024-03"
@@ -42,15 +40,6 @@ def expected_verdict(sql, code: str, indicator: str, month: str) -> tuple[str, f
     avg = g_count / g_pop * 100_000
     lo, up = (x / pop * 100_000 for x in _byar(count))
     return ("higher" if lo > avg else "lower" if up < avg else "similar"), avg, n
-
-
-def run_page(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def shown(at: AppTest) -> str:

@@ -6,22 +6,19 @@ st.radio options and widget labels, which it renders as markdown: our radios off
 words), so an area name holding markdown is shown as typed in `ui.url_select` and the Compare
 page's multiselect, unescaped (escaping would show the backslashes).
 
-Runs a small streamlit app (written to a temporary folder) that builds the charts with the
-project's own figure builders and `app.ui.chart`, the way every page does, in headless Chromium.
+Runs a small streamlit app (written to a temporary folder, served by bench.server like the real
+app) that builds the charts with the project's own figure builders and `app.ui.chart`, the way
+every page does, in headless Chromium.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.server import free_port
-from tests.browser.test_browser import CHROMIUM, EXCEPTION, IDLE, ROOT, START_S, WAIT_MS, browser
+from bench.server import ServerError, streamlit_server
+from tests.browser.test_browser import CHROMIUM, EXCEPTION, IDLE, START_S, WAIT_MS, browser
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -62,37 +59,14 @@ ui.page_ready()
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("plotly_text_app")
-    script = folder / "plotly_text_app.py"
+def app_url(tmp_path_factory) -> Iterator[str]:
+    script = tmp_path_factory.mktemp("plotly_text_app") / "plotly_text_app.py"
     script.write_text(APP, encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_S
-        while True:  # the server's own health signal, polled up to a generous deadline
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail("streamlit did not answer its health check")
-                time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        with streamlit_server(None, script=script, start_timeout=START_S) as srv:
+            yield srv.url
+    except ServerError as exc:
+        pytest.fail(str(exc))
 
 
 def test_chart_text_from_files_is_drawn_as_text(app_url, browser):

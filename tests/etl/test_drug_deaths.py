@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -314,34 +313,14 @@ def test_real_csp_sums_and_rates(real, raw, real_geo):
 
 
 # ---------------------------------------------------------------- refresh and profile
-@pytest.fixture(scope="module")
-def built(mirror, tmp_path_factory):
-    from etl.refresh import refresh
-    from tests.fixture_mirror import build_fixture_mirror
-
-    base = tmp_path_factory.mktemp("drugs")
-    src = build_fixture_mirror(mirror, base / "mirror")
-    db = base / "wh" / "warehouse.duckdb"
-    assert refresh(src, db, quiet=True).status == "built"
-    return src, db
-
-
-@pytest.fixture
-def work(built, tmp_path):
-    src, db = built
-    shutil.copytree(src, tmp_path / "mirror")
-    shutil.copytree(db.parent, tmp_path / "wh", ignore=shutil.ignore_patterns("snapshots", "*.lock"))
-    return tmp_path / "mirror", tmp_path / "wh" / "warehouse.duckdb"
-
-
 def _sha(p: Path) -> str:
     return hashlib.sha256(p.read_bytes()).hexdigest()
 
 
-def test_refresh_bad_file_leaves_live_untouched(work):
+def test_refresh_bad_file_leaves_live_untouched(fixture_work):
     from etl.refresh import refresh
 
-    src, db = work
+    src, db = fixture_work
     before = _sha(db)
     path = src / REAL_REL
     text = path.read_bytes().decode("cp1252").replace("E06000005,Darlington,16,", "E06000005,Darlington,:,", 1)
@@ -352,10 +331,10 @@ def test_refresh_bad_file_leaves_live_untouched(work):
     assert _sha(db) == before
 
 
-def test_refresh_picks_up_a_new_year_and_lists_it(work):
+def test_refresh_picks_up_a_new_year_and_lists_it(fixture_work):
     from etl.refresh import refresh
 
-    src, db = work
+    src, db = fixture_work
     path = src / REAL_REL
     with open(path, encoding="cp1252", newline="") as fh:
         rows = list(csv.reader(fh))
@@ -373,10 +352,10 @@ def test_refresh_picks_up_a_new_year_and_lists_it(work):
     assert n > 500  # a rate for most areas: mid-2021 population is in the warehouse
 
 
-def test_profile_shows_drug_deaths_for_an_english_and_a_welsh_csp(built, monkeypatch, mirror):
+def test_profile_shows_drug_deaths_for_an_english_and_a_welsh_csp(fixture_built, monkeypatch, mirror):
     from streamlit.testing.v1 import AppTest
 
-    _, db = built
+    _, db = fixture_built
     monkeypatch.setenv("SVD_DB", str(db))
     con = duckdb.connect(str(db), read_only=True)
     for csp in ("E22000308", "W14000015"):  # Oxford; Cardiff
@@ -396,7 +375,7 @@ def test_profile_shows_drug_deaths_for_an_english_and_a_welsh_csp(built, monkeyp
     con.close()
 
 
-def test_real_figures_lead_headlines_defaults_and_the_family(built, monkeypatch):
+def test_real_figures_lead_headlines_defaults_and_the_family(fixture_built, monkeypatch):
     """Synthetic treatment stand-ins are never a headline or a default, by rule: drug deaths
     (official) lead the drug family on the home page fallback, the map/compare default and the
     profile."""
@@ -405,7 +384,7 @@ def test_real_figures_lead_headlines_defaults_and_the_family(built, monkeypatch)
     from app import profile as pr
     from app import queries as q
 
-    _, db = built
+    _, db = fixture_built
     monkeypatch.setenv("SVD_DB", str(db))
     con = duckdb.connect(str(db), read_only=True)
     synthetic = {i for (i,) in con.execute(
@@ -437,10 +416,10 @@ def test_real_figures_lead_headlines_defaults_and_the_family(built, monkeypatch)
     assert q.indicator_quality_ranks()[chosen] == q.QUALITY_RANK["official"]
 
 
-def test_status_lists_the_source_with_its_periods_and_areas(built):
+def test_status_lists_the_source_with_its_periods_and_areas(fixture_built):
     from etl.status import status
 
-    _, db = built
+    _, db = fixture_built
     mine = next(s for s in status(db)["sources"] if s["source_id"] == dd.SOURCE_ID)
     # 28 registration years and 26 three-year periods; 331 LADs + summed CSPs + 9 regions + 3.
     assert mine["periods"] == 28 + 26 and mine["quality"] == "official" and mine["origin"] == "mirror"

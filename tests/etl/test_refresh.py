@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,35 +18,13 @@ import pytest
 from etl.errors import SourceError
 from etl.refresh import refresh
 from etl.warehouse import open_read_only, snapshots
-from tests.fixture_mirror import STREET, build_fixture_mirror, write_street
+from tests.fixture_mirror import STREET, write_street
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def built(mirror, tmp_path_factory):
-    """(fixture mirror, live warehouse) built once; tests copy them before changing anything."""
-    base = tmp_path_factory.mktemp("refresh")
-    src = build_fixture_mirror(mirror, base / "mirror")
-    db = base / "wh" / "warehouse.duckdb"
-    result = refresh(src, db, quiet=True)
-    assert result.status == "built"
-    return src, db
-
-
-@pytest.fixture
-def work(built, tmp_path):
-    """A private copy of the mirror and the live warehouse (with its generated synthetic files)."""
-    src, db = built
-    my_src = tmp_path / "mirror"
-    shutil.copytree(src, my_src)
-    my_db = tmp_path / "wh" / "warehouse.duckdb"
-    shutil.copytree(db.parent, my_db.parent, ignore=shutil.ignore_patterns("snapshots", "*.lock"))
-    return my_src, my_db
 
 
 def query(db: Path, sql: str):
@@ -58,8 +35,8 @@ def query(db: Path, sql: str):
         con.close()
 
 
-def test_counts_match_the_generated_records(built):
-    _, db = built
+def test_counts_match_the_generated_records(fixture_built):
+    _, db = fixture_built
     got = dict(query(db, """SELECT area_code || ' ' || period_label, count FROM observations
                             WHERE indicator_id = 'police_uk_possession_of_weapons'
                               AND area_code IN ('E22000308', 'E22000303', 'E23000029', 'E06000060', 'E22000138')"""))
@@ -76,8 +53,8 @@ def test_counts_match_the_generated_records(built):
     assert got["E22000138 2018-10"] == 5
 
 
-def test_reconciliation_accounts_for_every_record(built):
-    _, db = built
+def test_reconciliation_accounts_for_every_record(fixture_built):
+    _, db = fixture_built
     rows = query(db, """SELECT force, month, sum(n) FROM police_uk_reconciliation GROUP BY ALL""")
     expected = {}
     for (slug, _, month), recs in STREET.items():
@@ -88,24 +65,24 @@ def test_reconciliation_accounts_for_every_record(built):
     assert reasons["in a unitary LAD split across CSPs; LSOA never seen with a pre-2019 district name"] == 3
 
 
-def test_missing_force_month_is_missing_not_zero(built):
-    _, db = built
+def test_missing_force_month_is_missing_not_zero(fixture_built):
+    _, db = fixture_built
     # Kent has no 2024-01 file: no Kent or Canterbury value for that month, and coverage says missing
     assert query(db, "SELECT count(*) FROM observations WHERE area_code IN ('E23000032', 'E22000138') "
                      "AND period_label = '2024-01' AND source_id = 'police_uk_street'")[0][0] == 0
     assert query(db, "SELECT status FROM police_uk_coverage WHERE force = 'kent' AND month = '2024-01'")[0][0] == "missing"
 
 
-def test_second_refresh_with_no_change_does_nothing(work):
-    src, db = work
+def test_second_refresh_with_no_change_does_nothing(fixture_work):
+    src, db = fixture_work
     before = sha(db)
     result = refresh(src, db, quiet=True)
     assert result.status == "unchanged"
     assert sha(db) == before
 
 
-def test_new_month_reads_only_that_month(work):
-    src, db = work
+def test_new_month_reads_only_that_month(fixture_work):
+    src, db = fixture_work
     write_street(src, "kent", "Kent Police", "2024-01", [("E01022222", "Canterbury 001A", "Robbery", 4)])
     result = refresh(src, db, quiet=True)
     assert result.status == "built"
@@ -121,8 +98,8 @@ def test_new_month_reads_only_that_month(work):
     assert new == {} or all(isinstance(v, list) for v in new.values())
 
 
-def test_changed_earlier_month_is_reloaded_and_reported(work):
-    src, db = work
+def test_changed_earlier_month_is_reloaded_and_reported(fixture_work):
+    src, db = fixture_work
     rows = list(STREET[("kent", "Kent Police", "2018-10")])
     rows[0] = ("E01022222", "Canterbury 001A", "Possession of weapons", 9)
     write_street(src, "kent", "Kent Police", "2018-10", rows)
@@ -211,8 +188,8 @@ BAD_INPUTS = [_truncate_gz, _rename_column, _wrong_area_code, _duplicated_rows, 
 
 
 @pytest.mark.parametrize("damage", BAD_INPUTS, ids=[f.__name__.strip("_") for f in BAD_INPUTS])
-def test_bad_input_names_the_problem_and_leaves_live_untouched(work, damage):
-    src, db = work
+def test_bad_input_names_the_problem_and_leaves_live_untouched(fixture_work, damage):
+    src, db = fixture_work
     before, snaps_before = sha(db), list(snapshots(db))
     expected = damage(src)
     with pytest.raises(SourceError) as err:
@@ -225,8 +202,8 @@ def test_bad_input_names_the_problem_and_leaves_live_untouched(work, damage):
     assert not list(db.parent.glob("*.building-*"))
 
 
-def test_cli_error_is_one_clear_line_and_exit_code(work):
-    src, db = work
+def test_cli_error_is_one_clear_line_and_exit_code(fixture_work):
+    src, db = fixture_work
     _wrong_area_code(src)
     out = subprocess.run([sys.executable, "-m", "etl", "refresh", "--sources", str(src), "--db", str(db), "--quiet"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -235,8 +212,8 @@ def test_cli_error_is_one_clear_line_and_exit_code(work):
     assert "live warehouse was not changed" in out.stderr
 
 
-def test_reader_open_during_swap_keeps_working_and_then_sees_new_data(work):
-    src, db = work
+def test_reader_open_during_swap_keeps_working_and_then_sees_new_data(fixture_work):
+    src, db = fixture_work
     reader = open_read_only(db)
     old_id = reader.execute("SELECT value FROM wh.meta WHERE key = 'refresh_id'").fetchone()[0]
     old_rows = reader.execute("SELECT count(*) FROM wh.observations").fetchone()[0]
@@ -250,8 +227,8 @@ def test_reader_open_during_swap_keeps_working_and_then_sees_new_data(work):
     fresh.close()
 
 
-def test_kill_9_mid_refresh_leaves_live_byte_identical(work):
-    src, db = work
+def test_kill_9_mid_refresh_leaves_live_byte_identical(fixture_work):
+    src, db = fixture_work
     before = sha(db)
     proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--sources", str(src), "--db", str(db),
                              "--force", "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -272,8 +249,8 @@ def test_kill_9_mid_refresh_leaves_live_byte_identical(work):
     assert not list(db.parent.glob("*.building-*"))
 
 
-def test_rollback_restores_previous_warehouse(work):
-    src, db = work
+def test_rollback_restores_previous_warehouse(fixture_work):
+    src, db = fixture_work
     first = query(db, "SELECT value FROM meta WHERE key = 'refresh_id'")[0][0]
     time.sleep(1.1)
     refresh(src, db, force=True, quiet=True)
@@ -284,8 +261,8 @@ def test_rollback_restores_previous_warehouse(work):
     assert query(db, "SELECT value FROM meta WHERE key = 'refresh_id'")[0][0] == first
 
 
-def test_status_json_lists_every_source_with_rows_and_periods(built):
-    _, db = built
+def test_status_json_lists_every_source_with_rows_and_periods(fixture_built):
+    _, db = fixture_built
     out = subprocess.run([sys.executable, "-m", "etl", "status", "--json", "--db", str(db)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -301,10 +278,10 @@ def test_status_json_lists_every_source_with_rows_and_periods(built):
     assert "modelled" in fams["gangs"]["qualities"]
 
 
-def test_warehouse_holds_every_national_figure_and_marks_the_latest(built, mirror):
+def test_warehouse_holds_every_national_figure_and_marks_the_latest(fixture_built, mirror):
     import csv
 
-    _, db = built
+    _, db = fixture_built
     with open(mirror / "national/national_figures.csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert query(db, "SELECT count(*) FROM national_sources")[0][0] == len(rows) == 159

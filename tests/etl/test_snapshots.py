@@ -125,29 +125,21 @@ def test_corrupt_snapshot_is_refused_and_nothing_changes(live):
     assert leftovers(live) == []
 
 
-def test_snapshot_missing_a_contract_table_is_refused(live):
+@pytest.mark.parametrize("damage,refusal,by_path", [
+    ("DROP TABLE observations", "no table observations", False),  # missing a contract table
+    ("UPDATE observations SET count = -5", "negative counts", True),  # failing the checks
+], ids=["missing-contract-table", "failing-checks"])
+def test_damaged_snapshot_is_refused_and_nothing_changes(live, damage, refusal, by_path):
+    """Asked for by its name or by its path, a snapshot that is not a sound warehouse is refused."""
     build_three(live)
     bad = snapshot_dir(live) / "warehouse-29991231T000000000000Z.duckdb"
     make_tiny(bad, 9)
     con = duckdb.connect(str(bad))
-    con.execute("DROP TABLE observations")
+    con.execute(damage)
     con.close()
     before = digests(live.parent)
-    with pytest.raises(RefreshError, match="no table observations"):
-        restore(live, bad.name)
-    assert digests(live.parent) == before
-
-
-def test_snapshot_failing_the_checks_is_refused(live):
-    build_three(live)
-    bad = snapshot_dir(live) / "warehouse-29991231T000000000000Z.duckdb"
-    make_tiny(bad, 9)
-    con = duckdb.connect(str(bad))
-    con.execute("UPDATE observations SET count = -5")
-    con.close()
-    before = digests(live.parent)
-    with pytest.raises(RefreshError, match="negative counts"):
-        restore(live, str(bad))
+    with pytest.raises(RefreshError, match=refusal):
+        restore(live, str(bad) if by_path else bad.name)
     assert digests(live.parent) == before
 
 

@@ -2,7 +2,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
 
 from methods.disclosure import (
     apply_disclosure_control,
@@ -10,6 +9,7 @@ from methods.disclosure import (
     recoverable,
     suppress_linked_table,
 )
+from tests.disclosure_attack import attack_sums
 
 
 def frame(counts, health=True, reasons=None, **extra):
@@ -151,32 +151,9 @@ def test_neutralise_csv_formulas():
 # ---------------------------------------------------------------- margins and differencing attacks
 
 def _attack(table: pd.DataFrame, sums: dict, truth: pd.Series) -> dict:
-    """An attacker's linear programme, independent of the code under test: with every shown
-    figure fixed and every hidden one free (>= 0), each sum an equality, find the smallest and
-    largest value each hidden figure can take. Returns {name: (min, max)}."""
-    hidden = [n for n in table.index if np.isnan(table.loc[n, "count"])]
-    col = {n: i for i, n in enumerate(hidden)}
-    a_eq, b_eq = [], []
-    for total, members in (sums.items() if isinstance(sums, dict) else sums):
-        row = np.zeros(len(hidden))
-        rhs = 0.0
-        for name, sign in [(m, 1.0) for m in members] + [(total, -1.0)]:
-            if name in col:
-                row[col[name]] += sign
-            else:
-                rhs -= sign * table.loc[name, "count"]
-        a_eq.append(row)
-        b_eq.append(rhs)
-    out = {}
-    for n in hidden:
-        c = np.zeros(len(hidden))
-        c[col[n]] = 1.0
-        lo = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None)).fun
-        top = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
-        hi = np.inf if top.status == 3 else -top.fun  # status 3: unbounded
-        assert lo - 1e-6 <= truth[n] <= hi + 1e-6  # the attacker's model is right
-        out[n] = (lo, hi)
-    return out
+    """The attacker (tests/disclosure_attack.py) on a table's shown counts: {name: (min, max)}
+    for each hidden one."""
+    return attack_sums(table["count"], sums.items() if isinstance(sums, dict) else sums, truth=truth)
 
 
 def _grid(cells: dict[tuple[str, str], float]):

@@ -2,7 +2,6 @@
 attack by an independent linear programme over every published combination."""
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
 from methods.disclosure import (
     REASON_HIERARCHY,
@@ -11,6 +10,7 @@ from methods.disclosure import (
     hierarchy_sums,
     protect_hierarchy,
 )
+from tests.disclosure_attack import attack_sums
 
 # England > regions London, South West > boroughs/districts
 LINKS = pd.DataFrame([
@@ -103,31 +103,8 @@ def test_each_period_is_its_own_table():
 
 
 def _attack(published: pd.Series, truth: pd.Series, sums) -> dict[str, tuple[float, float]]:
-    """The attacker's linear programme, independent of the code under test: every published
-    figure fixed, every hidden one free and >= 0, every parent = sum of its children as an
-    equality; the least and greatest value each hidden figure can take."""
-    hidden = [c for c in published.index if np.isnan(published[c])]
-    col = {c: i for i, c in enumerate(hidden)}
-    a_eq, b_eq = [], []
-    for parent, kids in sums:
-        row, rhs = np.zeros(len(hidden)), 0.0
-        for name, sign in [(k, 1.0) for k in kids] + [(parent, -1.0)]:
-            if name in col:
-                row[col[name]] += sign
-            else:
-                rhs -= sign * published[name]
-        a_eq.append(row)
-        b_eq.append(rhs)
-    out = {}
-    for c in hidden:
-        obj = np.zeros(len(hidden))
-        obj[col[c]] = 1.0
-        lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None)).fun
-        top = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None))
-        hi = np.inf if top.status == 3 else -top.fun
-        assert lo - 1e-6 <= truth[c] <= hi + 1e-6
-        out[c] = (lo, hi)
-    return out
+    """The attacker (tests/disclosure_attack.py): every parent = sum of its children."""
+    return attack_sums(published, sums, truth=truth)
 
 
 def test_every_published_combination_leaves_each_suppressed_count_unknown():
