@@ -180,7 +180,7 @@ def _attack_months_and_years(shown: pd.DataFrame) -> dict[tuple[str, str], tuple
                 rhs -= sign * val[(a, p)]
         if coef:
             equations.append((coef, rhs))
-    bounds = _bounds(hidden, equations) if hidden and equations else {}
+    bounds = attack_bounds(hidden, equations) if hidden and equations else {}
     return {tuple(h.split("|")): b for h, b in bounds.items()}
 
 
