@@ -11,6 +11,11 @@ the category for an area, indicator and period all come from here.
   Each benchmark carries a `basis` saying what it sums.
 - A known recording problem (series_breaks rows with `affects`) gives "not compared: recording
   change" with the reason, for the area and for a benchmark that is itself affected.
+- The indicator registry decides which kinds of comparator a figure gets (`comparators` in
+  data/indicators.csv, carried into the warehouse `indicators` table): an indicator whose row says
+  'none' is "not compared" everywhere, with the reason read from its row; 'region' sets an
+  upper-tier council's (or district's, or CSP's) figure against its own region, the region's
+  published figure where there is one, else the sum of its areas' counts over their populations.
 
 Imports: pandas, methods, app.queries, app.disclosure_view. No streamlit calls.
 """
@@ -30,10 +35,13 @@ from methods.benchmark import (
     Comparator,
     choose_comparators,
     compare_with_benchmark,
+    not_compared_by_registry,
     not_compared_for_recording,
+    parse_comparator_kinds,
     recording_problem,
+    registry_reason,
 )
-from methods.rates import crude_rate
+from methods.rates import crude_rate, proportion
 
 NATIONAL_CODES = (q.ENGLAND_WALES, q.ENGLAND, q.WALES)
 BENCH_COLUMNS = ["area_code", "count", "denominator", "value", "lower_ci", "upper_ci", "quality", "basis"]
@@ -99,18 +107,132 @@ def compare_one(row: Mapping[str, Any], comparator: Comparator, bench: Mapping[s
     )
 
 
+def comparator_kinds(indicator_id: str) -> tuple[str, ...] | None:
+    """The comparator kinds the indicator's registry row allows (() for 'none'); None when the
+    warehouse has no `comparators` for it (built before the column: the default kinds)."""
+    info = q.indicator(indicator_id) or {}
+    value = info.get("comparators")
+    return parse_comparator_kinds(value) if isinstance(value, str) and value else None
+
+
+def registry_verdict(indicator_id: str, polarity: object = None) -> BenchmarkResult | None:
+    """'not compared' with the registry's reason for an indicator whose registry row says
+    comparators 'none'; None for an indicator that is compared."""
+    if comparator_kinds(indicator_id) != ():
+        return None
+    info = q.indicator(indicator_id) or {}
+    return not_compared_by_registry(registry_reason(info.get("value_type"), info.get("geography_level")),
+                                    _polarity(polarity if polarity is not None else info.get("polarity")))
+
+
+def _region_of(area_code: str, figure_level: str, geo: Mapping[str, Any] | None = None) -> tuple[str, str] | None:
+    """The region a figure at `figure_level` is set against: an upper-tier council's own region
+    (from its geography link), else the area's region (`q.area_region`, or the profile's)."""
+    if figure_level in ("utla", "lad", "csp"):
+        own = q.area_region(area_code)
+        if own is not None:
+            return own
+    if geo and geo.get("region"):
+        return (geo["region"]["code"], geo["region"]["name"])
+    return None
+
+
+def region_benchmarks(indicator_id: str, figure_level: str, period_label: str, period_type: str,
+                      region_codes: list[str]) -> dict[str, dict[str, Any]]:
+    """Region benchmark rows (BENCH_COLUMNS) for figures at `figure_level`, counted as those
+    figures are: the region's published figure for the same indicator and period (same count,
+    population and multiplier), else the sum of the counts of the region's areas at that level
+    over the sum of their populations, with `basis` saying so and naming any area left out."""
+    codes = tuple(sorted(c for c in set(region_codes) if c))
+    return {k: dict(v) for k, v in _region_benchmarks(indicator_id, figure_level, period_label, period_type, codes,
+                                                      q.warehouse_version()).items()}
+
+
+@lru_cache(maxsize=1024)
+def _region_benchmarks(indicator_id: str, figure_level: str, period_label: str, period_type: str,
+                       codes: tuple[str, ...], version: str | None) -> dict[str, dict[str, Any]]:
+    published = benchmark_values(indicator_id, figure_level, period_label, period_type, list(codes))
+    out = {r["area_code"]: r for r in published.to_dict("records")}
+    missing = [c for c in codes if c not in out]
+    if not missing:
+        return out
+    info = q.indicator(indicator_id) or {}
+    if info.get("value_type") not in ("crude_rate", "percentage"):  # a standardised rate cannot be summed
+        return out
+    # The areas that tile a region at the figure's tier, each once: for an upper-tier figure the
+    # county councils and the unitary councils (unitary, metropolitan, London: their own upper
+    # tier); for a district or CSP figure every local authority.
+    areas = q.observations([indicator_id], period_label=period_label)
+    areas = areas[areas["period_type"] == period_type]
+    if figure_level == "utla":
+        tier = (areas["area_type"] == "utla") | ((areas["area_type"] == "lad")
+                                                 & areas["area_code"].str.match(q.UPPER_TIER_LAD_PATTERN))
+    else:
+        tier = areas["area_type"] == "lad"
+    areas = areas[tier]
+    if areas.empty:
+        return out
+    areas = control(areas)
+    regions = q.area_regions().set_index("area_code")["region_code"]
+    areas = areas.assign(region_code=areas["area_code"].map(regions))
+    breaks = q.recording_breaks(indicator_id)
+    kind = "upper-tier council" if figure_level == "utla" else "local authority"
+    for code in missing:
+        mine = areas[areas["region_code"] == code]
+        usable = [pd.notna(r["count"]) and pd.notna(r["denominator"]) and float(r["denominator"]) > 0
+                  and not recording_problem(breaks, r["area_code"], r["period_start"], r["period_end"])
+                  for r in mine.to_dict("records")]
+        used, left = mine[usable], mine[[not u for u in usable]]
+        if used.empty:
+            continue
+        count, denominator = float(used["count"].sum()), float(used["denominator"].sum())
+        per = float(multiplier_of(info) or 100_000)
+        res = (crude_rate(count, denominator, per=per) if info.get("value_type") == "crude_rate"
+               else proportion(count, denominator, per=per))
+        worst = max(used["quality"].fillna("unknown"), key=lambda x: q.QUALITY_RANK.get(x, len(q.QUALITY_RANK)))
+        skipped = ", ".join(str(n) for n in left["area_name"])
+        out[code] = {"area_code": code, "count": count, "denominator": denominator, "value": res.value,
+                     "lower_ci": res.lower, "upper_ci": res.upper, "quality": worst,
+                     "basis": (f"sum of the counts of the region's {len(used)} {kind} figures over their "
+                               f"population (no published regional figure)"
+                               + (f"; not included: {skipped}" if skipped else ""))}
+    return out
+
+
 def profile_comparisons(row: Mapping[str, Any], figure_level: str, geo: Mapping[str, Any]
                         ) -> list[tuple[Comparator, Mapping[str, Any], BenchmarkResult]]:
-    """Every comparison the profile makes for one figure, in order (national, Wales, local)."""
+    """Every comparison the profile makes for one figure, in order (national, Wales, local,
+    region), of the kinds the indicator's registry row allows (none for 'none': see
+    `registry_verdict`)."""
+    kinds = comparator_kinds(row["indicator_id"])
+    if kinds == ():
+        return []
     pfa = (geo["pfa"]["code"], geo["pfa"]["name"]) if geo.get("pfa") else None
     region = (geo["region"]["code"], geo["region"]["name"]) if geo.get("region") else None
+    if kinds and "region" in kinds and figure_level in ("utla", "lad", "csp"):
+        region = _region_of(str(row["area_code"]), figure_level, geo)
     codes = [*NATIONAL_CODES, *(c[0] for c in (pfa, region) if c)]
     bench = benchmark_values(row["indicator_id"], figure_level, row["period_label"], row["period_type"], codes)
     bench = bench[bench["area_code"] != row["area_code"]]
     rows = {r["area_code"]: r for r in bench.to_dict("records")}
-    comps = choose_comparators(figure_level, geo["country"], set(rows), pfa=pfa, region=region)
+    if kinds and "region" in kinds and region and figure_level in ("utla", "lad", "csp") and region[0] not in rows:
+        rows.update(region_benchmarks(row["indicator_id"], figure_level, row["period_label"], row["period_type"],
+                                      [region[0]]))
+    comps = choose_comparators(figure_level, geo["country"], set(rows), pfa=pfa, region=region, kinds=kinds)
     breaks = q.recording_breaks(row["indicator_id"])
     return [(c, rows[c.code], compare_one(row, c, rows[c.code], breaks)) for c in comps]
+
+
+def _figure_row(r: Mapping[str, Any], indicator_id: str) -> dict[str, Any]:
+    """One figure as `compare_one` reads it: the indicator's registry value type, multiplier and
+    polarity filled in where the frame lacks them (the upper-tier map's rows), so a map, a table
+    and the profile read the same rate as a rate."""
+    row = {**r, "indicator_id": indicator_id}
+    info = q.indicator(indicator_id) or {}
+    for k in ("value_type", "multiplier", "polarity"):
+        if k not in row or not isinstance(row[k], str | int | float) or pd.isna(row[k]):
+            row[k] = info.get(k)
+    return row
 
 
 def national_comparisons(df: pd.DataFrame, indicator_id: str, figure_level: str, period_label: str,
@@ -119,24 +241,72 @@ def national_comparisons(df: pd.DataFrame, indicator_id: str, figure_level: str,
     comparison against each area's national comparator, as the profile's first benchmark:
     columns benchmark_name, benchmark_value, benchmark_basis, significance, rating,
     not_compared_reason, comparison_phrase. Disclosure control is applied first, as for the
-    profile's rows."""
+    profile's rows. An indicator the registry gives no comparators is "not compared" on every
+    row with the registry's reason. Where the registry allows the region comparator (upper-tier
+    council, local-authority and CSP figures), the comparison with each area's region is added
+    too, as on the profile (`region_comparisons`)."""
     out = control(df) if len(df) else df.copy()
+    if (verdict := registry_verdict(indicator_id)) is not None:
+        return _with_comparison_columns(out, [("", None, verdict) for _ in range(len(out))])
+    kinds = comparator_kinds(indicator_id)
     bench = benchmark_values(indicator_id, figure_level, period_label, period_type, list(NATIONAL_CODES))
     rows = {r["area_code"]: r for r in bench.to_dict("records")}
     breaks = q.recording_breaks(indicator_id)
     compared = []
     for r in out.to_dict("records"):
-        comps = [c for c in choose_comparators(figure_level, country_of(r["area_code"]), set(rows))
+        comps = [c for c in choose_comparators(figure_level, country_of(r["area_code"]), set(rows), kinds=kinds)
                  if c.role == "national"]
         if comps:
             comp, b = comps[0], rows[comps[0].code]
-            res = compare_one({**r, "indicator_id": indicator_id}, comp, b, breaks)
+            res = compare_one(_figure_row(r, indicator_id), comp, b, breaks)
         else:
             comp, b = Comparator("national", "", "England & Wales"), None
             res = compare_with_benchmark(r.get("value"), r.get("lower_ci"), r.get("upper_ci"), None,
                                          benchmark_name=comp.name, quality=r.get("quality"))
         compared.append((comp.name, b, res))
-    return _with_comparison_columns(out, compared)
+    out = _with_comparison_columns(out, compared)
+    if kinds and "region" in kinds and figure_level in ("utla", "lad", "csp"):
+        out = region_comparisons(out, indicator_id, figure_level, period_label, period_type)
+    return out
+
+
+REGION_COLUMNS = ["region_code", "region_name", "region_value", "region_basis", "region_significance",
+                  "region_rating", "region_not_compared_reason", "region_phrase"]
+
+
+def region_comparisons(df: pd.DataFrame, indicator_id: str, figure_level: str, period_label: str,
+                       period_type: str) -> pd.DataFrame:
+    """`df` (figures already disclosure-controlled, as `national_comparisons` leaves them) with
+    each area's comparison against its own region (REGION_COLUMNS), made exactly as the
+    profile makes it (`profile_comparisons`' 'region' comparator: same benchmark row, same
+    verdict)."""
+    out = df.copy()
+    regions = {r["area_code"]: (r["region_code"], r["region_name"]) for r in q.area_regions().to_dict("records")}
+    mine = {c: regions.get(c) for c in out["area_code"]}
+    bench = region_benchmarks(indicator_id, figure_level, period_label, period_type,
+                              [r[0] for r in mine.values() if r])
+    breaks = q.recording_breaks(indicator_id)
+    kinds = comparator_kinds(indicator_id)
+    values: dict[str, list[Any]] = {c: [] for c in REGION_COLUMNS}
+    for r in out.to_dict("records"):
+        reg = mine.get(r["area_code"])
+        comps = [c for c in choose_comparators(figure_level, country_of(r["area_code"]), set(bench) if reg else set(),
+                                               region=reg, kinds=kinds) if c.role == "region"]
+        if comps:
+            b = bench[comps[0].code]
+            res = compare_one(_figure_row(r, indicator_id), comps[0], b, breaks)
+            row = [comps[0].code, comps[0].name, b.get("value"), b.get("basis"), res.significance, res.rating,
+                   res.reason, res.phrase]
+        else:
+            name = reg[1] if reg else "its region"
+            why = "no region for this area" if reg is None else "no region benchmark for this period"
+            row = [reg[0] if reg else None, name, None, None, "not compared", "not compared", why,
+                   f"not compared with {name} ({why})"]
+        for k, v in zip(REGION_COLUMNS, row, strict=True):
+            values[k].append(v)
+    for k, v in values.items():
+        out[k] = pd.Series(v, index=out.index, dtype=object)
+    return out
 
 
 def _with_comparison_columns(out: pd.DataFrame,
@@ -162,9 +332,12 @@ def national_benchmark(indicator_id: str, figure_level: str, period_label: str, 
                        country: str = q.ENGLAND) -> tuple[Comparator | None, Mapping[str, Any] | None]:
     """The national comparator and its row for figures at one level (for a funnel plot's
     centre line and a ranked chart's reference line)."""
+    kinds = comparator_kinds(indicator_id)
+    if kinds == ():  # the registry gives it no comparators
+        return None, None
     bench = benchmark_values(indicator_id, figure_level, period_label, period_type, list(NATIONAL_CODES))
     rows = {r["area_code"]: r for r in bench.to_dict("records")}
-    comps = [c for c in choose_comparators(figure_level, country, set(rows)) if c.role == "national"]
+    comps = [c for c in choose_comparators(figure_level, country, set(rows), kinds=kinds) if c.role == "national"]
     return (comps[0], rows[comps[0].code]) if comps else (None, None)
 
 

@@ -39,6 +39,8 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             lines = [names]
             if isinstance(r.get("comparison_phrase"), str):  # app.benchmarks: as on the profile
                 lines.append(r["comparison_phrase"])
+            if isinstance(r.get("region_phrase"), str):  # a council against its region, as on the profile
+                lines.append(r["region_phrase"])
         else:
             counts, pops = grp["count"], grp["denominator"]
             lines = [names, f"({len(grp)} partnerships drawn as one shape)"]

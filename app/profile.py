@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from app import queries as q
-from app.benchmarks import profile_comparisons, similar_comparison
+from app.benchmarks import profile_comparisons, registry_verdict, similar_comparison
 from app.disclosure_view import control, quality_label
 from app.indicator_format import decimals_of, is_rate, multiplier_of, number, quality_wording
 from app.trends import recent_trend, trend_fields
@@ -218,6 +218,12 @@ def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) ->
         row[f"bench{i}_label"] = f"{style.symbol} {style.label}"
         row[f"bench{i}_colour"] = style.colour
         row[f"_result{i}"] = result
+    if (verdict := registry_verdict(row["indicator_id"], row.get("polarity"))) is not None:
+        # the registry gives this indicator no comparators: "not compared" with its reason
+        style = rating_style(verdict)
+        row["bench1_label"] = f"{style.symbol} {style.label}"
+        row["bench1_phrase"] = verdict.phrase
+        row["_result1"] = verdict
     if (sim := similar_comparison(row, row_type)) is not None:  # the CSP's most similar partnerships
         comp, b, result = sim
         style = rating_style(result)

@@ -1262,3 +1262,37 @@ def like_for_like_series(indicator_id: str, figure_level: str, area_codes: list[
         )
     except duckdb.CatalogException:
         return pd.DataFrame()
+
+
+# ---------------------------------------------------------------- the region of a council or district
+def area_regions() -> pd.DataFrame:
+    """(area_code, region_code, region_name) for every upper-tier council (its own link to its
+    region, former councils too), local authority and CSP (through its force area, which lies
+    in one region): the region a utla/lad/csp figure is set against when its registry row
+    allows the 'region' comparator. Welsh areas have none (Wales is not a region here)."""
+    df = _frame(
+        """
+        WITH regions AS (SELECT DISTINCT area_code, area_name FROM areas WHERE area_type = 'region'),
+        csp_region AS (SELECT DISTINCT cp.child_code AS csp_code, pr.parent_code AS region_code
+                       FROM area_links cp JOIN area_links pr ON pr.child_code = cp.parent_code
+                       AND pr.child_type = 'pfa' AND pr.parent_type = 'region'
+                       WHERE cp.child_type = 'csp' AND cp.parent_type = 'pfa'),
+        pairs AS (
+            SELECT child_code AS area_code, parent_code AS region_code FROM area_links
+            WHERE child_type = 'utla' AND parent_type = 'region'
+            UNION SELECT csp_code, region_code FROM csp_region
+            UNION SELECT l.child_code, c.region_code FROM area_links l JOIN csp_region c ON c.csp_code = l.parent_code
+            WHERE l.child_type = 'lad' AND l.parent_type = 'csp')
+        SELECT p.area_code, p.region_code, r.area_name AS region_name
+        FROM pairs p JOIN regions r ON r.area_code = p.region_code ORDER BY p.area_code, p.region_code
+        """
+    )
+    return df.drop_duplicates("area_code").reset_index(drop=True)
+
+
+def area_region(code: str) -> tuple[str, str] | None:
+    """(region code, region name) of one upper-tier council, local authority or CSP
+    (`area_regions`), else None."""
+    df = area_regions()
+    hit = df[df["area_code"] == code]
+    return None if hit.empty else (str(hit.iloc[0]["region_code"]), str(hit.iloc[0]["region_name"]))

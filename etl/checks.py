@@ -8,12 +8,13 @@ import duckdb
 import pandas as pd
 
 from etl.codes import AREA_CODE_PATTERNS
+from etl.registry import load_registry
 
 
 def run_all(con: duckdb.DuckDBPyConnection) -> list[str]:
     problems: list[str] = []
     for check in (boundaries_complete, observation_areas_known, indicators_defined,
-                  police_uk_reconciles, no_negative_counts, quality_labelled):
+                  police_uk_reconciles, no_negative_counts, quality_labelled, registry_matches_observations):
         problems += check(con)
     return problems
 
@@ -141,6 +142,69 @@ def quality_labelled(con) -> list[str]:
     rows = con.execute("""SELECT o.source_id, o.quality, s.quality FROM observations o JOIN sources s USING (source_id)
                           WHERE s.quality = 'synthetic' AND o.quality <> 'synthetic' LIMIT 3""").fetchall()
     return [f"source {s} is synthetic but a value is labelled {q}" for s, q, _ in rows]
+
+
+# ---------------------------------------------------------------- registry invariants
+# The indicator registry (data/indicators.csv) and what the parsers emitted must agree, so a
+# registry row no parser emits (a renamed indicator, a dropped sheet, a parser that silently
+# skipped a table) stops the refresh here rather than only in a test. Sources not loaded in this
+# run (optional, no file: `sources_not_loaded`) are not expected to emit anything; a template row
+# (`varies_by`, e.g. a partnership's working estimates per age band) has no fixed id to expect.
+# Both invariants fail the refresh: an indicator missing from a source that was loaded is a
+# parser or registry fault, and an observed indicator the registry lacks has no definition.
+REGISTRY_INVARIANTS: dict[str, tuple[str, str]] = {
+    "every registry indicator of a loaded source has observations": ("""
+        SELECT r.indicator_id, r.source_id FROM _registry r
+        WHERE r.varies_by = ''
+          AND r.source_id IN (SELECT source_id FROM sources)
+          AND r.source_id NOT IN (SELECT source_id FROM _not_loaded)
+          AND r.indicator_id NOT IN (SELECT DISTINCT indicator_id FROM observations)
+        ORDER BY r.source_id, r.indicator_id""",
+        "{indicator_id} (source {source_id}, loaded in this refresh) has no observations"),
+    "every observed indicator is in the registry": ("""
+        SELECT DISTINCT o.indicator_id, split_part(o.source_id, '#', 1) AS source_id FROM observations o
+        WHERE o.indicator_id NOT IN (SELECT indicator_id FROM _registry WHERE varies_by = '')
+          AND NOT EXISTS (SELECT 1 FROM _registry t WHERE t.varies_by <> ''
+                          AND starts_with(o.indicator_id, t.indicator_id || '_'))
+        ORDER BY 2, 1""",
+        "{indicator_id} (source {source_id}) has observations but no row in data/indicators.csv"),
+}
+
+
+def registry_violations(con: duckdb.DuckDBPyConnection, registry: pd.DataFrame | None = None
+                        ) -> dict[str, pd.DataFrame]:
+    """Each registry invariant's offending rows (an empty frame when it holds). `registry`: the
+    checked registry (`etl.registry.load_registry()` when None)."""
+    reg = load_registry() if registry is None else registry
+    present = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    not_loaded = (con.execute("SELECT DISTINCT source_id FROM sources_not_loaded").df()
+                  if "sources_not_loaded" in present else pd.DataFrame({"source_id": pd.Series([], dtype=str)}))
+    # registered as temporary views of this connection (never written to the file; the caller's
+    # USE, e.g. a snapshot attached as `wh`, stays in force), dropped again afterwards
+    con.register("_registry", reg[["indicator_id", "source_id", "varies_by"]].reset_index(drop=True))
+    con.register("_not_loaded", not_loaded)
+    try:
+        return {name: con.execute(sql).df() for name, (sql, _) in REGISTRY_INVARIANTS.items()}
+    finally:
+        con.unregister("_registry")
+        con.unregister("_not_loaded")
+
+
+def registry_matches_observations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The registry invariants as sentences naming every offending indicator. A refresh-time
+    check: it holds this run's parsers to the registry this run read. A finished warehouse
+    (one with `meta`: a snapshot being restored or rolled back to) was held to the registry of
+    its own day when it was built, so a registry row added since does not block going back."""
+    present = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "meta" in present:
+        return []
+    problems = []
+    for name, bad in registry_violations(con).items():
+        if bad.empty:
+            continue
+        rows = [REGISTRY_INVARIANTS[name][1].format(**r) for r in bad.to_dict("records")]
+        problems.append(f"registry invariant broken ({name}), {len(bad)} indicator(s): " + "; ".join(rows))
+    return problems
 
 
 __all__ = ["run_all", "AREA_CODE_PATTERNS"]

@@ -37,6 +37,7 @@ from etl.staged import (
     finish_indicators,
     validate_frame,
 )
+from methods.benchmark import COMPARATOR_KINDS, NO_COMPARATORS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REGISTRY_PATH = DATA / "indicators.csv"
@@ -48,7 +49,7 @@ VALUE_TYPES = ("count", "estimate", "crude_rate", "standardised_rate", "percenta
 DENOMINATORS = ("none", "all ages", "all ages (age standardised)", "10-17", "0-17", "0-14",
                 "adults in treatment", "children looked after")
 NATIONS = ("England", "Wales", "England and Wales", "UK")
-COMPARATOR_ROLES = ("national", "wales", "local")
+COMPARATOR_ROLES = COMPARATOR_KINDS  # national, wales, local, region (methods.benchmark.choose_comparators)
 VARIES_BY = ("", "age_band")
 AFFECTS = ("", "from", "before")
 
@@ -64,7 +65,11 @@ _TEXT = pa.Check.str_length(min_value=1)
 
 
 def _comparators_ok(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: v == "none" or all(p in COMPARATOR_ROLES for p in v.split(";")))
+    """'none', or kinds of COMPARATOR_ROLES joined by ';', each once ('none' never combined)."""
+    def ok(v: str) -> bool:
+        parts = v.split(";")
+        return v == NO_COMPARATORS or (all(p in COMPARATOR_ROLES for p in parts) and len(set(parts)) == len(parts))
+    return s.map(ok)
 
 
 registry_schema = pa.DataFrameSchema(
@@ -83,7 +88,8 @@ registry_schema = pa.DataFrameSchema(
         "measure": pa.Column(str, _TEXT),
         "nations": pa.Column(str, pa.Check.isin(NATIONS)),
         "comparators": pa.Column(str, pa.Check(_comparators_ok, element_wise=False,
-                                               error=f"'none' or ';'-joined roles of {COMPARATOR_ROLES}")),
+                                               error=f"'none' or ';'-joined kinds of {COMPARATOR_ROLES}, "
+                                                     "each once")),
         "geography_level": pa.Column(str, pa.Check.isin(GEOGRAPHY_LEVELS)),
         "is_health_source": pa.Column(str, pa.Check.isin(["true", "false"])),
         "series": pa.Column(str),
@@ -139,6 +145,7 @@ def _load_registry(path: str, mtime_ns: int) -> pd.DataFrame:
     p = Path(path)
     df = validate_frame(registry_schema, _read(p, REGISTRY_COLUMNS), source_id=REGISTRY_SOURCE,
                         file=p.name)
+    _check_comparators(df, p)
     breaks = load_breaks(p.with_name(BREAKS_PATH.name)) if p.with_name(BREAKS_PATH.name).exists() \
         else pd.DataFrame(columns=BREAK_COLUMNS)
     unknown = breaks[~breaks["indicator_id"].isin(df["indicator_id"])
@@ -149,6 +156,28 @@ def _load_registry(path: str, mtime_ns: int) -> pd.DataFrame:
         raise SourceError(f"break names an indicator not in {p.name}: {unknown[col].iloc[0]!r}",
                           source_id=REGISTRY_SOURCE, file=BREAKS_PATH.name, row=row, column=col)
     return df.set_index("indicator_id", drop=False)
+
+
+NATIONAL_LEVELS = ("country", "national", "uk")
+
+
+def _check_comparators(df: pd.DataFrame, path: Path) -> None:
+    """Comparators that cannot count like the figure are refused: a count or estimate is never
+    set against areas of another size, a national figure has nothing above it ('none' for both),
+    and 'wales' needs a publication covering Wales."""
+    for i, r in enumerate(df.to_dict("records")):
+        kinds = r["comparators"].split(";")
+        why = None
+        if r["value_type"] in ("count", "estimate") and r["comparators"] != NO_COMPARATORS:
+            article = "an" if r["value_type"] == "estimate" else "a"
+            why = f"{article} {r['value_type']} is not compared: comparators must be 'none'"
+        elif r["geography_level"] in NATIONAL_LEVELS and r["comparators"] != NO_COMPARATORS:
+            why = f"a {r['geography_level']} figure has nothing to compare with: comparators must be 'none'"
+        elif "wales" in kinds and r["nations"] not in ("Wales", "England and Wales", "UK"):
+            why = f"'wales' for a publication covering {r['nations']} only"
+        if why:
+            raise SourceError(f"{r['indicator_id']}: {r['comparators']!r}: {why}", source_id=REGISTRY_SOURCE,
+                              file=path.name, row=i + 2, column="comparators")
 
 
 def load_registry(path: Path = REGISTRY_PATH) -> pd.DataFrame:

@@ -230,15 +230,38 @@ ENGLAND_CODE = "E92000001"
 WALES_CODE = "W92000004"
 
 
+COMPARATOR_KINDS = ("national", "wales", "local", "region")
+NO_COMPARATORS = "none"
+DEFAULT_KINDS = ("national", "wales", "local")
+REASON_REGISTRY = "the indicator registry gives it no benchmark"
+
+
 @dataclass(frozen=True)
 class Comparator:
     """One benchmark an area is set against. role: 'national' (England & Wales, or England for
-    an England-only publication), 'wales' (Welsh areas, beside England & Wales) or 'local' (the
-    force for CSP / local-authority figures, the region for force figures)."""
+    an England-only publication), 'wales' (Welsh areas, beside England & Wales), 'local' (the
+    force for CSP / local-authority figures, the region for force figures) or 'region' (the
+    region an upper-tier council, local authority or CSP is in, for publications whose natural
+    local comparator is the region: DfE, Fingertips, ONS drug deaths)."""
 
     role: str
     code: str
     name: str
+
+
+def parse_comparator_kinds(text: object) -> tuple[str, ...]:
+    """The kinds an indicator's registry `comparators` value allows ('national;wales;local' ->
+    ('national', 'wales', 'local'); 'none' -> ()). An unknown kind is a ValueError: the registry
+    schema rejects it at load, so this only trips on a value that bypassed the registry."""
+    value = str(text or "").strip()
+    if not value or value == NO_COMPARATORS:
+        return ()
+    kinds = tuple(k.strip() for k in value.split(";"))
+    bad = [k for k in kinds if k not in COMPARATOR_KINDS]
+    if bad:
+        raise ValueError(f"comparators must be {NO_COMPARATORS!r} or ';'-joined kinds of {COMPARATOR_KINDS}, "
+                         f"got {value!r}")
+    return kinds
 
 
 def choose_comparators(
@@ -248,28 +271,60 @@ def choose_comparators(
     *,
     pfa: tuple[str, str] | None = None,
     region: tuple[str, str] | None = None,
+    kinds: tuple[str, ...] | list[str] | None = None,
 ) -> list[Comparator]:
     """The benchmarks for one figure, chosen the same way on every page.
 
-    England & Wales is picked by its code, never by sort order. An English area whose
-    publication has no England & Wales figure (England-only) is set against England; a Welsh
-    area is also set against Wales, and never against England. Then the force (for CSP and
-    local-authority figures) or the region (for force figures). `available`: the codes that
-    have a benchmark value for this indicator, period and figure level.
+    `kinds`: the kinds the indicator's registry row allows (`parse_comparator_kinds`); None is
+    the default set (national, wales, local) for a caller with no registry row, () none at all.
+    - national: England & Wales, picked by its code, never by sort order. An English area whose
+      publication has no England & Wales figure (England-only) is set against England; a Welsh
+      area never against England.
+    - wales: Wales, for a Welsh area.
+    - local: the force (for CSP and local-authority figures) or the region (for force figures).
+    - region: the region the area is in (for CSP, local-authority and upper-tier council
+      figures; `region` is that area's region, e.g. the council's own).
+    `available`: the codes that have a benchmark value for this indicator, period and figure
+    level; a kind whose benchmark has no value is left out rather than replaced by another.
     """
+    allowed = DEFAULT_KINDS if kinds is None else tuple(kinds)
     out: list[Comparator] = []
     welsh = country == WALES_CODE
-    if ENGLAND_AND_WALES_CODE in available:
-        out.append(Comparator("national", ENGLAND_AND_WALES_CODE, "England & Wales"))
-    elif not welsh and ENGLAND_CODE in available:
-        out.append(Comparator("national", ENGLAND_CODE, "England"))
-    if welsh and WALES_CODE in available:
+    if "national" in allowed:
+        if ENGLAND_AND_WALES_CODE in available:
+            out.append(Comparator("national", ENGLAND_AND_WALES_CODE, "England & Wales"))
+        elif not welsh and ENGLAND_CODE in available:
+            out.append(Comparator("national", ENGLAND_CODE, "England"))
+    if "wales" in allowed and welsh and WALES_CODE in available:
         out.append(Comparator("wales", WALES_CODE, "Wales"))
-    if area_type in ("csp", "lad") and pfa and pfa[0] in available:
-        out.append(Comparator("local", pfa[0], f"{pfa[1]} police force area"))
-    elif area_type == "pfa" and region and region[0] in available:
-        out.append(Comparator("local", region[0], region[1]))
+    if "local" in allowed:
+        if area_type in ("csp", "lad") and pfa and pfa[0] in available:
+            out.append(Comparator("local", pfa[0], f"{pfa[1]} police force area"))
+        elif area_type == "pfa" and region and region[0] in available:
+            out.append(Comparator("local", region[0], region[1]))
+    if ("region" in allowed and area_type in ("csp", "lad", "utla") and region and region[0] in available
+            and not welsh and all(c.code != region[0] for c in out)):
+        out.append(Comparator("region", region[0], region[1]))
     return out
+
+
+def registry_reason(value_type: object, geography_level: object) -> str:
+    """Why an indicator whose registry row says comparators 'none' is never compared, from the
+    same row: a count or estimate is not set against areas of another size, a national figure
+    has nothing above it, anything else has no like-for-like benchmark published."""
+    if value_type in ("count", "estimate"):
+        what = f"{'an estimate' if value_type == 'estimate' else 'a count'}, not a rate"
+    elif geography_level in ("country", "national", "uk"):
+        what = "a national figure"
+    else:
+        what = "no like-for-like benchmark is published for it"
+    return f"{what}: {REASON_REGISTRY}"
+
+
+def not_compared_by_registry(reason: str, polarity: str = "none") -> BenchmarkResult:
+    """'not compared' for an indicator the registry gives no comparators, with its reason."""
+    return BenchmarkResult(NOT_COMPARED, NOT_COMPARED, reason, f"not compared ({reason})", "", None,
+                           polarity if polarity in POLARITIES else "none")
 
 
 def recording_problem(

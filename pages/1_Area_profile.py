@@ -107,7 +107,9 @@ def _show_row(r: dict) -> None:
     st.markdown(f"{line} {badge}")
     comps = [f"{md(r[f'bench{i}_label'])} vs {md(r[f'bench{i}_name'])} ({number(r[f'bench{i}_value'], r)}; "
              f"{md(r.get(f'bench{i}_basis') or 'as published')})"
-             for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str)]
+             for i in (1, 2, 3) if isinstance(r.get(f"bench{i}_label"), str) and isinstance(r.get(f"bench{i}_name"), str)]
+    if isinstance(r.get("bench1_label"), str) and not isinstance(r.get("bench1_name"), str):
+        comps = [md(r["bench1_label"])]  # the registry gives it no comparators: the reason
     if comps:
         st.markdown("&nbsp;&nbsp;&nbsp;" + "; ".join(comps))
     if isinstance(r.get("trend"), str):  # every indicator's recent trend, as on Compare and in the CSV
@@ -251,7 +253,8 @@ roles: dict[str, str] = {}
 for i in (1, 2, 3):
     if isinstance(row.get(f"bench{i}_code"), str) and isinstance(row.get(f"bench{i}_role"), str):
         roles.setdefault(row[f"bench{i}_role"], row[f"bench{i}_code"])
-bench_keep = [c for c in (roles.get("national"), roles.get("local")) if isinstance(c, str) and c != row["area_code"]]
+bench_keep = [c for c in (roles.get("national"), roles.get("local") or roles.get("region"))
+              if isinstance(c, str) and c != row["area_code"]]
 own = control(q.indicator_series(ind_id, [row["area_code"]], row["period_type"]))
 own = own.assign(line_name=own["area_name"])
 bench_lines = bm.benchmark_series(ind_id, row["area_type"], row["period_type"], bench_keep)

@@ -178,9 +178,15 @@ st.dataframe(pd.DataFrame(trend_rows).style.apply(lambda _: colours, subset=["re
              column_config={c: st.column_config.Column(ui.column_label(c)) for c in trend_rows[0]} if trend_rows else None)
 
 st.subheader("Table")
+# Figures whose registry row allows the region comparator (upper-tier councils: England and the
+# council's own region) carry it too, made as on the profile (app.benchmarks.region_comparisons).
+region_cols = [c for c in ("region_name", "region_phrase", "region_basis") if c in compared]
+if region_cols:
+    st.markdown("**Compared with their region**: " + "; ".join(
+        f"{md(r['area_name'])}: {md(r['region_phrase'])}" for r in compared.to_dict("records")))
 table = compared[["area_code", "area_name", "period_label", "count", "denominator", "value", "lower_ci", "upper_ci",
-                  "comparison_phrase", "benchmark_basis", "trend", "trend_detail", "suppressed_reason", "quality",
-                  "publisher", "source_title", "note"]]
+                  "comparison_phrase", "benchmark_basis", *region_cols, "trend", "trend_detail", "suppressed_reason",
+                  "quality", "publisher", "source_title", "note"]]
 ui.table(table, controlled=True, registry=info)
 ui.download(compared.drop(columns=["trend_colour"]), f"compare_{ind_id}_{period}.csv")
 ui.page_ready()

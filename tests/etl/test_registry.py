@@ -57,7 +57,8 @@ def test_registry_loads_and_holds_hand_checked_facts():
 
 @pytest.mark.parametrize(("column", "value"), [
     ("polarity", "lower_is_better"), ("multiplier", "1000"), ("nations", "Scotland"),
-    ("comparators", "national;region"), ("denominator", "11-16"), ("family", "weather"),
+    ("comparators", "national;force"), ("comparators", "none;national"), ("comparators", "national;national"),
+    ("comparators", ""), ("denominator", "11-16"), ("family", "weather"),
 ])
 def test_an_unknown_value_names_file_row_and_column(tmp_path, column, value):
     def edit(df):
@@ -151,3 +152,42 @@ def test_every_warehouse_indicator_has_a_registry_row_and_vice_versa(real_wareho
                 assert int(got) == int(want), (ind, col)
             else:
                 assert (None if want == "" else want) == (None if pd.isna(got) else got), (ind, col)
+
+
+def test_comparators_follow_each_publication():
+    """Which benchmarks each publication is set against (issue #10), checked by hand against its
+    geography: survey-based national and modelled estimates, counts and national figures none;
+    DfE children's social care per council: England and the council's region (DfE publishes
+    both); HES by region: England; police.uk and Home Office force figures: England & Wales,
+    Wales, then force / region; Fingertips and ONS drug deaths: England (& Wales) and region."""
+    reg = registry.load_registry()
+    c = reg["comparators"]
+    assert c["gangs_modelled_gang_members_10_17"] == "none"
+    assert c["gangs_cco_gang_members_10_17"] == "none"
+    assert c["dfe_cin_gangs"] == "none" and c["drug_deaths_registered"] == "none"
+    for ind in ("dfe_cin_gangs_rate", "dfe_cin_child_criminal_exploitation_rate", "dfe_cin_trafficking_rate",
+                "dfe_cla_convicted_10_17"):
+        assert c[ind] == "national;region", ind
+    assert c["hes_sharp_object_assault_fae"] == "national"
+    assert c["police_uk_robbery"] == "national;wales;local"
+    assert c["knife_offences_total"] == "national;wales;local"
+    assert c["fingertips_90284_persons_15"] == "national;region"
+    assert c["drug_deaths_rate_3y"] == "national;wales;region"
+    # every count, estimate and national figure is 'none' (the load-time rule below)
+    flat = reg[reg["value_type"].isin(["count", "estimate"]) | reg["geography_level"].isin(["country", "national", "uk"])]
+    assert len(flat) > 60 and set(flat["comparators"]) == {"none"}
+
+
+@pytest.mark.parametrize(("indicator_id", "value", "words"), [
+    ("dfe_cin_gangs", "national", "a count is not compared"),
+    ("gangs_modelled_gang_members_10_17", "national;region", "an estimate is not compared"),
+    ("dfe_cin_gangs_rate", "national;wales;region", "'wales' for a publication covering England only"),
+])
+def test_comparators_that_cannot_count_like_the_figure_are_refused(tmp_path, indicator_id, value, words):
+    def edit(df):
+        df.loc[df["indicator_id"] == indicator_id, "comparators"] = value
+        return df
+    with pytest.raises(SourceError, match=words) as err:
+        registry.load_registry(_copy(tmp_path, edit))
+    assert (err.value.file, err.value.row, err.value.column) == ("indicators.csv", _row_of(indicator_id),
+                                                                 "comparators")
