@@ -19,6 +19,7 @@ import pytest
 from app.queries import FAMILY_NAMES
 from app.report import SECTION_CONTENTS, SECTION_METHODS, SECTION_SOURCES, SECTION_SUMMARY
 from tests.browser.test_browser import (  # noqa: F401  (server and browser are fixtures)
+    BUILD_WAIT_MS,
     SHOTS,
     WAIT_MS,
     browser,
@@ -71,7 +72,7 @@ def screen_numbers(items: list[dict]) -> list[str]:
 def download(page, name: str, target_name: str) -> bytes:
     button = page.get_by_role("button", name=name)
     button.scroll_into_view_if_needed()
-    with page.expect_download(timeout=WAIT_MS) as dl:
+    with page.expect_download(timeout=BUILD_WAIT_MS) as dl:
         button.click()
     SHOTS.mkdir(parents=True, exist_ok=True)
     target = SHOTS / target_name
