@@ -4,8 +4,9 @@ Why: `streamlit run dashboard.py` runs nothing until the first visitor arrives, 
 for DuckDB to open and the home page's queries to fill the caches. Here streamlit's st.App
 starts app.warmup in a background thread as the server starts (its lifespan hook), so the first
 visit reads warm caches like every later one. Same pages, URLs and settings as dashboard.py,
-plus one read-only route, `/_svd/warmup`, that reports the warm-up's state as JSON (the signal
-the browser tests wait on).
+plus read-only routes: `/_svd/warmup` reports the warm-up's state as JSON (the signal the browser
+tests wait on), and `/_svd/download/...` serves the downloads built on request (the A4 profile
+report, the whole observations table) as plain links (app.download_links says why).
 """
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app import navigation, warmup
+from app import download_links, navigation, warmup
+from app.download_routes import ROUTES as DOWNLOAD_ROUTES
 
 navigation.navigation_only()  # the first visit to any URL goes through dashboard.py's route()
+download_links.enable()  # the pages link to the download routes below
 
 
 @asynccontextmanager
@@ -33,4 +36,4 @@ async def _warmup_state(_request: Request) -> JSONResponse:
     return JSONResponse(warmup.STATE)
 
 
-app = st.App("dashboard.py", lifespan=_lifespan, routes=[Route("/_svd/warmup", _warmup_state)])
+app = st.App("dashboard.py", lifespan=_lifespan, routes=[Route("/_svd/warmup", _warmup_state), *DOWNLOAD_ROUTES])

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
+from app import download_links
 from app import queries as q
 from app.chart_export import add_lineage, figure_table, file_stem, image_config, lineage_text, svg_bytes
 from app.disclosure_view import control, download_csv, quality_label
@@ -36,7 +37,7 @@ def page_setup(title: str) -> None:
     # download_csv: disclosure-controlled, formula-neutralised, with lineage) instead.
     st.set_option("client.disableDataExport", True)
     st.session_state["_svd_page"] = title
-    st.html(f"<style>{PAGE_CSS}</style>")
+    st.html(f"<style>{PAGE_CSS}{download_links.LINK_CSS}</style>")
 
 
 # Streamlit draws captions in a faded grey (#828180 on white: contrast 3.9:1, below WCAG AA's
@@ -218,6 +219,17 @@ def download(df: pd.DataFrame, file_name: str, label: str = "Download CSV", *, k
     """CSV download through the same disclosure rules as the screen."""
     st.download_button(label, data=download_csv(df), file_name=file_name, mime="text/csv",
                        key=key or f"dl_{file_name}", icon=":material/download:")
+
+
+def built_download(label: str, build: Callable[[], bytes | str], *, url: str, file_name: str, mime: str,
+                   key: str, icon: str = ":material/download:") -> None:
+    """A file built only when asked for (a report, the whole table): a link to its server route
+    under serve.py, else streamlit's on-click button calling `build` (app.download_links says why
+    the link is preferred: a browser may block a download the page starts after a slow build)."""
+    if download_links.enabled():
+        st.html(download_links.link_html(label, url, file_name))
+    else:
+        st.download_button(label, data=build, file_name=file_name, mime=mime, key=key, icon=icon)
 
 
 def profile_link(code: str, name: str, area_type: str) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from app import benchmarks as bm
+from app import download_links as dl
 from app import figures as fg
 from app import hes_breakdowns as hb
 from app import outcomes as oc
@@ -212,20 +213,22 @@ clean = rows[[c for c in rows.columns if not c.startswith("_") and not c.endswit
 c1, c2, c3 = st.columns(3)
 with c1:
     ui.download(clean, f"profile_{code}.csv", "Download the profile data (CSV)", key="dl_profile_csv")
-# The A4 report (app.report) is built only when a button is clicked, cached per area, month and warehouse;
-# the area and month are bound now (`code` is reused further down the page).
+# The A4 report (app.report) is built only when asked for, cached per area, month and warehouse
+# (under serve.py a link to its route, app.download_links); the area and month are bound now
+# (`code` is reused further down the page).
 with c2:
-    st.download_button("Download the profile report (HTML)", data=lambda c=code, m=month: rp.profile_report_html(c, m),
-                       file_name=rp.report_file_name(code, month, "html"), mime="text/html",
-                       key="dl_profile_html", icon=":material/description:")
+    ui.built_download("Download the profile report (HTML)", lambda c=code, m=month: rp.profile_report_html(c, m),
+                      url=dl.report_url(code, month, "html"), file_name=rp.report_file_name(code, month, "html"),
+                      mime="text/html", key="dl_profile_html", icon=":material/description:")
 with c3:
     if rp.pdf_available():
-        st.download_button("Download the profile report (PDF, A4)", data=lambda c=code, m=month: rp.profile_report_pdf(c, m),
-                           file_name=rp.report_file_name(code, month, "pdf"), mime="application/pdf",
-                           key="dl_profile_pdf", icon=":material/picture_as_pdf:")
+        ui.built_download("Download the profile report (PDF, A4)", lambda c=code, m=month: rp.profile_report_pdf(c, m),
+                          url=dl.report_url(code, month, "pdf"), file_name=rp.report_file_name(code, month, "pdf"),
+                          mime="application/pdf", key="dl_profile_pdf", icon=":material/picture_as_pdf:")
     else:
         st.info("The PDF report is unavailable on this server (no Chromium browser to print it with). "
                 "Download the HTML report and print it to PDF from your browser.")
+st.caption("The report is built when you ask for it: on a busy server the download can take a minute to start.")
 
 # ---------------------------------------------------------------- Duty outcome measures
 st.subheader("Serious Violence Duty outcome measures")

@@ -10,10 +10,11 @@ import json
 import pandas as pd
 import streamlit as st
 
+from app import download_links as dl
+from app import download_routes, ui
 from app import figures as fg
 from app import queries as q
-from app import ui
-from app.disclosure_view import download_csv, quality_label
+from app.disclosure_view import quality_label
 from app.safe_text import md, safe_url
 
 ui.page_setup("Data and sources")
@@ -143,14 +144,10 @@ st.markdown("The whole observations table, with quality, publisher, source, peri
             "flagged (`is_current` false).")
 
 
-@st.cache_data(show_spinner="Preparing the download...", max_entries=2)
-def _everything(version: str | None) -> bytes:
-    return download_csv(q.all_observations())
-
-
-# Deferred: the whole table is only turned into CSV when someone clicks (it dominated the
-# page's first render when built eagerly).
-_version = q.warehouse_version()
-st.download_button("Download all observations (CSV)", data=lambda: _everything(_version),
-                   file_name="observations.csv", mime="text/csv", key="dl_all", icon=":material/download:")
+# Built only when asked for (it dominated the page's first render when built eagerly), once per
+# warehouse version; under serve.py a link to its route (app.download_links says why).
+ui.built_download("Download all observations (CSV)", download_routes.observations_csv, url=dl.OBSERVATIONS_PATH,
+                  file_name=download_routes.OBSERVATIONS_FILE, mime="text/csv", key="dl_all")
+st.caption("It is built when you ask for it: on a busy server the download can take a few minutes "
+           "to start.")
 ui.page_ready()

@@ -70,10 +70,12 @@ def screen_numbers(items: list[dict]) -> list[str]:
 
 
 def download(page, name: str, target_name: str) -> bytes:
-    button = page.get_by_role("button", name=name)
-    button.scroll_into_view_if_needed()
+    """Click the page's link to the report (a serve.py route that builds it on request) and wait
+    for the download itself."""
+    link = page.get_by_role("link", name=name)
+    link.scroll_into_view_if_needed()
     with page.expect_download(timeout=BUILD_WAIT_MS) as dl:
-        button.click()
+        link.click()
     SHOTS.mkdir(parents=True, exist_ok=True)
     target = SHOTS / target_name
     dl.value.save_as(str(target))
