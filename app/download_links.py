@@ -1,14 +1,17 @@
 """Downloads built on request (the A4 profile report, the whole observations table) as plain links
 when the dashboard runs under `serve.py`, and as streamlit's on-click download buttons otherwise.
 
-Why: `st.download_button(data=callable)` builds the file when the button is clicked, then the page
-starts the download itself once the server has answered. On a busy server the browser tests saw
-such downloads never arrive (the HTML report right after the PDF one, the whole-table CSV), while
-the same clicks on an idle server always worked. The likely reason is the browser's rule on
-downloads a page starts by itself: allowed only shortly after a click (Chromium's "user
-activation" lasts about 5 s), and a second one from the same page blocked unless the user allows
-"multiple downloads". A link to a server route is an ordinary download the user clicked: the
-browser waits for the answer however long the build takes, and every click is its own download.
+Why: `st.download_button(data=callable)` builds the file when the button is clicked, stores it in
+streamlit's media store referenced by no session, and hands the page a URL to fetch. Streamlit
+sweeps unreferenced files whenever any script run or session of the server ends (a file is gone
+after two sweeps). On a busy server the sweeps can come before the browser fetches the file: the
+browser tests saw such downloads never arrive (the HTML report right after the PDF one, the
+whole-table CSV), and an app that forces a sweep every few milliseconds gets its on-click
+downloads cancelled or saved as a nameless error file (Streamlit 1.67). A link to a server route
+is an ordinary download the user clicked: the browser waits for the answer however long the build
+takes, nothing can remove it in between, and every click is its own download. (A browser's limit
+on downloads a page starts by itself was also suspected; a headless Chromium took on-click
+downloads built in 8 s one after another without refusing any, so it is not relied on.)
 
 `serve.py` registers the routes (app.download_routes) and calls `enable()`; a plain
 `streamlit run dashboard.py` has no routes, so the pages keep the on-click buttons there.
@@ -24,6 +27,9 @@ from urllib.parse import quote
 ROUTE_PREFIX = "/_svd/download"
 OBSERVATIONS_PATH = f"{ROUTE_PREFIX}/observations.csv"
 REPORT_PATH = ROUTE_PREFIX + "/report/{code}/{month}.{ext}"
+CHART_PATH = ROUTE_PREFIX + "/chart/{token}/{stem}.svg"
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+STEM_RE = re.compile(r"^[a-z0-9_]{1,80}$")  # app.chart_export.file_stem's alphabet
 LATEST = "latest"  # the month part of a report URL when the profile has no monthly figure
 REPORT_EXTENSIONS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 CODE_RE = re.compile(r"^[EWSNK]\d{8}$")  # a GSS code (the only kind of area a profile has)
@@ -53,6 +59,13 @@ def report_url(code: str, month: str | None, ext: str) -> str:
     if ext not in REPORT_EXTENSIONS:
         raise ValueError(f"no report format {ext!r}")
     return REPORT_PATH.format(code=quote(code, safe=""), month=quote(month or LATEST, safe=""), ext=ext)
+
+
+def chart_url(token: str, stem: str) -> str:
+    """The route serving the SVG of the chart kept under `token` (app.chart_store) as `stem`.svg."""
+    if not TOKEN_RE.match(token) or not STEM_RE.match(stem):
+        raise ValueError(f"not a chart link: {token!r}, {stem!r}")
+    return CHART_PATH.format(token=token, stem=stem)
 
 
 def link_html(label: str, url: str, file_name: str) -> str:

@@ -1,12 +1,14 @@
 """The server routes behind app.download_links, and the builders both they and the pages' fallback
-buttons use: the A4 profile report (HTML or PDF) and the whole observations table (CSV).
+buttons use: the A4 profile report (HTML or PDF), the whole observations table (CSV) and the SVG
+of a chart the page drew (app.chart_store).
 
 Why: see app.download_links. Each route answers a plain GET with the file as an attachment
 (or a short plain-text error with the right status: 404 for an unknown area or month, 503 when the
-server cannot print a PDF), so a click on the link is an ordinary download the browser waits for.
+server cannot print a PDF; 404 for a chart no longer held), so a click on the link is an ordinary download the browser waits for.
 Starlette runs these synchronous endpoints in its thread pool, so a slow build never blocks the
 server's event loop. The builders are cached per warehouse version, like the pages' queries.
-Imports: starlette, app.queries, app.report, app.disclosure_view, app.download_links.
+Imports: starlette, app.queries, app.report, app.disclosure_view, app.chart_export, app.chart_store,
+app.download_links.
 """
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from app import chart_store
 from app import download_links as dl
 from app import queries as q
 from app import report as rp
+from app.chart_export import svg_bytes
 from app.disclosure_view import download_csv
 
 OBSERVATIONS_FILE = "observations.csv"
@@ -71,7 +75,18 @@ def report(request: Request) -> Response:
     return _attachment(body, rp.report_file_name(code, month, ext), dl.REPORT_EXTENSIONS[ext])
 
 
+def chart_svg(request: Request) -> Response:
+    """A chart the page drew (app.chart_store) as SVG, rendered now, as the page's button would."""
+    tok, stem = request.path_params["token"], request.path_params["stem"]
+    fig = chart_store.recall(tok) if dl.TOKEN_RE.match(tok) and dl.STEM_RE.match(stem) else None
+    if fig is None:
+        return PlainTextResponse("This chart is no longer held on the server: reload the page and click the "
+                                 "link again.", status_code=404)
+    return _attachment(svg_bytes(fig), f"{stem}.svg", "image/svg+xml")
+
+
 ROUTES = [
     Route(dl.OBSERVATIONS_PATH, observations, methods=["GET"]),
     Route(dl.ROUTE_PREFIX + "/report/{code}/{month}.{ext}", report, methods=["GET"]),
+    Route(dl.ROUTE_PREFIX + "/chart/{token}/{stem}.svg", chart_svg, methods=["GET"]),
 ]

@@ -17,8 +17,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from app import download_links
+from app import chart_store, download_links
 from app import queries as q
 from app.chart_export import add_lineage, figure_table, file_stem, image_config, lineage_text, svg_bytes
 from app.disclosure_view import control, download_csv, quality_label
@@ -177,9 +178,15 @@ def chart(fig: go.Figure, alt: str, *, key: str | None = None, data: pd.DataFram
     with csv_col:
         download(table, f"{stem}.csv", "Data behind this chart (CSV)", key=f"dl_chart_{key or stem}")
     with svg_col:  # PNG: the chart's camera button; SVG drawn on the server only when asked for
-        st.download_button("Chart as SVG", data=lambda: svg_bytes(fig), file_name=f"{stem}.svg",
-                           mime="image/svg+xml", key=f"dl_svg_{key or stem}", icon=":material/image:",
-                           on_click="ignore")
+        svg_key = f"dl_svg_{key or stem}"
+        ctx = get_script_run_ctx()
+        if download_links.enabled() and ctx is not None:  # under serve.py: a link (app.download_links)
+            tok = chart_store.token(ctx.session_id, svg_key)
+            chart_store.remember(tok, fig)
+            st.html(download_links.link_html("Chart as SVG", download_links.chart_url(tok, stem), f"{stem}.svg"))
+        else:
+            st.download_button("Chart as SVG", data=lambda: svg_bytes(fig), file_name=f"{stem}.svg",
+                               mime="image/svg+xml", key=svg_key, icon=":material/image:", on_click="ignore")
     return event
 
 

@@ -122,3 +122,48 @@ def test_pages_link_under_serve_py_and_keep_buttons_otherwise(wh, sql, monkeypat
             assert f'href="{url}"' in html and label not in buttons
         else:
             assert f'href="{url}"' not in html and label in buttons
+
+
+def test_chart_route_serves_the_chart_the_page_drew_and_says_when_it_is_gone():
+    import plotly.graph_objects as go
+
+    from app import chart_store
+
+    fig = go.Figure(go.Bar(x=["Oxford", "Reading"], y=[3, 5]), layout={"title": {"text": "Route test chart"}})
+    tok = chart_store.token("session-a", "dl_svg_route_test")
+    assert tok != chart_store.token("session-b", "dl_svg_route_test")
+    chart_store.remember(tok, fig)
+    status, headers, body = get(dl.chart_url(tok, "route_test_chart"))
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+    assert headers["content-disposition"] == 'attachment; filename="route_test_chart.svg"'
+    assert body.startswith(b"<svg")
+    gone = chart_store.token("session-a", "never drawn")
+    status, _, body = get(dl.chart_url(gone, "x"))
+    assert status == 404 and b"reload the page" in body
+    for bad in ("/_svd/download/chart/../x.svg", f"/_svd/download/chart/{tok}/A%20b.svg"):
+        assert get(bad)[0] == 404
+
+
+def test_chart_store_keeps_the_latest_drawings_only(monkeypatch):
+    from app import chart_store
+
+    monkeypatch.setattr(chart_store, "_CHARTS", type(chart_store._CHARTS)())
+    monkeypatch.setattr(chart_store, "LIMIT", 3)
+    for i in range(5):
+        chart_store.remember(f"t{i}", i)
+    chart_store.remember("t2", "redrawn")  # a rerun replaces a chart and makes it the newest
+    chart_store.remember("t5", 5)
+    assert [chart_store.recall(f"t{i}") for i in range(6)] == [None, None, "redrawn", None, 4, 5]
+
+
+@pytest.mark.parametrize("served", [True, False])
+def test_chart_svg_is_a_link_under_serve_py(wh, monkeypatch, served):
+    monkeypatch.setattr(dl, "_ENABLED", served)
+    at = run_page("dashboard.py")
+    links = [el.proto.body for el in at.get("html") if "/_svd/download/chart/" in el.proto.body]
+    buttons = [b for b in at.get("download_button") if b.proto.label == "Chart as SVG"]
+    if served:
+        assert links and not buttons
+        assert all('download="' in body and '.svg"' in body for body in links)
+    else:
+        assert buttons and not links

@@ -246,10 +246,11 @@ def test_chart_downloads_carry_their_lineage(server, browser):
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert dl.value.suggested_filename.endswith(".png") and dl.value.suggested_filename != "newplot.png"
-    button = page.get_by_role("button", name="Chart as SVG").first
-    button.scroll_into_view_if_needed()
-    with page.expect_download(timeout=WAIT_MS) as dl_svg:
-        button.click()
+    link = page.get_by_role("link", name="Chart as SVG").first  # a serve.py route (app.download_links)
+    link.scroll_into_view_if_needed()
+    with page.expect_download(timeout=BUILD_WAIT_MS) as dl_svg:
+        link.click()
+    assert dl_svg.value.suggested_filename == dl.value.suggested_filename.removesuffix(".png") + ".svg"
     svg = SHOTS / "chart_download.svg"
     dl_svg.value.save_as(str(svg))
     text = svg.read_text(encoding="utf-8")
