@@ -25,7 +25,7 @@ import re
 from urllib.parse import quote
 
 ROUTE_PREFIX = "/_svd/download"
-OBSERVATIONS_PATH = f"{ROUTE_PREFIX}/observations.csv"
+OBSERVATIONS_PATH = f"{ROUTE_PREFIX}/serious_violence_observations.zip"
 REPORT_PATH = ROUTE_PREFIX + "/report/{code}/{month}.{ext}"
 CHART_PATH = ROUTE_PREFIX + "/chart/{token}/{stem}.svg"
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -1,5 +1,5 @@
 """The server routes behind app.download_links, and the builders both they and the pages' fallback
-buttons use: the A4 profile report (HTML or PDF), the whole observations table (CSV) and the SVG
+buttons use: the A4 profile report (HTML or PDF), the whole observations table (a zip of CSVs) and the SVG
 of a chart the page drew (app.chart_store).
 
 Why: see app.download_links. Each route answers a plain GET with the file as an attachment
@@ -7,7 +7,7 @@ Why: see app.download_links. Each route answers a plain GET with the file as an 
 server cannot print a PDF; 404 for a chart no longer held), so a click on the link is an ordinary download the browser waits for.
 Starlette runs these synchronous endpoints in its thread pool, so a slow build never blocks the
 server's event loop. The builders are cached per warehouse version, like the pages' queries.
-Imports: starlette, app.queries, app.report, app.disclosure_view, app.chart_export, app.chart_store,
+Imports: starlette, app.queries, app.report, app.observations_package, app.chart_export, app.chart_store,
 app.download_links.
 """
 from __future__ import annotations
@@ -23,20 +23,18 @@ from app import download_links as dl
 from app import queries as q
 from app import report as rp
 from app.chart_export import svg_bytes
-from app.disclosure_view import download_csv
-
-OBSERVATIONS_FILE = "observations.csv"
+from app.observations_package import PACKAGE_FILE, warehouse_package
 
 
 @lru_cache(maxsize=1)
-def _observations_csv(version: str | None) -> bytes:
-    return download_csv(q.all_observations())
+def _observations_zip(version: str | None) -> bytes:
+    return warehouse_package()
 
 
-def observations_csv() -> bytes:
-    """The whole observations table as the page's CSV (disclosure-controlled, with lineage), built
+def observations_zip() -> bytes:
+    """Every observation with its indicator and source tables (app.observations_package), built
     once per warehouse version."""
-    return _observations_csv(q.warehouse_version())
+    return _observations_zip(q.warehouse_version())
 
 
 def _attachment(body: bytes, file_name: str, media_type: str) -> Response:
@@ -48,7 +46,7 @@ def _attachment(body: bytes, file_name: str, media_type: str) -> Response:
 def observations(_request: Request) -> Response:
     if not q.warehouse_exists():
         return PlainTextResponse("No warehouse has been built on this server yet.", status_code=503)
-    return _attachment(observations_csv(), OBSERVATIONS_FILE, "text/csv; charset=utf-8")
+    return _attachment(observations_zip(), PACKAGE_FILE, "application/zip")
 
 
 def report(request: Request) -> Response:

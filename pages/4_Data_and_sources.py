@@ -15,6 +15,7 @@ from app import download_routes, ui
 from app import figures as fg
 from app import queries as q
 from app.disclosure_view import quality_label
+from app.observations_package import PACKAGE_FILE
 from app.safe_text import md, safe_url
 
 ui.page_setup("Data and sources")
@@ -139,15 +140,15 @@ with st.expander("Data checks from the last refresh"):
     ui.dataframe(q.data_checks(), hide_index=True)
 
 st.subheader("Download everything")
-st.markdown("The whole observations table, with quality, publisher, source, period and a column saying what each "
-            "number is. Health counts of 1-7 are suppressed as on screen; superseded vintages are included and "
+st.markdown("Every observation in the warehouse as a zip of CSV files: `observations.csv` (one row per figure, with "
+            "quality, publisher, period, source id and a column saying what each number is), and `indicators.csv`, "
+            "`sources.csv` and `source_files.csv`, which give each indicator's definition and method and each "
+            "source's title, official link, licence and file checksums once, joined on `indicator_id` and "
+            "`source_id`. Health counts of 1-7 are suppressed as on screen; superseded vintages are included and "
             "flagged (`is_current` false).")
-
-
 # Built only when asked for (it dominated the page's first render when built eagerly), once per
 # warehouse version; under serve.py a link to its route (app.download_links says why).
-ui.built_download("Download all observations (CSV)", download_routes.observations_csv, url=dl.OBSERVATIONS_PATH,
-                  file_name=download_routes.OBSERVATIONS_FILE, mime="text/csv", key="dl_all")
-st.caption("It is built when you ask for it: on a busy server the download can take a few minutes "
-           "to start.")
+ui.built_download("Download all observations (zip of CSVs)", download_routes.observations_zip,
+                  url=dl.OBSERVATIONS_PATH, file_name=PACKAGE_FILE, mime="application/zip", key="dl_all")
+st.caption("It is built when you ask for it: on a busy server the download can take a few minutes to start.")
 ui.page_ready()

@@ -6,6 +6,8 @@ serve.py and buttons otherwise. The browser tests click the links (tests/browser
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 
 import pandas as pd
 import pytest
@@ -88,21 +90,67 @@ def test_pdf_route_says_when_the_server_cannot_print(wh, sql, monkeypatch):
     assert "PDF report is unavailable" in body.decode() and "no Chromium" in body.decode()
 
 
-def test_observations_route_serves_the_controlled_csv(wh, sql, monkeypatch):
-    """The route's bytes are the table's CSV through the download rules (a small slice of the real
-    table stands in for the whole, which tests/browser downloads in full)."""
+def test_observations_route_serves_the_package_and_its_tables_give_back_every_text(wh, sql, monkeypatch):
+    """The route's zip: observations through the download rules without the per-indicator and
+    per-source texts, which the indicators and sources tables give back exactly on a join (a slice
+    of the real table stands in for the whole, which tests/browser downloads in full)."""
+    import zipfile
+
+
     rows = sql("SELECT * FROM observations ORDER BY area_code, indicator_id, period_start LIMIT 40")
     cols = [c[0] for c in sql("DESCRIBE observations")]
     small = pd.DataFrame(rows, columns=cols)
-    monkeypatch.setattr(droutes.q, "all_observations", lambda: small)
-    droutes._observations_csv.cache_clear()
+    keys = small[["indicator_id", "area_code", "period_start", "source_id"]]
+    full = droutes.q.all_observations().merge(keys, on=["indicator_id", "area_code", "period_start", "source_id"])
+    assert len(full) == 40
+    monkeypatch.setattr(droutes.q, "all_observations", lambda: full)
+    droutes._observations_zip.cache_clear()
     status, headers, body = get(dl.OBSERVATIONS_PATH)
-    droutes._observations_csv.cache_clear()
-    assert status == 200 and headers["content-type"].startswith("text/csv")
-    assert headers["content-disposition"] == 'attachment; filename="observations.csv"'
-    lines = body.decode("utf-8").split("\r\n")
-    assert lines[-1] == "" and len(lines) - 2 == 40
-    assert "quality" in lines[0].split(",") and "source_id" in lines[0].split(",")
+    droutes._observations_zip.cache_clear()
+    assert status == 200 and headers["content-type"] == "application/zip"
+    assert headers["content-disposition"] == 'attachment; filename="serious_violence_observations.zip"'
+    zf = zipfile.ZipFile(io.BytesIO(body))
+    assert sorted(zf.namelist()) == ["README.txt", "indicators.csv", "observations.csv", "source_files.csv",
+                                     "sources.csv"]
+    obs = pd.read_csv(zf.open("observations.csv"), dtype=str, keep_default_na=False)
+    assert len(obs) == 40 and {"what_this_is", "quality", "publisher", "source_id", "indicator_id"} <= set(obs)
+    assert not {"definition", "method", "basis", "source_title", "source_url", "licence"} & set(obs)
+    inds = pd.read_csv(zf.open("indicators.csv"), dtype=str, keep_default_na=False)
+    srcs = pd.read_csv(zf.open("sources.csv"), dtype=str, keep_default_na=False)
+    assert len(inds) == sql("SELECT count(*) FROM indicators")[0][0]
+    assert len(srcs) == sql("SELECT count(*) FROM sources")[0][0]
+    # the join gives back the texts, as the warehouse holds them (read here with SQL, not app code)
+    want = {(i, s): (d, u) for i, s, d, u in sql(
+        "SELECT o.indicator_id, o.source_id, i.definition, s.url FROM observations o JOIN indicators i USING "
+        "(indicator_id) JOIN sources s ON s.source_id = split_part(o.source_id, '#', 1)")}
+    joined = obs.assign(base=obs["source_id"].str.split("#").str[0]).merge(
+        inds[["indicator_id", "definition"]], on="indicator_id").merge(
+        srcs[["source_id", "url"]].rename(columns={"source_id": "base"}), on="base")
+    assert len(joined) == 40
+    for r in joined.itertuples():
+        assert want[(r.indicator_id, r.source_id)] == (r.definition, r.url)
+    readme = zf.read("README.txt").decode()
+    (refresh_id,) = sql("SELECT value FROM meta WHERE key = 'refresh_id'")[0]
+    assert refresh_id in readme and "synthetic" in readme.lower()
+
+
+def test_package_neutralises_formulas_in_every_table():
+    import zipfile
+
+    from app import observations_package as op
+
+    hostile = "=HYPERLINK(\"http://x\")"
+    obs = pd.DataFrame([{"indicator_id": "i", "area_code": "E22000308", "area_name": hostile, "area_type": "csp",
+                         "title": "t", "unit": "u", "quality": "official", "value": 1.0, "count": None,
+                         "period_label": "2024", "source_id": "s", "publisher": "p", "definition": "d"}])
+    zf = zipfile.ZipFile(io.BytesIO(op.package(obs, pd.DataFrame([{"indicator_id": "i", "definition": hostile}]),
+                                               pd.DataFrame([{"source_id": "s", "title": hostile}]),
+                                               pd.DataFrame([{"source_id": "s", "file_name": hostile}]), {})))
+    for name in ("observations.csv", "indicators.csv", "sources.csv", "source_files.csv"):
+        text = zf.read(name).decode()
+        cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+        assert "'" + hostile in cells and not any(c.startswith("=") for c in cells), name
+        assert text.endswith("\r\n"), name
 
 
 @pytest.mark.parametrize("served", [True, False])
@@ -114,7 +162,7 @@ def test_pages_link_under_serve_py_and_keep_buttons_otherwise(wh, sql, monkeypat
     html = " ".join(el.proto.body for at in (profile, data) for el in at.get("html"))
     buttons = [b.proto.label for at in (profile, data) for b in at.get("download_button")]
     wanted = {dl.report_url(AREA, month, "html"): "Download the profile report (HTML)",
-              dl.OBSERVATIONS_PATH: "Download all observations (CSV)"}
+              dl.OBSERVATIONS_PATH: "Download all observations (zip of CSVs)"}
     if rp.pdf_available():
         wanted[dl.report_url(AREA, month, "pdf")] = "Download the profile report (PDF, A4)"
     for url, label in wanted.items():

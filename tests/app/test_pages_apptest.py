@@ -281,7 +281,7 @@ def test_data_and_sources_lists_every_source_and_coverage(wh, sql):
     assert "Changelog:" in text
     cov = figures(at)[0]
     assert "MISSING" in json.dumps(cov["data"][0]["text"])
-    assert any(b.proto.label == "Download all observations (CSV)" for b in at.get("download_button"))
+    assert any(b.proto.label == "Download all observations (zip of CSVs)" for b in at.get("download_button"))
 
 
 def test_istv_suppresses_small_counts_and_is_marked_synthetic(wh, sql):

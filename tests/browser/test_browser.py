@@ -308,23 +308,36 @@ def test_axe_finds_no_serious_violation(server, browser, path, title):
 
 
 def test_whole_observations_download(server, browser, real_warehouse):
-    """The Data & sources page's full download (a link to a route that builds it on request) has
-    every row of the warehouse."""
+    """The Data & sources page's full download (a link to a route that builds it on request) is a
+    zip whose observations.csv has every row of the warehouse, each joining its indicator and
+    source tables."""
+    import csv
+    import io
+    import zipfile
+
     import duckdb
 
     page = open_page(browser, f"{server}/Data_and_sources", "Data and sources")
-    link = page.get_by_role("link", name="Download all observations (CSV)")
+    link = page.get_by_role("link", name="Download all observations (zip of CSVs)")
     link.scroll_into_view_if_needed()
     with page.expect_download(timeout=BUILD_WAIT_MS) as dl:
         link.click()
-    assert dl.value.suggested_filename == "observations.csv"
-    target = SHOTS / "observations.csv"
+    assert dl.value.suggested_filename == "serious_violence_observations.zip"
+    target = SHOTS / "serious_violence_observations.zip"
     SHOTS.mkdir(parents=True, exist_ok=True)
     dl.value.save_as(str(target))
-    lines = target.read_text(encoding="utf-8").splitlines()
+    zf = zipfile.ZipFile(target)
+
+    def table(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.TextIOWrapper(zf.open(name), encoding="utf-8", newline="")))
+
+    rows = table("observations.csv")
+    indicators = {r["indicator_id"] for r in table("indicators.csv")}
+    sources = {r["source_id"] for r in table("sources.csv")}
     con = duckdb.connect(str(real_warehouse), read_only=True)
     total = con.execute("SELECT count(*) FROM observations").fetchone()[0]
     con.close()
-    assert "quality" in lines[0] and "source_id" in lines[0]
-    assert len(lines) - 1 == total
+    assert len(rows) == total and "quality" in rows[0] and "what_this_is" in rows[0]
+    assert {r["indicator_id"] for r in rows} <= indicators
+    assert {r["source_id"].split("#")[0] for r in rows} <= sources
     page.close()
