@@ -193,6 +193,7 @@ LSOA_COUNTS_SCHEMA = pa.DataFrameSchema({
     "crime_type": pa.Column(str, pa.Check.isin(list(CRIME_TYPES))),
     "n": pa.Column(int, pa.Check.gt(0), coerce=True),
 }, unique=["file_key", "lsoa_code", "lsoa_name", "crime_type"])
+LSOA_RE = "'(E01|W01)[0-9]{6}'"  # an LSOA code, as a DuckDB regexp literal
 BATCH_FILES = 48  # about one month of forces per query: bounds DuckDB's per-file buffers
 
 
@@ -227,9 +228,16 @@ def _aggregate_batch(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyC
         selected = ", ".join(_sql_str(t) for t in CRIME_TYPES)
         known = ", ".join(_sql_str(t) for t in KNOWN_TYPES)
         # `file_index`: the file's place in the list given, so records are keyed by an integer.
-        con.execute("""CREATE OR REPLACE TEMP TABLE pu_rows_agg AS
-            SELECT file_index AS k, "Month" AS month, "LSOA code" AS lsoa_code, "LSOA name" AS lsoa_name,
-                   "Crime type" AS crime_type, count(*) AS n
+        # Only the four kept crime types are grouped by LSOA code and name; the other records
+        # (about three in four) are grouped by file, month and type alone, keeping just what the
+        # totals check: whether the code is empty, and a code that is not an LSOA code (so a bad
+        # code in any record is still found). About 1/4 as many groups, ~8-10% less CPU.
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE pu_rows_agg AS
+            SELECT file_index AS k, "Month" AS month,
+                   CASE WHEN "Crime type" IN ({selected}) OR NOT regexp_full_match("LSOA code", {LSOA_RE})
+                        THEN "LSOA code" END AS lsoa_code,
+                   CASE WHEN "Crime type" IN ({selected}) THEN "LSOA name" END AS lsoa_name,
+                   "LSOA code" IS NULL AS no_lsoa, "Crime type" AS crime_type, count(*) AS n
             FROM read_csv($files, columns=$cols, header=true, delim=',', quote='"', escape='"', strict_mode=true,
                           auto_detect=false)
             GROUP BY ALL""", {"files": paths, "cols": cols})
@@ -259,11 +267,11 @@ def _totals(con: duckdb.DuckDBPyConnection, selected: str, known: str) -> pd.Dat
     return con.execute(f"""
         SELECT k, sum(n)::BIGINT AS rows,
                coalesce(sum(n) FILTER (WHERE crime_type IN ({selected})), 0)::BIGINT AS rows_selected,
-               coalesce(sum(n) FILTER (WHERE lsoa_code IS NULL), 0)::BIGINT AS rows_no_lsoa,
+               coalesce(sum(n) FILTER (WHERE no_lsoa), 0)::BIGINT AS rows_no_lsoa,
                list_distinct(list(month)) AS months,
                any_value(crime_type) FILTER (WHERE crime_type IS NULL OR crime_type NOT IN ({known})) AS bad_type,
                any_value(lsoa_code) FILTER (WHERE lsoa_code IS NOT NULL
-                   AND NOT regexp_full_match(lsoa_code, '(E01|W01)[0-9]{{6}}')) AS bad_lsoa
+                   AND NOT regexp_full_match(lsoa_code, {LSOA_RE})) AS bad_lsoa
         FROM pu_rows_agg GROUP BY k""").df()
 
 
