@@ -4,6 +4,7 @@ file, whatever its size, position or folder name. Expected counts are the rows w
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from etl.parsers.police_uk import aggregate_files, discover
 from tests.fixture_mirror import write_street
@@ -49,3 +50,23 @@ def test_a_folder_name_with_glob_characters_is_read_literally(tmp_path):
     assert len(files) == 1
     _counts, totals = aggregate_files([(f, f.path) for f in files], duckdb.connect())
     assert totals["rows"].astype(int).tolist() == [2]
+
+
+def test_records_of_types_not_kept_still_count_in_every_total(tmp_path):
+    # Records of a type not kept by LSOA (Burglary, Anti-social behaviour) are grouped without
+    # their LSOA; an empty code and a code that is not an LSOA code must still reach the totals,
+    # and their LSOA must not appear in the counts. Expected values: the rows written here.
+    write_street(tmp_path, "kent", "Kent Police", "2024-01",
+                 [(*LSOA, V, 2), (*LSOA, "Burglary", 3), ("", "", "Anti-social behaviour", 4),
+                  ("E01022223", "Canterbury 001B", "Burglary", 1)])
+    write_street(tmp_path, "essex", "Essex Police", "2024-01",
+                 [(*LSOA, R, 1), ("X01000001", "Nowhere 001A", "Burglary", 2)])
+    files = discover(sorted(tmp_path.rglob("*-street.csv.gz")))
+    counts, totals = aggregate_files([(f, f.path) for f in files], duckdb.connect())
+    t = totals.set_index("file_key")
+    assert t.loc["2024-01/kent", ["rows", "rows_selected", "rows_no_lsoa"]].astype(int).tolist() == [10, 2, 4]
+    assert t.loc["2024-01/essex", ["rows", "rows_selected", "rows_no_lsoa"]].astype(int).tolist() == [3, 1, 0]
+    assert t.loc["2024-01/essex", "bad_lsoa"] == "X01000001"
+    assert t.loc["2024-01/kent", "bad_lsoa"] is None or pd.isna(t.loc["2024-01/kent", "bad_lsoa"])
+    assert sorted(counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]].itertuples(index=False, name=None)) == [
+        ("2024-01/essex", "E01022222", "Canterbury 001A", R, 1), ("2024-01/kent", "E01022222", "Canterbury 001A", V, 2)]
