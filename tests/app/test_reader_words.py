@@ -162,3 +162,25 @@ def test_home_metric_labels_are_short_titles_with_the_full_title_in_help(wh, sql
         assert len(label) <= METRIC_LABEL_MAX, label
         assert label in titles, label  # the registry's short title
         assert as_shown(titles[label]) in as_shown(m.proto.help)  # the whole title one click away
+
+
+# ---------------------------------------------------------------- 8. no third-party request for the tab icon
+def test_the_tab_icon_is_drawn_locally(monkeypatch):
+    """Streamlit makes a ':material/...' page icon the browser tab's icon by fetching it from
+    fonts.gstatic.com (a failed request on a closed network); an emoji is drawn by the browser."""
+    from types import SimpleNamespace
+
+    from app import navigation, ui
+
+    assert not ui.PAGE_ICON.startswith(":") and len(ui.PAGE_ICON) == 1  # one emoji character
+    pages: list[dict] = []
+
+    def page(target, **kw):
+        pages.append(kw)
+        return SimpleNamespace(title=kw.get("title"), url_path=kw.get("url_path"), run=lambda: None)
+
+    fake = SimpleNamespace(Page=page, navigation=lambda ps: ps[0], stop=lambda: None)
+    monkeypatch.setattr(navigation, "st", fake)
+    navigation.route()
+    assert len(pages) == 1 + len(navigation.PAGES)
+    assert not any(str(p.get("icon") or "").startswith(":material") for p in pages)
