@@ -184,3 +184,14 @@ def test_the_tab_icon_is_drawn_locally(monkeypatch):
     navigation.route()
     assert len(pages) == 1 + len(navigation.PAGES)
     assert not any(str(p.get("icon") or "").startswith(":material") for p in pages)
+
+
+def test_the_report_summary_is_grouped_like_the_page(wh):
+    from app import profile as pr
+    from app import report as rp
+
+    html = rp.profile_report_html(OXFORD, pr.default_month(OXFORD))
+    summary = html[html.index("<h2>Summary</h2>"):html.index("</section>", html.index("<h2>Summary</h2>"))]
+    assert summary.count("recording change") == 1 and "for these 4 figures:" in summary
+    assert summary.index("significantly") < summary.index("recording change")
+    assert ".)." not in html
