@@ -54,7 +54,10 @@ cols = st.columns(max(len(latest), 1))
 for col, r in zip(cols, latest.itertuples(), strict=False):
     with col:
         st.markdown(f"**{md(q.FAMILY_NAMES.get(r.family, r.family))}**")
-        st.metric(md(r.title), figure(r.value, r._asdict()), help=md(r.basis))
+        # the registry's short title fits a metric's one-line label; the whole title and basis are its help
+        whole = str(r.title) + (f" ({r.basis})" if isinstance(r.basis, str) and r.basis not in str(r.title) else "")
+        st.metric(md(r.short_title if isinstance(r.short_title, str) and r.short_title else r.title),
+                  figure(r.value, r._asdict()), help=md(whole))
         st.markdown(ui.quality_badge(r.quality))
         st.markdown(f"{md(r.area_name)}, {md(r.period_label)}. {cite(r._asdict())}")
 if latest.empty:

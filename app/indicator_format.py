@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from methods.wording import format_number, format_value, quality_warnings, quality_wording
+from methods.wording import format_number, format_value, quality_warnings, quality_wording, with_unit
 
 __all__ = ["d3_format", "decimals_of", "figure", "is_crude_rate", "is_rate", "multiplier_of", "number", "quality_label",
-           "quality_warnings", "quality_wording", "registry_of"]
+           "quality_warnings", "quality_wording", "registry_of", "with_unit", "with_unit_words"]
 
 RATE_TYPES = ("crude_rate", "standardised_rate", "percentage")
 
@@ -75,6 +75,14 @@ def figure(value: object, row: Mapping[str, Any] | pd.Series | None = None) -> s
     if m is None:
         return number(value, row)
     return format_value(value, m, decimals_of(row))
+
+
+def with_unit_words(value: object, row: Mapping[str, Any] | pd.Series | None = None,
+                    unit: object = None) -> str:
+    """The value as `number` writes it followed by the indicator's unit words (`unit`, else the
+    row's `unit`), joined as `methods.wording.with_unit` joins them: "6.2%" and "6.2% of children
+    looked after", never "6.2 %"; "38.2 offences per 100,000 population"; "158 assessment episodes"."""
+    return with_unit(number(value, row), unit if unit is not None else _get(row, "unit"))
 
 
 def d3_format(row: Mapping[str, Any] | pd.Series | None = None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from app.disclosure_view import control
-from app.indicator_format import is_crude_rate, multiplier_of, number, quality_label, registry_of
+from app.indicator_format import is_crude_rate, multiplier_of, number, quality_label, registry_of, with_unit
 from app.safe_text import plotly_text
 from methods.rates import crude_rate
 
@@ -58,7 +58,7 @@ def map_units(values: pd.DataFrame, unit: str) -> pd.DataFrame:
             lines.append("no data" + (f": {why}" if isinstance(why, str) and why else ""))
         else:
             span = "plausible range" if qual == "modelled" else "95% interval"  # a modelled range is not a CI
-            lines += [f"{number(value, reg)} {unit}", f"{span} {number(lo, reg)} to {number(up, reg)}",
+            lines += [with_unit(number(value, reg), unit), f"{span} {number(lo, reg)} to {number(up, reg)}",
                       f"quality: {quality_label(qual) if qual and ',' not in qual else qual}"]
         # hover: plotly's markup (bold name, <br>; names and notes escaped, since plotly renders
         # <a href>, <b> and friends, and decodes no &quot;); label: the same lines as plain text

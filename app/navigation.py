@@ -43,7 +43,9 @@ def _home() -> None:
 
 def route() -> None:
     """Register the pages; run the chosen one and stop, unless it is Home."""
-    home = st.Page(_home, title=HOME_TITLE, icon=":material/home:", default=True)
+    # No navigation icon: streamlit would make a page's material icon the browser tab's icon,
+    # fetched from fonts.gstatic.com on every visit (app.ui.PAGE_ICON is drawn locally instead).
+    home = st.Page(_home, title=HOME_TITLE, default=True)
     pages = [home] + [st.Page(file, title=title, url_path=path) for file, title, path in PAGES]
     chosen = st.navigation(pages)
     if chosen.title == HOME_TITLE and chosen.url_path == home.url_path:

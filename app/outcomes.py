@@ -27,7 +27,7 @@ import pandas as pd
 from app import queries as q
 from app.disclosure_view import control, quality_label
 from app.indicator_format import figure as figure_text
-from app.indicator_format import is_rate, number
+from app.indicator_format import is_rate, number, with_unit
 from app.trends import recent_trend, trend_fields
 
 HES_REGION = "hes_sharp_object_assault_fae"
@@ -94,7 +94,7 @@ def _row(measure: str, geography: str, series: pd.DataFrame, today: date, *,
     elif is_rate(latest):  # the registry's multiplier and decimals (data/indicators.csv)
         figure = figure_text(value, latest) + (f" ({number(count, COUNT)} {_noun(latest)})" if pd.notna(count) else "")
     else:
-        figure = f"{number(value, latest)} {unit}"
+        figure = with_unit(number(value, latest), unit)
     if "provisional" in str(latest.get("note") or "").lower():
         figure += " (provisional)"
     source = str(latest.get("source_title") or "")

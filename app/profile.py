@@ -21,11 +21,13 @@ import pandas as pd
 from app import queries as q
 from app.benchmarks import profile_comparisons, registry_verdict, similar_comparison
 from app.disclosure_view import control, quality_label
-from app.indicator_format import decimals_of, is_rate, multiplier_of, number, quality_wording
+from app.indicator_format import decimals_of, is_rate, multiplier_of
 from app.trends import recent_trend, trend_fields
 from methods.benchmark import rating_style
 from methods.rates import crude_rate, proportion
 from methods.summary import area_summary
+from methods.summary import summary_groups as area_summary_groups
+from methods.wording import in_brackets
 
 
 def period_words(label: object, period_type: object) -> str:
@@ -134,7 +136,7 @@ def _missing_month_reason(ind: pd.Series, geo: dict[str, Any], month: str) -> st
         hit = cov[(cov["pfa_code"] == geo["pfa"]["code"]) & (cov["month"] == month)]
         if not hit.empty:
             status, note = hit.iloc[0]["status"], hit.iloc[0]["note"]
-            detail = f" ({note})" if isinstance(note, str) and note else ""
+            detail = f" {in_brackets(note)}" if isinstance(note, str) and note else ""
             return f"{geo['pfa']['name']} police.uk file {status}{detail}"
     return "this source has no figure for that month"
 
@@ -240,25 +242,39 @@ def _with_benchmarks(row: dict[str, Any], geo: dict[str, Any], row_type: str) ->
     return row
 
 
-def summary_sentence(row: dict[str, Any]) -> str:
-    """The plain-English sentence for one profile row (methods.summary)."""
+def summary_sentence(row: dict[str, Any], say_not_compared: bool = True) -> str:
+    """The plain-English sentence for one profile row (methods.summary). A count (e.g. a modelled
+    number of children) has no per-population reading: its number is followed by its unit words,
+    and the registry's "not compared" (the reason the profile line gives) is said in it too.
+    `say_not_compared=False`: the sentence without its "not compared" phrase, for a summary that
+    says that reason once for several figures (`summary_groups`)."""
     area_name = str(row.get("geo_label", "")).split(": ", 1)[-1].split(",")[0]
     period = period_words(row.get("period_label"), row.get("period_type"))
     value = row.get("value")
     value = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-    if is_rate(row):  # multiplier and decimals: the indicator's registry row (data/indicators.csv)
-        return area_summary(
-            indicator=str(row["title"]), area=area_name, period=period, value=value,
-            comparison=row.get("_result1"), per=multiplier_of(row) or 100_000, decimals=decimals_of(row),
-            quality=row.get("quality"),
-            suppressed_reason=row.get("suppressed_reason") if isinstance(row.get("suppressed_reason"), str) else None,
-        )
-    # A count (e.g. a modelled number of children) has no per-population reading and is not
-    # compared between areas of different size; the quality note still comes from methods.
-    note = quality_wording(row.get("quality"), "sentence")
-    shown = "not shown: " + str(row.get("suppressed_reason")) if value is None else f"{number(value, row)} {row.get('unit')}"
-    text = f"{row['title']} in {area_name} in {period}: {shown}."
-    return f"{text} {note}" if note else text
+    rate = is_rate(row)  # multiplier and decimals: the indicator's registry row (data/indicators.csv)
+    return area_summary(
+        indicator=str(row["title"]), area=area_name, period=period, value=value,
+        comparison=row.get("_result1"), per=(multiplier_of(row) or 100_000) if rate else 1,
+        decimals=decimals_of(row), quality=row.get("quality"),
+        suppressed_reason=row.get("suppressed_reason") if isinstance(row.get("suppressed_reason"), str) else None,
+        unit=None if rate else str(row.get("unit") or ""), say_not_compared=say_not_compared,
+    )
+
+
+def summary_groups(rows: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """The profile's summary block for `rows` (profile rows with a value, in the order shown):
+    compared figures first, then the others, a "not compared" reason shared by several figures
+    said once above them (methods.summary.summary_groups)."""
+    items = []
+    for r in rows.to_dict("records"):
+        if not isinstance(r.get("summary"), str):
+            continue
+        result = r.get("_result1")
+        result = result if hasattr(result, "significance") else None
+        short = summary_sentence(r, say_not_compared=False) if result is not None else r["summary"]
+        items.append((r["summary"], short, result))
+    return area_summary_groups(items)
 
 
 PROFILE_COLUMNS = [

@@ -599,8 +599,8 @@ def latest_national() -> pd.DataFrame:
     df = _frame(
         f"""
         WITH h(family, indicator_id) AS (VALUES {", ".join("(?, ?)" for _ in families)})
-        SELECT i.family, o.indicator_id, i.title, i.unit, i.basis, i.multiplier, i.decimals, i.value_type,
-               o.area_code, a.area_name,
+        SELECT i.family, o.indicator_id, i.title, i.short_title, i.unit, i.basis, i.multiplier, i.decimals,
+               i.value_type, o.area_code, a.area_name,
                o.period_label, o.period_start, o.period_end, o.value, o.count, o.quality, o.source_id, o.note,
                s.publisher, coalesce(n.source_title, s.title) AS source_title,
                coalesce(n.source_url, s.url) AS source_url, n.quote, {_RELEASE_COLUMNS}

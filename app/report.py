@@ -317,7 +317,10 @@ def _summary(rows: pd.DataFrame) -> str:
     real = with_value[with_value["quality"].ne("synthetic")]
     fake = with_value[with_value["quality"].eq("synthetic")]
     parts = [f"<section class='summary'><h2>{SECTION_SUMMARY}</h2>"]
-    items = "".join(f"<li>{esc(s)}</li>" for s in real["summary"].dropna())
+    # as on the page (app.profile.summary_groups): compared figures first, a shared "not compared"
+    # reason said once above its figures
+    items = "".join(f"<li>{esc(line)}" + ("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in subs) + "</ul>" if subs else "")
+                    + "</li>" for line, subs in pr.summary_groups(real))
     parts.append(f"<ul>{items}</ul>" if items else "<p>No published figure is available for this area.</p>")
     if len(fake):
         parts.append(f"<p class='notice synthetic'><span class='tag'>{esc(SYNTHETIC_WARNING)}:</span></p><ul>"

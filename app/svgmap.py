@@ -28,7 +28,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from app.indicator_format import number, quality_label, quality_warnings, registry_of
+from app.indicator_format import number, quality_label, quality_warnings, registry_of, with_unit
 from app.safe_text import html as _html_text
 
 # viridis sampled at 7 even steps (dark purple = lowest, yellow = highest)
@@ -132,7 +132,7 @@ def tooltip(row: Mapping[str, Any], unit: str, link_name: str | None = None) -> 
             lines.append("no data")
         else:
             span = "plausible range" if row.get("quality") == "modelled" else "95% interval"
-            lines += [f"{number(row['value'], row)} {unit}", f"{span} {number(row.get('lower_ci'), row)} to "
+            lines += [with_unit(number(row["value"], row), unit), f"{span} {number(row.get('lower_ci'), row)} to "
                       f"{number(row.get('upper_ci'), row)}", f"quality: {quality_label(row.get('quality'))}"]
     lines += _quality_words(row.get("quality"))
     if link_name:
@@ -244,7 +244,7 @@ def svg_map(
 
     n_val = len(features) - n_missing
     summary = (f"{title}. {n_val} of {len(features)} shapes have a value"
-               + (f", from {number(edges[0], reg)} to {number(edges[-1], reg)} {unit}" if edges else "")
+               + (f", from {number(edges[0], reg)} to {with_unit(number(edges[-1], reg), unit)}" if edges else "")
                + f"; {n_missing} shapes have no data (grey, hatched).")
     desc = (summary + " Colour groups: "
             + "; ".join(f"{number(edges[i], reg)} to {number(edges[i + 1], reg)}" for i in range(len(colours)))

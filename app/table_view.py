@@ -61,15 +61,22 @@ def is_missing(value: object) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def number_text(value: object, missing: str = "") -> str:
+def number_text(value: object, missing: str = "", *, grouped: bool = True) -> str:
     """Whole numbers without a decimal point (a count of 14.0 reads '14'), others to 1 decimal
-    place from 10 up and to 3 significant figures below; missing is `missing` (blank)."""
+    place from 10 up and to 3 significant figures below; thousands separated ('12,345', as
+    `methods.wording.format_number` writes them) unless `grouped` is False (a year, 2024);
+    missing is `missing` (blank)."""
     if is_missing(value):
         return missing
     v = float(value)  # type: ignore[arg-type]
+    sep = "," if grouped else ""
     if v.is_integer():
-        return f"{v:.0f}"
-    return f"{v:.1f}" if abs(v) >= 10 else f"{v:.3g}"
+        return f"{v:{sep}.0f}"
+    return f"{v:{sep}.1f}" if abs(v) >= 10 else f"{v:.3g}"
+
+
+# A numeric column that holds years (`year`, `mid_year`, `financial_year`) reads 2024, not 2,024.
+_YEAR_COLUMN = re.compile(r"(^|_)years?($|_)", re.IGNORECASE)
 
 
 def _text(value: object, missing: str = "") -> str:
@@ -93,7 +100,8 @@ def _registry_number(value: object, registry: Mapping[str, Any], missing: str = 
 def formatters(df: pd.DataFrame, skip: set[str] = frozenset(), missing: str = "",
                names: Mapping[str, Mapping[str, str]] | None = None,
                registry: Mapping[str, Any] | None = None) -> dict[Any, Callable[[object], str]]:
-    """Per column: numbers through `number_text`, everything else as text, `missing` (blank) for
+    """Per column: numbers through `number_text` (thousands separated, except in a column of
+    years), everything else as text, `missing` (blank) for
     a missing value (booleans and dates are left to streamlit). `skip`: columns a page formats
     itself. A table whose missing numbers are suppressed ones says so (`missing="suppressed"`).
     `names`: per column, the name a person reads for each code in it (the `family` column's
@@ -113,6 +121,16 @@ def formatters(df: pd.DataFrame, skip: set[str] = frozenset(), missing: str = ""
         dtype = df[col].dtype
         if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
             continue
-        fmt = number_text if pd.api.types.is_numeric_dtype(dtype) else _text
-        out[col] = partial(fmt, missing=missing)
+        if pd.api.types.is_numeric_dtype(dtype):
+            out[col] = partial(number_text, missing=missing, grouped=not _YEAR_COLUMN.search(str(col)))
+        else:
+            out[col] = partial(_text, missing=missing)
     return out
+
+
+def grouped_number_columns(df: pd.DataFrame, skip: set[str] = frozenset()) -> list[Any]:
+    """The numeric columns (not booleans, not years, not `skip`) whose numbers are shown with
+    thousands separators: for a table too large to format cell by cell, streamlit's own
+    'localized' number format is asked for on these."""
+    return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c].dtype)
+            and not pd.api.types.is_bool_dtype(df[c].dtype) and not _YEAR_COLUMN.search(str(c))]

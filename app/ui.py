@@ -24,14 +24,21 @@ from app import queries as q
 from app.chart_export import add_lineage, figure_table, file_stem, image_config, lineage_text, svg_bytes
 from app.disclosure_view import control, download_csv, quality_label
 from app.safe_text import md
-from app.table_view import MAX_STYLED_CELLS, column_label, formatters
+from app.table_view import MAX_STYLED_CELLS, column_label, formatters, grouped_number_columns
 
 BADGE_COLOURS = {"official": "blue", "modelled": "orange", "synthetic": "red", "local": "violet"}
 PROFILE_PAGE = "pages/1_Area_profile.py"
 
 
+# The browser tab's icon. Without one, streamlit uses the page's navigation icon (Home's
+# ":material/home:"), which the browser fetches from fonts.gstatic.com: a failed request in the
+# console on a closed network, and a third-party request on every other. An emoji icon is drawn
+# by the browser itself (streamlit makes it an inline data: URL), so nothing is fetched.
+PAGE_ICON = "\N{BAR CHART}"
+
+
 def page_setup(title: str) -> None:
-    st.set_page_config(page_title=f"{title} - Serious violence dashboard", layout="wide")
+    st.set_page_config(page_title=f"{title} - Serious violence dashboard", layout="wide", page_icon=PAGE_ICON)
     # The table toolbar's own CSV download is built in the browser from the cells shown, so it
     # cannot be formula-neutralised here and it drops the lineage columns (quality, source,
     # publisher, what each number is). It is hidden; pages offer `download()` (app.disclosure_view
@@ -219,6 +226,9 @@ def dataframe(df: pd.DataFrame, *, column_config: dict[str, Any] | None = None, 
     if df.size <= MAX_STYLED_CELLS and df.columns.is_unique:
         data = df.style.format(formatters(df, skip=set(column_config or {}), missing=missing,
                                           names={"family": q.FAMILY_NAMES, **(names or {})}, registry=registry))
+    else:  # too large to style: streamlit's own display, numbers still thousands separated
+        for col in grouped_number_columns(df, skip=set(column_config or {})):
+            config[col] = st.column_config.NumberColumn(column_label(col), format="localized")
     return st.dataframe(data, column_config=config, placeholder=missing, **kwargs)
 
 

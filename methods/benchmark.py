@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from methods.wording import quality_wording
+from methods.wording import in_brackets, quality_wording, without_full_stop
 
 POLARITIES = ("higher_is_worse", "higher_is_better", "none")
 NOT_COMPARED = "not compared"
@@ -126,7 +126,7 @@ def compare_with_benchmark(
     if reason is not None:
         return BenchmarkResult(
             NOT_COMPARED, NOT_COMPARED, reason,
-            f"not compared with {benchmark_name} ({reason})", benchmark_name, bench, polarity,
+            f"not compared with {benchmark_name} {in_brackets(reason)}", benchmark_name, bench, polarity,
         )
     sig = significance_of(float(lower), float(upper), bench)  # type: ignore[arg-type]
     phrase = (
@@ -213,7 +213,7 @@ def style_for(significance: str, rating: str, polarity: str, reason: str | None 
     if rating in ("worse", "better"):
         label = f"{label} ({rating})"
     if significance == NOT_COMPARED and reason:
-        label = f"{label}: {reason}"
+        label = f"{label}: {without_full_stop(reason)}"
     key = "similar_no_polarity" if (significance == "similar" and polarity == "none") else rating
     return RatingStyle(label=label, symbol=_SYMBOLS[significance], colour=_COLOURS[key])
 
@@ -323,7 +323,7 @@ def registry_reason(value_type: object, geography_level: object) -> str:
 
 def not_compared_by_registry(reason: str, polarity: str = "none") -> BenchmarkResult:
     """'not compared' for an indicator the registry gives no comparators, with its reason."""
-    return BenchmarkResult(NOT_COMPARED, NOT_COMPARED, reason, f"not compared ({reason})", "", None,
+    return BenchmarkResult(NOT_COMPARED, NOT_COMPARED, reason, f"not compared {in_brackets(reason)}", "", None,
                            polarity if polarity in POLARITIES else "none")
 
 
@@ -352,5 +352,5 @@ def not_compared_for_recording(benchmark_name: str, problem: str, polarity: str 
     """'not compared: recording change' with the reason, for a figure (or its benchmark) whose
     counts a known recording problem affects."""
     reason = f"{REASON_RECORDING}: {problem}"
-    return BenchmarkResult(NOT_COMPARED, NOT_COMPARED, reason, f"not compared with {benchmark_name} ({reason})",
+    return BenchmarkResult(NOT_COMPARED, NOT_COMPARED, reason, f"not compared with {benchmark_name} {in_brackets(reason)}",
                            benchmark_name, benchmark_value, polarity)

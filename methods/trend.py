@@ -16,7 +16,7 @@ test for the slope of a Poisson log-linear model with log-population offset. The
 the sign of T. The convention (docs/methods.md) requires at least five non-overlapping points
 and no series break; otherwise the trend is 'not assessed' and the reason is returned.
 
-Imports: numpy, scipy, pandas only. No I/O.
+Imports: numpy, scipy, pandas and methods.wording only. No I/O.
 """
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from methods.wording import in_brackets
 
 NOT_ASSESSED = "not assessed"
 INCREASING = "increasing"
@@ -159,7 +161,7 @@ class TrendMarker:
     @property
     def text(self) -> str:
         """Symbol, words and detail in one line, e.g. '↑ Increasing and getting worse (...)'."""
-        return f"{self.symbol} {self.words}" + (f" ({self.detail})" if self.detail else "")
+        return f"{self.symbol} {self.words}" + (f" {in_brackets(self.detail)}" if self.detail else "")
 
 
 def trend_kind(value_type: str) -> tuple[str | None, str | None]:

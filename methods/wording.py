@@ -65,6 +65,28 @@ def quality_warnings(qualities: object) -> list[str]:
     return [QUALITY_TEXT[q] for q in WARNED if q in present]
 
 
+def without_full_stop(text: object) -> str:
+    """`text` without its closing full stop (an ellipsis is kept), to sit inside a longer
+    sentence: a note written as a sentence ("... do not join the trend across 2014/15 Q1.")."""
+    inner = str(text).strip()
+    if inner.endswith(".") and not inner.endswith("..."):
+        inner = inner[:-1].rstrip()
+    return inner
+
+
+def in_brackets(text: object) -> str:
+    """`text` in parentheses, its own closing full stop dropped: "(... 2014/15 Q1)" inside a
+    sentence, never "(... Q1.)."."""
+    return f"({without_full_stop(text)})"
+
+
+def end_sentence(text: object) -> str:
+    """`text` with one closing full stop: none added when it already ends a sentence ('.', '!',
+    '?'), so a reason that is itself a sentence does not end "..". """
+    body = str(text).rstrip()
+    return body if body.endswith((".", "!", "?")) else f"{body}."
+
+
 def _missing(x: object) -> bool:
     if x is None:
         return True
@@ -92,6 +114,25 @@ def per_words(multiplier: int) -> str:
     if m == 1:
         return ""
     return "%" if m == 100 else f"per {m:,}"
+
+
+_PERCENT_WORDS = ("%", "percent", "per cent")
+
+
+def with_unit(number: str, unit: object) -> str:
+    """A written number followed by its unit words, as GSS/ONS style writes them: a percentage
+    sign touches the number ("6.2%", "6.2% of children looked after", never "6.2 %"), and a
+    unit given as 'percent' or 'per cent' is written with the sign; other units follow after a
+    space ("158 assessment episodes"). A missing number ("n/a") or unit is left as it is."""
+    words = unit.strip() if isinstance(unit, str) else ""
+    if not words or number == "n/a":
+        return number
+    lower = words.lower()
+    for sign in _PERCENT_WORDS:
+        if lower == sign or lower.startswith(sign + " "):
+            rest = words[len(sign):].strip()
+            return f"{number}%" + (f" {rest}" if rest else "")
+    return f"{number} {words}"
 
 
 def format_value(value: object, multiplier: int = 100_000, decimals: int = 1) -> str:

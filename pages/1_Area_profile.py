@@ -22,10 +22,10 @@ from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
 from app import report as rp
-from app import trends, ui
+from app import similar_view, trends, ui
 from app.citation import cite
 from app.disclosure_view import control
-from app.indicator_format import number
+from app.indicator_format import number, with_unit
 from app.safe_text import md
 from methods.similar import method_note as similar_method_note
 from methods.spc import xmr_chart
@@ -78,7 +78,9 @@ st.subheader("Summary")
 has_value = rows[rows["value"].notna()] if "value" in rows else rows.iloc[0:0]
 if "folded_under" in has_value:  # a partnership's total speaks for its former districts
     has_value = has_value[has_value["folded_under"].isna()]
-st.markdown("\n".join(f"- {md(s)}" for s in has_value["summary"].dropna()))
+# compared figures lead; a "not compared" reason shared by several figures is said once above them
+st.markdown("\n".join(f"- {md(line)}" + "".join(f"\n    - {md(sub)}" for sub in subs)
+                      for line, subs in pr.summary_groups(has_value)))
 st.caption("\"Significantly higher/lower\" means the 95% confidence interval excludes the benchmark; "
            "\"similar\" means it includes it. Synthetic figures are never compared.")
 
@@ -100,7 +102,7 @@ def _show_row(r: dict) -> None:
         ci = (f" ({span} {number(r['lower_ci'], r)} to {number(r['upper_ci'], r)})"
               if pd.notna(r.get("lower_ci")) and pd.notna(r.get("upper_ci")) else "")
         # counts whole, rates with the registry's decimals (app.indicator_format)
-        figure = f"**{number(v, r)}** {md(r['unit'])}{ci}"
+        figure = with_unit(f"**{number(v, r)}**", md(r["unit"])) + ci  # "6.2%", "38.2 per 100,000"
     period = (pr.period_words(r.get("period_label"), r.get("period_type"))
               if isinstance(r.get("period_label"), str) and r.get("period_label") else "")
     line = f"**{md(r['title'])}** - {md(r['geo_label'])}" + (f", {md(period)}" if period else "") + f": {figure}"
@@ -139,7 +141,7 @@ def _show_council_figure(r: dict) -> None:
     else:
         lo, up = r.get("council_lower_ci"), r.get("council_upper_ci")
         ci = f" (95% interval {lo:,.1f} to {up:,.1f})" if pd.notna(lo) and pd.notna(up) else ""
-        figure = f"**{cv:,.1f}** {md(r.get('council_unit') or '')}{ci}"
+        figure = with_unit(f"**{cv:,.1f}**", md(r.get("council_unit") or "")) + ci
     count = r.get("council_count")
     count_words = f", count {count:,.0f}" if isinstance(count, float) and not math.isnan(count) else ""
     phrase = f"; {md(r['council_phrase'])}" if isinstance(r.get("council_phrase"), str) else ""
@@ -334,12 +336,14 @@ else:
     st.markdown(md(similar_method_note()))
     st.caption(f"Method {md(group['method_version'].iloc[0])}; built at refresh from: "
                f"{md(', '.join(sorted({s for v in group['sources'] for s in str(v).split(',')})))}.")
-    ui.dataframe(group.assign(compared_on=group["characteristics_used"].str.replace(",", ", "))[
-        ["rank", "neighbour_name", "neighbour_code", "distance", "compared_on"]], hide_index=True)
+    chars = q.similar_characteristics([a["area_code"], *group["neighbour_code"]])
+    shown_group, group_csv = similar_view.similar_table(group, chars)  # characteristics by name, codes in the CSV
+    ui.dataframe(shown_group, hide_index=True)
+    ui.download(group_csv, f"similar_partnerships_{a['area_code']}.csv", "Download the group (CSV)",
+                key="dl_similar_group")
     for g in group.itertuples():
         ui.profile_link(g.neighbour_code, g.neighbour_name, "csp")
     ui.compare_similar_link(a["area_code"], a["area_name"], ind_id)
-    chars = q.similar_characteristics([a["area_code"], *group["neighbour_code"]])
     if not chars.empty:
         mine = chars[chars["area_code"] == a["area_code"]].set_index("characteristic")
         others = chars[chars["area_code"] != a["area_code"]].groupby("characteristic")["value"].median()

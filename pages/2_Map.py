@@ -19,7 +19,7 @@ from app import benchmarks as bm
 from app import figures as fg
 from app import queries as q
 from app import ui
-from app.indicator_format import number
+from app.indicator_format import number, with_unit
 from app.mapdata import display_geojson, map_units
 from app.safe_text import md
 from app.svgmap import svg_map
@@ -111,7 +111,7 @@ title = f"{titles[ind_id]}, {period}"
 version = q.warehouse_version() or ""
 alt = (f"Map of {titles[ind_id]} by {q.AREA_TYPE_NAMES[level].lower()}, {period}: {units['value'].notna().sum()} of "
        f"{len(units)} shapes have a value"
-       + (f", from {number(units['value'].min(), info)} to {number(units['value'].max(), info)} {unit}"
+       + (f", from {number(units['value'].min(), info)} to {with_unit(number(units['value'].max(), info), unit)}"
           if units['value'].notna().any()
           else "")
        + f"; {units['value'].isna().sum()} shapes are grey (no data). The table below lists every area.")

@@ -16,7 +16,7 @@ from app import figures as fg
 from app import queries as q
 from app import trends, ui
 from app.disclosure_view import control
-from app.indicator_format import number
+from app.indicator_format import number, with_unit
 from app.mapdata import funnel_per
 from app.safe_text import md
 from methods.benchmark import rating_style
@@ -113,7 +113,7 @@ if similar_to:
         _, vb, vres = verdict
         style = rating_style(vres)
         fr = focal.iloc[0]
-        own = f"**{number(fr['value'], info)}** {md(unit)}" if pd.notna(fr["value"]) else "not shown"
+        own = with_unit(f"**{number(fr['value'], info)}**", md(unit)) if pd.notna(fr["value"]) else "not shown"
         avg = f"group average {number(vb['value'], info)}; {md(vb['basis'])}" if vb is not None else "no group figure"
         st.markdown(f"{md(group_names[similar_to])}: {own}. vs most similar partnerships: "
                     f"{md(style.symbol)} {md(style.label)} ({avg}).")

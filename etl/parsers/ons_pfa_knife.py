@@ -12,6 +12,14 @@ parser finds things by content and fails loudly, naming the file and sheet, when
   are not a bare period label (percentages, % change, rates) are skipped, which is how the
   alternating count / percentage layout is handled.
 
+Series breaks: the registry's breaks for this indicator (`data/indicator_breaks.csv`) come back
+in the `series_breaks` table. ONS moved the whole knife collection to the NDQIS counting method
+(most forces from the year ending March 2021), so a break the registry records for England and
+Wales without `affects` (a change of method, not one force's recording problem) is a break in
+every area of the table: each force's, region's and country's trend stops at it, while areas in
+the same period, all counted alike, are still compared. A break recorded for one area stays that
+area's, with its `affects`.
+
 `[note N]` markers and line breaks are stripped from headers and names; suppression markers
 become a missing count plus a reason (etl.suppression). Rows whose code is not a force area,
 region, country or England & Wales code (e.g. a non-territorial force) are kept out of the
@@ -33,7 +41,7 @@ from etl.errors import SourceError
 from etl.geocontext import GeoContext
 from etl.parsers.knife_pfa_quarterly import PopulationLookup, add_rates, mid_year_for
 from etl.periods import Period, parse_period
-from etl.registry import indicator_rows
+from etl.registry import breaks_for, indicator_rows
 from etl.staged import Staged, finish_observations
 from etl.suppression import parse_count
 
@@ -176,6 +184,29 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
     return long, unmatched_df, sheet
 
 
+BREAK_COLUMNS = ["indicator_id", "area_code", "break_date", "description", "affects"]
+ENGLAND_AND_WALES = "K04000001"
+
+
+def series_breaks(area_codes: list[str]) -> pd.DataFrame:
+    """The registry's breaks of this indicator for the areas of the table (`area_codes`): a
+    method change recorded for England and Wales (no `affects`) for every area, any other break
+    for its own area (see the module docstring)."""
+    rows = []
+    codes = list(dict.fromkeys(area_codes))
+    for b in breaks_for([INDICATOR_ID]).itertuples(index=False):
+        if b.indicator_id != INDICATOR_ID:
+            continue
+        affects = None if pd.isna(b.affects) else b.affects
+        national_method = b.area_code == ENGLAND_AND_WALES and affects is None
+        for code in (codes if national_method else [c for c in codes if c == b.area_code]):
+            rows.append({"indicator_id": INDICATOR_ID, "area_code": code, "break_date": b.break_date,
+                         "description": b.note, "affects": affects})
+    out = pd.DataFrame(rows, columns=BREAK_COLUMNS)
+    out["break_date"] = pd.to_datetime(out["break_date"])
+    return out
+
+
 def indicators(source_id: str) -> pd.DataFrame:
     """The indicator's metadata: its row of the indicator registry (data/indicators.csv)."""
     return indicator_rows([INDICATOR_ID], source_id=source_id)
@@ -202,7 +233,8 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_tabl
     observations = finish_observations(long, source_id=source_id, file=path.name)
     return Staged(
         source_id=source_id, observations=observations, indicators=indicators(source_id),
-        tables={"ons_knife_unmatched_rows": unmatched},
+        tables={"ons_knife_unmatched_rows": unmatched,
+                "series_breaks": series_breaks(list(observations["area_code"]))},
         files=[{"name": path.name, "sha256": sha256_file(path),
                 "rows": int(long["row"].nunique()), "sheet": sheet.strip(),
                 "period": f"{long['period_label'].iloc[0]} to {long['period_label'].iloc[-1]}"}],

@@ -49,3 +49,14 @@ def test_registry_of_takes_the_first_row_with_a_value():
 def test_quality_label_is_the_one_wording():
     assert f.quality_label("synthetic") == "SYNTHETIC data - for demonstration only, not real figures"
     assert f.quality_label(None) == "unknown quality"
+
+
+def test_value_with_its_unit_words_from_the_row():
+    # data/indicators.csv: DfE looked-after outcomes (unit "%"), Fingertips ("percent of children
+    # looked after"), police.uk rates, DfE assessment counts
+    assert f.with_unit_words(6.24, {**PERCENT, "unit": "%"}) == "6.2%"
+    assert f.with_unit_words(5.0, {**PERCENT, "unit": "percent of children looked after"}) == \
+        "5.0% of children looked after"
+    assert f.with_unit_words(12345.0, {**EPISODES, "unit": "assessment episodes"}) == "12,345 assessment episodes"
+    assert f.with_unit_words(38.24, ROBBERY, unit="offences per 100,000 population") == \
+        "38.2 offences per 100,000 population"

@@ -28,7 +28,7 @@ def test_column_headings_are_for_people(name, label):
 
 
 @pytest.mark.parametrize("value,text", [
-    (14.0, "14"), (64626.0, "64626"), (185.6838, "185.7"), (9.87654, "9.88"), (0.012345, "0.0123"),
+    (14.0, "14"), (64626.0, "64,626"), (1234567.5, "1,234,567.5"), (185.6838, "185.7"), (9.87654, "9.88"), (0.012345, "0.0123"),
     (None, ""), (math.nan, ""), (pd.NA, ""), (3, "3"),
 ])
 def test_numbers_whole_counts_and_blanks(value, text):

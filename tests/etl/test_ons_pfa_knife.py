@@ -145,3 +145,50 @@ def test_no_knife_sheet(tmp_path):
 def test_clean_strips_notes_and_breaks():
     assert ons.clean("Apr 2010 to\nMar 2011 [note 3]") == "Apr 2010 to Mar 2011"
     assert ons.clean("Area Name [note 2] [note 10]") == "Area Name"
+
+
+# ---------------------------------------------------------------- the NDQIS break
+YEARS = ["Apr 2016 to Mar 2017", "Apr 2017 to Mar 2018", "Apr 2018 to Mar 2019", "Apr 2019 to Mar 2020",
+         "Apr 2020 to Mar 2021", "Apr 2021 to Mar 2022"]
+
+
+def ndqis_workbook(tmp_path: Path) -> Path:
+    """Six years ending March, across the NDQIS change (April 2020), for E&W and two forces."""
+    rows = [["K04000001", "England and Wales", 40000, 42000, 44000, 46000, 48000, 50000],
+            ["E23000029", "Thames Valley", 900, 950, 1000, 1050, 1400, 1450],
+            ["W15000002", "Gwent", 120, 125, 130, 135, 160, 165]]
+    return make_workbook(tmp_path, header=["Area Code", "Area Name", *YEARS], rows=rows)
+
+
+def ndqis_geo() -> GeoContext:
+    return make_geo([("E23000029", "Thames Valley", "pfa"), ("W15000002", "Gwent", "pfa")], [],
+                    [(c, y, "all", p) for c, p in (("E23000029", 2_400_000.0), ("W15000002", 590_000.0))
+                     for y in range(2016, 2022)])
+
+
+def test_the_ndqis_change_is_a_break_in_every_area_of_the_table(tmp_path):
+    s = ons.parse_file(ndqis_workbook(tmp_path), ndqis_geo())
+    b = s.tables["series_breaks"]
+    # data/indicator_breaks.csv records it once, for England and Wales, as a change of method
+    assert sorted(b["area_code"]) == ["E23000029", "K04000001", "W15000002"]
+    assert (b["break_date"] == pd.Timestamp("2020-04-01")).all()
+    assert b["affects"].isna().all()  # a method change, not a recording problem: still compared
+    assert b["description"].str.contains("NDQIS").all()
+    assert not b["description"].str.contains("Thames Valley").any()
+
+
+def test_no_trend_is_joined_across_the_ndqis_break_but_comparisons_stand(tmp_path):
+    from methods.benchmark import recording_problem
+    from methods.trend import trend_marker
+
+    s = ons.parse_file(ndqis_workbook(tmp_path), ndqis_geo())
+    o, b = s.observations, s.tables["series_breaks"]
+    tv = o[o.area_code == "E23000029"].sort_values("period_start")
+    # without the break, 900 .. 1,450 over six years is a clear rise (chi-squared test for trend)
+    rising = trend_marker(tv, value_type="crude_rate", polarity="higher_is_worse")
+    assert rising.words.startswith("Increasing")
+    marker = trend_marker(tv, value_type="crude_rate", polarity="higher_is_worse",
+                          breaks=b[b.area_code == "E23000029"])
+    assert marker.words == "No trend marker" and "series break" in marker.detail
+    latest = tv.iloc[-1]
+    assert recording_problem(b, "E23000029", latest["period_start"], latest["period_end"]) is None

@@ -1,6 +1,7 @@
 """Summary sentences take their comparison words only from benchmark results."""
 from methods.benchmark import compare_with_benchmark
 from methods.summary import area_summary, format_value
+from methods.summary import summary_groups as area_summary_groups
 
 KW = {"indicator": "Possession of weapons offences", "area": "Oxford", "period": "the 12 months to March 2024"}
 
@@ -59,3 +60,55 @@ def test_format_value():
 def test_counts_read_as_whole_numbers_and_decimals_come_from_the_caller():
     text = area_summary(value=12.5, per=10_000, decimals=2, **KW)
     assert "were 12.50 per 10,000 in" in text
+
+
+# ---------------------------------------------------------------- counts, punctuation, grouping
+TV_NOTE = ("Thames Valley Police knife-crime counts are low from 2014/15 onwards; do not join the trend "
+           "across 2014/15 Q1.")  # as data/indicator_breaks.csv writes it: a sentence, full stop and all
+
+
+def test_a_count_says_not_compared_as_its_profile_line_does():
+    from methods.benchmark import not_compared_by_registry, registry_reason
+    verdict = not_compared_by_registry(registry_reason("count", "utla"))
+    text = area_summary(indicator="Social-care assessments citing gangs", area="Kent", period="2024/25",
+                        value=1234.0, per=1, decimals=0, unit="assessment episodes", comparison=verdict)
+    assert text == ("Social-care assessments citing gangs in Kent in 2024/25: 1,234 assessment episodes; "
+                    "not compared (a count, not a rate: the indicator registry gives it no benchmark).")
+
+
+def test_a_note_in_brackets_loses_its_full_stop_and_the_sentence_ends_once():
+    from methods.benchmark import not_compared_for_recording
+    verdict = not_compared_for_recording("England & Wales", TV_NOTE)
+    text = area_summary(value=62.0, comparison=verdict, **KW)
+    assert text.endswith("do not join the trend across 2014/15 Q1).")
+    assert ".)" not in text and ".." not in text
+    assert verdict.phrase.endswith("2014/15 Q1)")
+    # a reason that is itself a sentence ends the sentence once
+    assert area_summary(value=None, suppressed_reason="withheld.", **KW).endswith("not shown: withheld.")
+
+
+def test_summary_groups_lead_with_comparisons_and_say_a_shared_reason_once():
+    from methods.benchmark import not_compared_for_recording
+    verdict = not_compared_for_recording("England & Wales", TV_NOTE)
+    similar = compare_with_benchmark(38.2, 30.1, 47.5, 41.0, count=58)
+    synth = compare_with_benchmark(5.0, 4.0, 6.0, 5.5, count=50, quality="synthetic", benchmark_name="England")
+    items = [(f"K{i} full; {verdict.phrase}.", f"K{i} short.", verdict) for i in (1, 2, 3)]
+    items.insert(1, ("Robbery full, similar.", "Robbery full, similar.", similar))
+    items.append(("Synthetic full.", "Synthetic short.", synth))
+    groups = area_summary_groups(items)
+    assert groups == [
+        ("Robbery full, similar.", []),
+        ("Not compared with England & Wales (recording change: Thames Valley Police knife-crime counts are low "
+         "from 2014/15 onwards; do not join the trend across 2014/15 Q1), for these 3 figures:",
+         ["K1 short.", "K2 short.", "K3 short."]),
+        ("Synthetic full.", []),  # alone with its reason: its own whole sentence
+    ]
+
+
+def test_a_sentence_without_its_phrase_keeps_its_synthetic_warning():
+    synth = compare_with_benchmark(5.0, 4.0, 6.0, 5.5, count=50, quality="synthetic", benchmark_name="England")
+    with_phrase = area_summary(value=5.0, comparison=synth, quality="synthetic", **KW)
+    without = area_summary(value=5.0, comparison=synth, quality="synthetic", say_not_compared=False, **KW)
+    assert "not compared with England (synthetic data" in with_phrase and "SYNTHETIC" not in with_phrase
+    assert "not compared" not in without and without.endswith("SYNTHETIC data - for demonstration only, "
+                                                                "not real figures.")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from methods.wording import format_number, format_value, per_words, quality_warnings, quality_wording
+from methods.wording import format_number, format_value, per_words, quality_warnings, quality_wording, with_unit
 
 
 @pytest.mark.parametrize(("quality", "form", "expected"), [
@@ -65,3 +65,29 @@ def test_format_value_and_per_words():
     assert format_value(46.0, 100, 1) == "46.0%"
     assert format_value(5069.0, 1, 0) == "5,069"
     assert format_value(None, 100, 1) == "n/a"
+
+
+@pytest.mark.parametrize(("number", "unit", "expected"), [
+    ("6.2", "%", "6.2%"),                                            # GSS/ONS: no space before %
+    ("6.2", "percent", "6.2%"),
+    ("5.0", "percent of children looked after", "5.0% of children looked after"),
+    ("5.0", "Per cent of adults", "5.0% of adults"),
+    ("38.2", "offences per 100,000 population", "38.2 offences per 100,000 population"),
+    ("1,234", "assessment episodes", "1,234 assessment episodes"),
+    ("**6.2**", "%", "**6.2**%"),                                    # a bold number keeps its sign
+    ("14", "percentage points", "14 percentage points"),             # not a % unit
+    ("n/a", "%", "n/a"),
+    ("14", None, "14"),
+    ("14", "", "14"),
+])
+def test_with_unit_writes_the_percent_sign_against_the_number(number, unit, expected):
+    assert with_unit(number, unit) == expected
+
+
+def test_brackets_and_sentence_ends_never_double_the_punctuation():
+    from methods.wording import end_sentence, in_brackets
+    assert in_brackets("do not join the trend across 2014/15 Q1.") == "(do not join the trend across 2014/15 Q1)"
+    assert in_brackets("fewer than 10 events") == "(fewer than 10 events)"
+    assert in_brackets("and so on...") == "(and so on...)"
+    assert end_sentence("withheld.") == "withheld." and end_sentence("withheld") == "withheld."
+    assert end_sentence("(Q1)") == "(Q1)."
