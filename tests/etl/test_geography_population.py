@@ -8,23 +8,7 @@ import shapely
 
 from etl.codes import AREA_CODE_PATTERNS
 from etl.errors import SourceError
-from etl.parsers.geography import build_geography, read_lookup_2021
-from etl.parsers.population import parse_population_files
-
-
-@pytest.fixture(scope="module")
-def pop(mirror):
-    return parse_population_files([
-        (mirror / "population/ukpopestimatesmid2020on2021geography.xlsx", "ons_mye_2020"),
-        (mirror / "population/ukpopestimatesmid2021on2021geographyfinal.xlsx", "ons_mye_2021")])
-
-
-@pytest.fixture(scope="module")
-def geog(mirror, pop):
-    return build_geography(
-        (mirror / "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", "ons_lad_csp_pfa_2017"),
-        (mirror / "geography/lad_to_csp.csv", "lad21_csp_pfa_lookup"),
-        (mirror / "geography/LAD_Dec2022_UK_BUC.geojson", "ons_lad_boundaries_2022"), pop.lad_region)
+from etl.parsers.geography import read_lookup_2021
 
 
 def persons(rows, code, year, band):

@@ -16,30 +16,15 @@ from python_calamine import CalamineWorkbook
 
 from etl.errors import SourceError
 from etl.geocontext import GeoContext
-from etl.parsers.geography import UTLA_CHANGES, build_geography, upper_tier
-from etl.parsers.population import _lad_counties, aggregate_population, parse_population_files
+from etl.parsers.geography import UTLA_CHANGES, upper_tier
+from etl.parsers.population import _lad_counties
 
 MYE21 = "population/ukpopestimatesmid2021on2021geographyfinal.xlsx"
 
 
 @pytest.fixture(scope="module")
-def pop(mirror):
-    return parse_population_files([
-        (mirror / "population/ukpopestimatesmid2020on2021geography.xlsx", "ons_mye_2020"),
-        (mirror / MYE21, "ons_mye_2021")])
-
-
-@pytest.fixture(scope="module")
-def geog(mirror, pop):
-    return build_geography(
-        (mirror / "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", "ons_lad_csp_pfa_2017"),
-        (mirror / "geography/lad_to_csp.csv", "lad21_csp_pfa_lookup"),
-        (mirror / "geography/LAD_Dec2022_UK_BUC.geojson", "ons_lad_boundaries_2022"), pop.lad_region)
-
-
-@pytest.fixture(scope="module")
-def geo(geog, pop) -> GeoContext:
-    return geog.context(aggregate_population(pop.rows, geog.links, set(geog.split_lads["csp_code"])))
+def geo(real_geo) -> GeoContext:
+    return real_geo
 
 
 @pytest.fixture(scope="module")
