@@ -25,34 +25,20 @@ def mirror() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_pop(mirror):
-    """ONS mid-year estimates 2020 and 2021 (on 2021 geography) parsed from the mirror, once per run."""
-    from etl.parsers.population import parse_population_files
+def real_geo(mirror):
+    """GeoContext (areas, links, population) built from the real ONS files in the mirror."""
+    from etl.parsers.geography import build_geography
+    from etl.parsers.population import aggregate_population, parse_population_files
 
-    return parse_population_files([
+    pop = parse_population_files([
         (mirror / "population/ukpopestimatesmid2020on2021geography.xlsx", "ons_mye_2020"),
         (mirror / "population/ukpopestimatesmid2021on2021geographyfinal.xlsx", "ons_mye_2021")])
-
-
-@pytest.fixture(scope="session")
-def real_geog(mirror, real_pop):
-    """The geography (areas, links, boundaries, split LADs) built from the real ONS lookups and
-    boundaries, once per run; read-only for every test that takes it."""
-    from etl.parsers.geography import build_geography
-
-    return build_geography(
+    geog = build_geography(
         (mirror / "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", "ons_lad_csp_pfa_2017"),
         (mirror / "geography/lad_to_csp.csv", "lad21_csp_pfa_lookup"),
-        (mirror / "geography/LAD_Dec2022_UK_BUC.geojson", "ons_lad_boundaries_2022"), real_pop.lad_region)
-
-
-@pytest.fixture(scope="session")
-def real_geo(real_pop, real_geog):
-    """GeoContext (areas, links, population) built from the real ONS files in the mirror."""
-    from etl.parsers.population import aggregate_population
-
-    population = aggregate_population(real_pop.rows, real_geog.links, set(real_geog.split_lads["csp_code"]))
-    return real_geog.context(population)
+        (mirror / "geography/LAD_Dec2022_UK_BUC.geojson", "ons_lad_boundaries_2022"), pop.lad_region)
+    population = aggregate_population(pop.rows, geog.links, set(geog.split_lads["csp_code"]))
+    return geog.context(population)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,23 @@ import shapely
 
 from etl.codes import AREA_CODE_PATTERNS
 from etl.errors import SourceError
-from etl.parsers.geography import read_lookup_2021
+from etl.parsers.geography import build_geography, read_lookup_2021
+from etl.parsers.population import parse_population_files
+
+
+@pytest.fixture(scope="module")
+def pop(mirror):
+    return parse_population_files([
+        (mirror / "population/ukpopestimatesmid2020on2021geography.xlsx", "ons_mye_2020"),
+        (mirror / "population/ukpopestimatesmid2021on2021geographyfinal.xlsx", "ons_mye_2021")])
+
+
+@pytest.fixture(scope="module")
+def geog(mirror, pop):
+    return build_geography(
+        (mirror / "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", "ons_lad_csp_pfa_2017"),
+        (mirror / "geography/lad_to_csp.csv", "lad21_csp_pfa_lookup"),
+        (mirror / "geography/LAD_Dec2022_UK_BUC.geojson", "ons_lad_boundaries_2022"), pop.lad_region)
 
 
 def persons(rows, code, year, band):
@@ -17,16 +33,16 @@ def persons(rows, code, year, band):
     return sel.persons.iloc[0]
 
 
-def test_population_matches_published_checks(real_pop):
+def test_population_matches_published_checks(pop):
     # MANIFEST checks, from the ONS release
-    assert persons(real_pop.rows, "K04000001", 2020, "all") == 59_719_724
-    assert persons(real_pop.rows, "K04000001", 2021, "all") == 59_641_829
-    assert persons(real_pop.rows, "K04000001", 2020, "10-17") == 5_600_736
-    assert persons(real_pop.rows, "K04000001", 2021, "10-17") == 5_650_632
+    assert persons(pop.rows, "K04000001", 2020, "all") == 59_719_724
+    assert persons(pop.rows, "K04000001", 2021, "all") == 59_641_829
+    assert persons(pop.rows, "K04000001", 2020, "10-17") == 5_600_736
+    assert persons(pop.rows, "K04000001", 2021, "10-17") == 5_650_632
 
 
-def test_age_bands_are_sums_of_single_years(real_pop):
-    r = real_pop.rows
+def test_age_bands_are_sums_of_single_years(pop):
+    r = pop.rows
     oxford = r[(r.area_code == "E07000178") & (r.year == 2021) & (r.sex == "persons")].set_index("age_band").persons
     assert oxford["10-24"] == sum(oxford[str(a)] for a in range(10, 25))
     males = persons(r[r.sex == "male"].assign(sex="persons"), "E07000178", 2021, "all")
@@ -34,49 +50,49 @@ def test_age_bands_are_sums_of_single_years(real_pop):
     assert males + females == oxford["all"]
 
 
-def test_every_lad_has_a_region_and_wales_is_wales(real_pop):
-    lr = real_pop.lad_region.set_index("lad_code").region_code
+def test_every_lad_has_a_region_and_wales_is_wales(pop):
+    lr = pop.lad_region.set_index("lad_code").region_code
     assert len(lr) == 331
     assert lr["E07000178"] == "E12000008"  # Oxford, South East
     assert len([c for c in lr.index if c.startswith("W06")]) > 0, "nothing to check: an empty result must not pass"
     assert all(lr[c] == "W92000004" for c in lr.index if c.startswith("W06"))
 
 
-def test_every_lad_csp_and_pfa_has_a_boundary(real_geog):
-    areas = real_geog.areas[real_geog.areas.valid_to.isna()]
+def test_every_lad_csp_and_pfa_has_a_boundary(geog):
+    areas = geog.areas[geog.areas.valid_to.isna()]
     for level in ("lad", "csp", "pfa"):
         codes = set(areas.loc[areas.area_type == level, "area_code"])
-        have = set(real_geog.boundaries.loc[real_geog.boundaries.area_type == level, "area_code"])
+        have = set(geog.boundaries.loc[geog.boundaries.area_type == level, "area_code"])
         assert codes and codes <= have, (level, sorted(codes - have)[:5])
     assert len(set(areas.loc[areas.area_type == "csp", "area_code"])) == 314
     assert len(set(areas.loc[areas.area_type == "pfa", "area_code"])) == 43
 
 
-def test_csp_shapes_tile_without_overlap(real_geog):
-    b = real_geog.boundaries[real_geog.boundaries.area_type == "csp"].drop_duplicates("map_unit")
+def test_csp_shapes_tile_without_overlap(geog):
+    b = geog.boundaries[geog.boundaries.area_type == "csp"].drop_duplicates("map_unit")
     geoms = [shapely.geometry.shape(json.loads(g)) for g in b.geojson]
     union_area = shapely.union_all(geoms).area
     assert sum(g.area for g in geoms) == pytest.approx(union_area, rel=1e-3)
 
 
-def test_split_unitary_authorities_form_map_units(real_geog):
-    g = real_geog.split_lads
+def test_split_unitary_authorities_form_map_units(geog):
+    g = geog.split_lads
     assert set(g.lad_code) == {"E06000060", "E06000061", "E06000062", "E07000244", "E06000058", "E06000059"}
     bucks = set(g.loc[g.lad_code == "E06000060", "csp_name"])
     assert bucks == {"Aylesbury Vale", "Chiltern", "South Bucks", "Wycombe"}
-    units = real_geog.boundaries[real_geog.boundaries.area_code.isin(g.csp_code)]
+    units = geog.boundaries[geog.boundaries.area_code.isin(g.csp_code)]
     assert units.groupby("map_unit").size().to_dict()["E06000058+E06000059"] == 3
     assert units.note.str.contains("split across these CSPs").all()
 
 
-def test_codes_follow_their_patterns(real_geog):
+def test_codes_follow_their_patterns(geog):
     for level in ("lad", "csp", "pfa", "region"):
-        codes = real_geog.areas.loc[real_geog.areas.area_type == level, "area_code"]
+        codes = geog.areas.loc[geog.areas.area_type == level, "area_code"]
         assert codes.str.fullmatch(AREA_CODE_PATTERNS[level].strip("^$")).all()
 
 
-def test_force_names_from_every_publisher_resolve(real_geog):
-    geo = real_geog.context()
+def test_force_names_from_every_publisher_resolve(geog):
+    geo = geog.context()
     assert geo.pfa_code("Avon and Somerset Constabulary") == geo.pfa_code("avon-and-somerset".replace("-", " "))
     assert geo.pfa_code("Metropolitan Police Service") == "E23000001"
     assert geo.pfa_code("City of London Police") == geo.pfa_code("London, City of") == "E23000034"
