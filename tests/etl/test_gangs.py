@@ -18,6 +18,7 @@ from etl.manifest import Source
 from etl.parsers import gang_working_estimates as gwe
 from etl.parsers import gangs
 from etl.parsers import national_figures as nf
+from tests.csv_rows import write_dict_rows
 from tests.small_geo import ENGLAND, TEES_CSPS, TEES_LAD_CSP, TEES_LADS, make_geo
 
 REAL = Path("/work/shared/data/national/national_figures.csv")
@@ -48,12 +49,7 @@ def small_geo() -> GeoContext:
 
 
 def write_national(tmp_path: Path, rows: list[dict]) -> Path:
-    path = tmp_path / "national_figures.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=nf.COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_dict_rows(tmp_path / "national_figures.csv", nf.COLUMNS, rows)
 
 
 GANG_ROW = {
@@ -139,12 +135,7 @@ def test_no_england_population_is_an_error(tmp_path):
 # ------------------------------------------------------------------ local working estimates
 
 def write_local(tmp_path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
-    path = tmp_path / "gang_working_estimates.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=columns or gwe.COLUMNS, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_dict_rows(tmp_path / "gang_working_estimates.csv", columns or gwe.COLUMNS, rows, drop_extra=True)
 
 
 LOCAL_ROW = {"csp_code": "E22000001", "period_label": "2024/25", "measure": "gang_members",

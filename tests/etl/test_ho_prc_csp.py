@@ -170,13 +170,25 @@ def test_negative_aggregate_is_an_error(tmp_path):
     assert "negative" in str(e.value) and "E22000180" in str(e.value)
 
 
-def test_unknown_csp_names_row_and_column(tmp_path):
+@pytest.mark.parametrize("row, col, value, at, words", [
+    # row 8 is Unassigned Kent, Q2: an unknown name must not be guessed
+    (8, 3, "Atlantis", (10, "CSP Name"), ("Atlantis", "csp_name_aliases.csv")),
+    (0, 8, "lots", (2, "Offence Count"), ("lots",)),
+    # row 1 is 'Possession of other weapons' (10C): a weapons row under a code not in the list
+    (1, 7, "10E", (3, "Offence Code"), ("10E",)),
+    (3, 0, "2014/15", (5, "Financial Year"), ("2014/15",)),
+], ids=["unknown_csp", "non_numeric_count", "unlisted_weapon_code", "year_not_the_sheets"])
+def test_bad_cell_names_sheet_row_and_column(tmp_path, row, col, value, at, words):
+    """One cell spoiled in an otherwise good sheet: the error names the sheet, the spreadsheet
+    row (header is row 1, so data row i is row i + 2) and the column, and quotes the value."""
     rows = new_rows("2015/16")
-    rows[8][3] = "Atlantis"
+    rows[row][col] = value
     with pytest.raises(SourceError) as e:
         prc.parse_file(make_workbook(tmp_path, {"2015_16": (NEW, rows)}), geo())
-    assert (e.value.row, e.value.column) == (10, "CSP Name")
-    assert "2015_16" in e.value.file and "csp_name_aliases.csv" in str(e.value)
+    assert (e.value.row, e.value.column) == at
+    assert "2015_16" in e.value.file
+    for w in words:
+        assert w in str(e.value)
 
 
 def test_renamed_count_column(tmp_path):
@@ -186,31 +198,6 @@ def test_renamed_count_column(tmp_path):
                        geo())
     assert e.value.row == 1 and "Offence Count" in str(e.value)
     assert "prc-csp-mar16-dec24-tables.xlsx" in str(e.value)
-
-
-def test_non_numeric_count(tmp_path):
-    rows = new_rows("2015/16")
-    rows[0][8] = "lots"
-    with pytest.raises(SourceError) as e:
-        prc.parse_file(make_workbook(tmp_path, {"2015_16": (NEW, rows)}), geo())
-    assert (e.value.row, e.value.column) == (2, "Offence Count")
-
-
-def test_unlisted_weapon_code_fails_loudly(tmp_path):
-    rows = new_rows("2015/16")
-    rows.append(["2015/16", 1, "Kent", "Folkestone and Hythe", "New weapon offence", W,
-                 "Possession of weapons offences", "10E", 1])
-    with pytest.raises(SourceError) as e:
-        prc.parse_file(make_workbook(tmp_path, {"2015_16": (NEW, rows)}), geo())
-    assert e.value.column == "Offence Code" and "10E" in str(e.value)
-
-
-def test_year_column_must_match_sheet(tmp_path):
-    rows = new_rows("2015/16")
-    rows[3][0] = "2014/15"
-    with pytest.raises(SourceError) as e:
-        prc.parse_file(make_workbook(tmp_path, {"2015_16": (NEW, rows)}), geo())
-    assert (e.value.row, e.value.column) == (5, "Financial Year")
 
 
 def test_no_year_sheets(tmp_path):

@@ -259,23 +259,6 @@ def test_renamed_column_names_file_and_column(tmp_path):
     assert e.value.column == "Knife Crime" and e.value.file == "knife.csv" and e.value.row == 1
 
 
-def test_unknown_force_names_row_and_column(tmp_path):
-    lines = good_lines()
-    lines[3] = lines[3].replace("Gwent", "Gwynedd")
-    with pytest.raises(SourceError) as e:
-        kpq.parse_file(write(tmp_path, lines), small_geo())
-    assert (e.value.row, e.value.column) == (5, "Force Name")
-    assert "Gwynedd" in str(e.value) and "knife.csv" in str(e.value)
-
-
-def test_non_numeric_count(tmp_path):
-    lines = good_lines()
-    lines[0] = lines[0].replace(",10,20,", ",ten,20,")
-    with pytest.raises(SourceError) as e:
-        kpq.parse_file(write(tmp_path, lines), small_geo())
-    assert (e.value.row, e.value.column) == (2, "Knife enabled")
-
-
 def test_marker_becomes_missing_with_reason(tmp_path):
     lines = good_lines()
     lines[0] = lines[0].replace(",10,20,1,31,", ",[x],20,1,31,")
@@ -285,14 +268,6 @@ def test_marker_becomes_missing_with_reason(tmp_path):
     assert pd.isna(q["count"]) and q["suppressed_reason"] == "not available [x]"
     assert not ((o.area_code == "E23000029") & (o.indicator_id == "knife_robbery_sexual")
                 & (o.period_label == "2018/19")).any()
-
-
-def test_sum_mismatch_names_row(tmp_path):
-    lines = good_lines()
-    lines[4] = lines[4].replace(",10,20,3,33,", ",10,20,3,34,")
-    with pytest.raises(SourceError) as e:
-        kpq.parse_file(write(tmp_path, lines), small_geo())
-    assert (e.value.row, e.value.column) == (6, "Knife Crime")
 
 
 def test_region_inconsistent_with_geography(tmp_path):
@@ -310,14 +285,24 @@ def test_empty_file_is_missing_header(tmp_path):
     assert e.value.row == 1 and "header" in str(e.value)
 
 
-def test_bad_quarter_and_qtrnum(tmp_path):
+@pytest.mark.parametrize("line, old, new, at, words", [
+    (3, "Gwent", "Gwynedd", (5, "Force Name"), ("Gwynedd", "knife.csv")),
+    (0, ",10,20,", ",ten,20,", (2, "Knife enabled"), ("ten",)),
+    # Thames Valley Q3: 10 + 20 + 3 = 33, not 34
+    (4, ",10,20,3,33,", ",10,20,3,34,", (6, "Knife Crime"), ("34",)),
+    (0, ",Q1,", ",Q5,", (2, "Financial Quarter"), ("Q5",)),
+    # Thames Valley Q2 is QtrNum 42
+    (2, "42,Thames Valley,", "99,Thames Valley,", (4, "QtrNum"), ("99",)),
+], ids=["unknown_force", "non_numeric_count", "sum_mismatch", "bad_quarter", "bad_qtrnum"])
+def test_bad_cell_names_file_row_and_column(tmp_path, line, old, new, at, words):
+    """One cell spoiled in an otherwise good file: the error names the file, the CSV row
+    (header is row 1, so line i is row i + 2) and the column, and quotes the value."""
     lines = good_lines()
-    lines[0] = lines[0].replace(",Q1,", ",Q5,")
+    assert old in lines[line]
+    lines[line] = lines[line].replace(old, new)
     with pytest.raises(SourceError) as e:
         kpq.parse_file(write(tmp_path, lines), small_geo())
-    assert e.value.column == "Financial Quarter"
-    lines = good_lines()
-    lines[2] = "99" + lines[2][2:]
-    with pytest.raises(SourceError) as e:
-        kpq.parse_file(write(tmp_path, lines), small_geo())
-    assert e.value.column == "QtrNum" and e.value.row == 4
+    assert (e.value.row, e.value.column) == at
+    assert e.value.file == "knife.csv"
+    for w in words:
+        assert w in str(e.value)

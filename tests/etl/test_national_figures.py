@@ -1,7 +1,6 @@
 """National figures parser: the real file in full, and small bad files made here."""
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ if str(ROOT) not in sys.path:
 from etl.errors import SourceError
 from etl.manifest import Source
 from etl.parsers import national_figures as nf
+from tests.csv_rows import write_dict_rows
 
 REAL = Path("/work/shared/data/national/national_figures.csv")
 SOURCE = Source(id="national_figures", family="national", publisher="various", title="t",
@@ -34,13 +34,7 @@ needs_real = pytest.mark.skipif(not REAL.exists(), reason="national figures mirr
 
 
 def write(tmp_path: Path, rows: list[dict], columns: list[str] | None = None) -> Path:
-    path = tmp_path / "national_figures.csv"
-    columns = columns or nf.COLUMNS
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_dict_rows(tmp_path / "national_figures.csv", columns or nf.COLUMNS, rows, drop_extra=True)
 
 
 @pytest.fixture(scope="module")
@@ -280,12 +274,7 @@ ORIGIN_ROW = {"row": "1", "series": GOOD_ROW["series"], "period": "2018/19", "va
 
 
 def write_origin(tmp_path: Path, rows: list[dict]) -> Path:
-    path = tmp_path / "national_figures_origin.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=nf.ORIGIN_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    return write_dict_rows(tmp_path / "national_figures_origin.csv", nf.ORIGIN_COLUMNS, rows)
 
 
 @pytest.mark.skipif(not ORIGIN.exists(), reason="origin file not in the mirror")
