@@ -10,7 +10,7 @@ source id), and the long texts stand once in `indicators.csv` and `sources.csv`,
 of its source). `source_files.csv` names every file read, with its SHA-256. Observations go
 through the same disclosure rules as every download (app.disclosure_view); every CSV is
 formula-neutralised and has CRLF line ends.
-Imports: io, zipfile, pandas, app.queries, app.disclosure_view, methods.disclosure.
+Imports: io, zipfile, pandas, app.queries, app.disclosure_view, methods.disclosure, methods.wording.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import pandas as pd
 from app import queries as q
 from app.disclosure_view import for_download
 from methods.disclosure import neutralise_csv_formulas
+from methods.wording import quality_wording
 
 PACKAGE_FILE = "serious_violence_observations.zip"
 # Per-indicator and per-source texts: written once in their own table, not on every observation.
@@ -37,8 +38,7 @@ Files (UTF-8 CSV, one header row, lines ending CRLF):
   source_id is the source's id followed by '#' and the vintage; is_current is false for it),
   quality (official / modelled / local / synthetic), publisher, period.
   Health counts of 1-7 are suppressed as on the dashboard (suppressed_reason says why).
-  Synthetic figures (quality = synthetic) are generated stand-ins for demonstration only:
-  never real figures.
+  Figures with quality = synthetic are generated stand-ins: {synthetic}
 - indicators.csv: one row per indicator: title, unit, definition, method, basis, polarity,
   multiplier (a rate is per this many of the denominator), decimals, comparators.
 - sources.csv: one row per source: publisher, title, official URL, licence, attribution,
@@ -66,8 +66,9 @@ def package(all_observations: pd.DataFrame, indicators: pd.DataFrame, sources: p
     """The zip's bytes, from the warehouse's tables (given, so a test can build one from its own)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        zf.writestr("README.txt", README.format(refresh_id=meta.get("refresh_id", "unknown"),
-                                                built_at=meta.get("built_at", "unknown")).replace("\n", "\r\n"))
+        readme = README.format(refresh_id=meta.get("refresh_id", "unknown"), built_at=meta.get("built_at", "unknown"),
+                               synthetic=quality_wording("synthetic", "sentence"))
+        zf.writestr("README.txt", readme.replace("\n", "\r\n"))
         zf.writestr("observations.csv", _csv(observations_table(all_observations)))
         zf.writestr("indicators.csv", _csv(indicators))
         zf.writestr("sources.csv", _csv(sources))
