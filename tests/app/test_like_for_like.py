@@ -7,8 +7,9 @@ district name reaches that district's CSP), a force-month is complete when its f
 least half the records of the force's median file, rates use the ONS mid-year population of
 the nearest year in the warehouse's population table (data, not code), and the expected verdicts
 come from exact Poisson limits (tests/poisson_verdict; both verdicts accepted only within Byar's
-published 0.2% accuracy of a limit, and such cases must be under 1%). The like-for-like benchmark of a CSP figure is the sum of records placed in CSPs (with a
-population) of forces with a complete month, over those CSPs' population.
+published 0.2% accuracy of a limit, and such cases must be under 1%). The like-for-like
+benchmark of a CSP figure is the sum of records placed in CSPs (with a population) of forces
+with a complete month, over those CSPs' population.
 
 Then the profile's comparisons (England & Wales, Wales, the force) for every CSP in 2018-10 and
 2024-03 must agree, and the profile, Compare, the map and the CSV downloads must give one
