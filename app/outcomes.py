@@ -44,6 +44,9 @@ HIDDEN = ["indicator_id", "area_code", "period_type"]
 RESIDENTS = "trend of patients living in England's regions (the sum of the nine regions' published counts)"
 
 COUNT = {"multiplier": 1}  # a count is written as a whole number
+# What the panel says about geographies, wherever it is shown (the profile page, the report).
+GEOGRAPHY_NOTE = ("Each at the geography it is published at: hospital admissions by region of residence, police "
+                  "recorded knife crime by force area, homicide nationally.")
 
 def duty_outcomes(geo: dict[str, Any] | None = None, today: date | None = None) -> pd.DataFrame:
     """One row per outcome measure: national (home page) when `geo` is None, else for the

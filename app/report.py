@@ -5,7 +5,8 @@ Why a module of its own: the report must carry the same numbers as the Area prof
 it is built from the rows `app.profile.csp_profile` returns (the screen's rows) and formats each
 number the way the page does; it adds what a document needs and a screen does not: a title
 block saying what the area contains, which geographies the figures are at and how current each
-source is, one section per family with trend charts (the area with its 95% intervals and its
+source is, the Serious Violence Duty outcome measures (the profile panel's rows and words, from
+`app.outcomes`), one section per family with trend charts (the area with its 95% intervals and its
 benchmarks, as `app.svgchart` SVG so the file works offline and prints), a table with plain
 headers that name each benchmark, a source line for every figure, methods and caveats, and page
 numbers (CSS `@page` margin boxes, which Chromium prints).
@@ -19,8 +20,8 @@ Layout: `report_inputs` reads (app.queries, app.profile, app.benchmarks); `repor
 (inputs in, one HTML string out; the unit tests call it with hand-made rows); `html_to_pdf` runs
 Chromium. `profile_report_html` / `profile_report_pdf` are the cached entry points for the page,
 keyed on area, month and the warehouse file's identity.
-Imports: pandas, app.queries, app.profile, app.benchmarks, app.disclosure_view, app.svgchart,
-app.safe_text. No streamlit calls.
+Imports: pandas, app.queries, app.profile, app.outcomes, app.benchmarks, app.disclosure_view,
+app.svgchart, app.safe_text. No streamlit calls.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
 from app.benchmarks import benchmark_values, profile_comparisons
@@ -53,6 +55,7 @@ CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-
 SYNTHETIC_WARNING = str(quality_wording("synthetic", "warning"))  # the one wording (methods.wording)
 COUNT = {"multiplier": 1}  # a count is written whole
 SECTION_SUMMARY = "Summary"
+SECTION_OUTCOMES = "Serious Violence Duty outcome measures"
 SECTION_METHODS = "Methods and caveats"
 SECTION_SOURCES = "Sources and licence"
 SECTION_CONTENTS = "About this report"
@@ -65,8 +68,9 @@ class PdfUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class ReportInputs:
     """Everything the document shows, read once: the profile's own rows, a trend per charted row
-    (row index -> lines, area first), the sources table, each source's coverage and the
-    warehouse's build time."""
+    (row index -> lines, area first), the sources table, each source's coverage, the
+    warehouse's build time and the Duty outcome measures as the profile page shows them
+    (`app.outcomes.duty_outcomes`; None leaves the section out)."""
 
     geo: Mapping[str, Any]
     rows: pd.DataFrame
@@ -75,6 +79,7 @@ class ReportInputs:
     sources: pd.DataFrame
     coverage: pd.DataFrame
     built_at: str | None = None
+    outcomes: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------- numbers, as the page writes them
@@ -169,7 +174,8 @@ def report_inputs(code: str, month: str | None) -> ReportInputs | None:
         return None
     trends = {int(i): trend_lines(r, geo) for i, r in rows.iterrows() if chartable(r)}
     return ReportInputs(geo=geo, rows=rows, month=month, trends=trends, sources=q.sources(),
-                        coverage=q.source_coverage(), built_at=q.meta().get("built_at"))
+                        coverage=q.source_coverage(), built_at=q.meta().get("built_at"),
+                        outcomes=oc.duty_outcomes(dict(geo)))
 
 
 # ---------------------------------------------------------------- the document
@@ -329,6 +335,33 @@ def _summary(rows: pd.DataFrame) -> str:
     parts.append("<p class='small'>\"Significantly higher/lower\" means the 95% confidence interval excludes the "
                  "benchmark; \"similar\" means it includes it. Synthetic figures are never compared.</p></section>")
     return "".join(parts)
+
+
+def _outcomes_section(outcomes: pd.DataFrame | None) -> str:
+    """The three Duty outcome measures, the same rows and words as the profile page's panel
+    (`app.outcomes.outcomes_table`), each with its geography, trend, change and source."""
+    if outcomes is None or outcomes.empty:
+        return ""
+    body = []
+    for r in outcomes.to_dict("records"):
+        fake = r.get("quality") == "synthetic"
+        tag = "<span class='tag'>SYNTHETIC</span> " if fake else ""
+        cls = " class='synthetic'" if fake else ""
+        trend = esc(r.get("trend") or "") + (f"<span class='why'>{esc(r['trend_detail'])}</span>"
+                                              if r.get("trend_detail") else "")
+        source = esc(r.get("source") or "") + (f"<span class='unit'>{esc(quality_label(r['quality']))}</span>"
+                                                if r.get("quality") else "")
+        body.append(
+            f"<tr{cls}><td>{tag}{esc(r['measure'])}<span class='unit'>"
+            f"{esc(r['geography'])}</span></td><td>{esc(r.get('period') or '')}</td><td>{esc(r['figure'])}</td>"
+            f"<td>{trend}</td><td>{esc(r.get('change') or '')}</td><td>{esc(r.get('how_current') or '')}</td>"
+            f"<td>{source}</td></tr>")
+    return (f"<section class='outcomes'><h2>{SECTION_OUTCOMES}</h2><p class='small'>{esc(oc.GEOGRAPHY_NOTE)}</p>"
+            "<table class='figures'><colgroup><col style='width:19%'><col style='width:9%'><col style='width:14%'>"
+            "<col style='width:16%'><col style='width:14%'><col style='width:10%'><col style='width:18%'></colgroup>"
+            "<thead><tr><th>Measure (geography)</th><th>Period</th><th>Figure</th><th>Trend</th>"
+            "<th>Change on a year earlier</th><th>How current</th><th>Source</th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></section>")
 
 
 def _bench_columns(fam_rows: pd.DataFrame) -> list[tuple[str, str]]:
@@ -516,7 +549,8 @@ def _sources_section(inp: ReportInputs) -> str:
 def section_headings(inp: ReportInputs) -> list[str]:
     """The headings every report of these inputs has, in order (for tests and the PDF check)."""
     fams = [q.FAMILY_NAMES[f] for f in q.FAMILIES if (inp.rows["family"] == f).any()]
-    return [SECTION_CONTENTS, SECTION_SUMMARY, *fams, SECTION_METHODS, SECTION_SOURCES]
+    outcomes = [SECTION_OUTCOMES] if inp.outcomes is not None and not inp.outcomes.empty else []
+    return [SECTION_CONTENTS, SECTION_SUMMARY, *outcomes, *fams, SECTION_METHODS, SECTION_SOURCES]
 
 
 def report_html(inp: ReportInputs, made: datetime | None = None) -> str:
@@ -539,7 +573,7 @@ def report_html(inp: ReportInputs, made: datetime | None = None) -> str:
         "img-src data:\">"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
         f"<style>{css}</style></head><body>"
-        f"{_title_block(inp, made)}{_summary(inp.rows)}{families}"
+        f"{_title_block(inp, made)}{_summary(inp.rows)}{_outcomes_section(inp.outcomes)}{families}"
         f"<section class='methods'><h2>{SECTION_METHODS}</h2>{METHODS_HTML}{_sources_section(inp)}</section>"
         "</body></html>")
 

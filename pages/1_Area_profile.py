@@ -234,8 +234,7 @@ st.caption("The report is built when you ask for it: on a busy server the downlo
 
 # ---------------------------------------------------------------- Duty outcome measures
 st.subheader("Serious Violence Duty outcome measures")
-st.caption("Each at the geography it is published at: hospital admissions by region of residence, police "
-           "recorded knife crime by force area, homicide nationally.")
+st.caption(oc.GEOGRAPHY_NOTE)
 ui.dataframe(oc.outcomes_table(oc.duty_outcomes(geo)), hide_index=True)
 
 # ---------------------------------------------------------------- trend

@@ -247,6 +247,52 @@ def test_chart_breaks_at_a_missing_period_and_marks_the_gap():
     assert nice_ticks(0, 1.2) == [0, 0.5, 1.0, 1.5]
 
 
+def _outcomes(source: str = "NHS England: Hospital Episode Statistics") -> pd.DataFrame:
+    from app import outcomes as oc
+
+    rows = [
+        {"measure": oc.MEASURES[0], "geography": "South East region (where Oxford is)", "period": "2024/25",
+         "figure": "7.9 per 100,000 (730 episodes)", "trend": "no significant trend",
+         "trend_detail": "chi-square test for trend over 5 years", "change": "+3% on 2023/24 (7.7)",
+         "how_current": "data to March 2025, 20 months before today", "source": source, "quality": "official"},
+        {"measure": oc.MEASURES[1], "geography": "Police force area: Thames Valley", "period": "2025",
+         "figure": "1,200 offences", "trend": "", "trend_detail": "", "change": "", "how_current": "",
+         "source": "ISTV", "quality": "synthetic"},
+        {"measure": oc.MEASURES[2], "geography": "England and Wales", "period": "", "figure": "not shown: no national "
+         "homicide figure in this warehouse", "trend": "", "trend_detail": "", "change": "", "how_current": "",
+         "source": "", "quality": ""},
+    ]
+    return pd.DataFrame([{**r, "indicator_id": None, "area_code": None, "period_type": None} for r in rows],
+                        columns=oc.COLUMNS)
+
+
+def test_duty_outcome_measures_follow_the_summary_with_the_panels_words():
+    from dataclasses import replace
+
+    inp = replace(make_inputs(), outcomes=_outcomes(source=HOSTILE_NOTE))
+    html = rp.report_html(inp, MADE)
+    doc = Doc(html)
+    assert doc.h2[:3] == ["About this report", "Summary", "Serious Violence Duty outcome measures"]
+    assert doc.h2 == rp.section_headings(inp)
+    head = next(cells for _, cells in doc.rows if cells and cells[0] == "Measure (geography)")
+    assert head == ["Measure (geography)", "Period", "Figure", "Trend", "Change on a year earlier", "How current",
+                    "Source"]
+    hes = next(cells for _, cells in doc.rows if cells and cells[0].startswith("Hospital admissions"))
+    assert hes[0] == "Hospital admissions for assault with a knife or sharp objectSouth East region (where Oxford is)"
+    assert hes[1:6] == ["2024/25", "7.9 per 100,000 (730 episodes)",
+                        "no significant trendchi-square test for trend over 5 years", "+3% on 2023/24 (7.7)",
+                        "data to March 2025, 20 months before today"]
+    assert hes[6] == HOSTILE_NOTE + "official statistics"  # text from a file stays text
+    assert "img" not in doc.tags
+    cls, knife = next((c, cells) for c, cells in doc.rows if cells and "recorded by the police" in cells[0])
+    assert cls == "synthetic" and knife[0].startswith("SYNTHETIC ")
+    assert "SYNTHETIC data - for demonstration only, not real figures" in knife[6]
+    homicide = next(cells for _, cells in doc.rows if cells and cells[0].startswith("Homicide"))
+    assert homicide[2].startswith("not shown: ")
+    # without outcomes (a caller that has none) the section is left out, not shown empty
+    assert "Serious Violence Duty" not in rp.report_html(make_inputs(), MADE)
+
+
 def test_css_string_escapes_everything_but_letters_digits_spaces():
     assert rp.css_string('a"b</style>') == '"a\\22 b\\3c \\2f style\\3e "'
 
@@ -306,6 +352,17 @@ def test_report_table_equals_the_profile_rows_for_oxford(wh):
     con.close()
     cells = next(c for _, c in doc.rows if c and c[0].startswith("Drugs (police.uk"))
     assert cells[3:5] == [f"{count:,.0f}", f"{value:,.1f}"]
+    # the Duty outcome measures are the profile page's panel, row for row and word for word
+    from app import outcomes as oc
+
+    panel = oc.outcomes_table(oc.duty_outcomes(dict(inp.geo)))
+    assert len(panel) == 3
+    for r in panel.to_dict("records"):
+        cells = next(c for _, c in doc.rows if c and c[0].replace("SYNTHETIC ", "").startswith(r["measure"]))
+        assert cells[0].endswith(r["geography"]) and cells[1:3] == [r["period"], r["figure"]]
+        assert cells[3].startswith(r["trend"]) and cells[4:6] == [r["change on a year earlier"], r["how current"]]
+        assert cells[6] == r["source"] + r["quality"]
+    assert panel["figure"].str.contains(r"\d").sum() >= 2  # figures, not only "not shown"
     # every charted figure's trend has the area first and at least one benchmark line
     assert inp.trends and all(lines[0].benchmark is False for lines in inp.trends.values())
     assert any(len(lines) > 1 for lines in inp.trends.values())
