@@ -21,7 +21,7 @@ Imports: pandas, methods, app.queries, app.disclosure_view. No streamlit calls.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -445,6 +445,19 @@ def similar_set_comparisons(df: pd.DataFrame, area_code: str, indicator_id: str,
             res = compare_one(r, comp, bench, breaks)
         compared.append((res.benchmark_name, bench, res))
     return _with_comparison_columns(out, compared)
+
+
+def chart_benchmark_codes(roles_and_codes: Iterable[tuple[object, object]], own_code: object) -> list[str]:
+    """The benchmarks a trend chart draws beside an area's line, from its comparisons in order
+    as (role, code): the first national one and the first local one (the force), else the first
+    region one: at most two lines, the ones the verdicts use. The profile page and the report
+    both draw these."""
+    first: dict[str, str] = {}
+    for role, code in roles_and_codes:
+        if isinstance(role, str) and isinstance(code, str):
+            first.setdefault(role, code)
+    keep = (first.get("national"), first.get("local") or first.get("region"))
+    return [c for c in keep if isinstance(c, str) and c != own_code]
 
 
 def benchmark_series(indicator_id: str, figure_level: str, period_type: str, codes: list[str]) -> pd.DataFrame:

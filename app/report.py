@@ -43,7 +43,7 @@ import pandas as pd
 from app import outcomes as oc
 from app import profile as pr
 from app import queries as q
-from app.benchmarks import benchmark_values, profile_comparisons
+from app.benchmarks import benchmark_values, chart_benchmark_codes, profile_comparisons
 from app.disclosure_view import control, quality_label
 from app.indicator_format import is_rate, number, quality_wording
 from app.safe_text import html as esc
@@ -133,8 +133,9 @@ def _point(r: Mapping[str, Any]) -> Point:
 
 def trend_lines(row: Mapping[str, Any], geo: Mapping[str, Any]) -> list[Line]:
     """The area's series (disclosure-controlled, latest MAX_PERIODS periods of the row's period
-    type) and, for the same periods, its national benchmark and its local one (force or region)
-    counted as the table's benchmarks are (`app.benchmarks.benchmark_values`)."""
+    type) and, for the same periods, the benchmarks the profile page's chart draws
+    (`app.benchmarks.chart_benchmark_codes`: national, and the force, else the region), counted as
+    the table's benchmarks are (`app.benchmarks.benchmark_values`)."""
     series = control(q.indicator_series(str(row["indicator_id"]), [str(row["area_code"])], str(row["period_type"])))
     if series.empty:
         return []
@@ -142,8 +143,9 @@ def trend_lines(row: Mapping[str, Any], geo: Mapping[str, Any]) -> list[Line]:
     name = str(row.get("area_name") or row["area_code"])
     lines = [Line(name=name, points=[_point(r) for r in series.to_dict("records")])]
     ind, level = str(row["indicator_id"]), str(row["area_type"])
-    comps = profile_comparisons(dict(row), level, geo)
-    chosen = [c for c, _, _ in comps[:1] + [c for c in comps[1:] if c[0].role == "local"][:1]]
+    comps = [c for c, _, _ in profile_comparisons(dict(row), level, geo)]
+    keep = chart_benchmark_codes([(c.role, c.code) for c in comps], row["area_code"])  # as the profile page draws
+    chosen = [next(c for c in comps if c.code == code) for code in keep]
     if not chosen:
         return lines
     codes = [c.code for c in chosen]

@@ -253,12 +253,8 @@ ind_id = ui.url_select("Indicator", ind_ids, "indicator", format_func=lambda i: 
 row = with_data[with_data["indicator_id"] == ind_id].iloc[0]
 # The benchmark lines are the ones the verdicts above use (app.benchmarks): counted like the
 # area's figure, each labelled with what it sums. At most one national and one local benchmark.
-roles: dict[str, str] = {}
-for i in (1, 2, 3):
-    if isinstance(row.get(f"bench{i}_code"), str) and isinstance(row.get(f"bench{i}_role"), str):
-        roles.setdefault(row[f"bench{i}_role"], row[f"bench{i}_code"])
-bench_keep = [c for c in (roles.get("national"), roles.get("local") or roles.get("region"))
-              if isinstance(c, str) and c != row["area_code"]]
+bench_keep = bm.chart_benchmark_codes([(row.get(f"bench{i}_role"), row.get(f"bench{i}_code")) for i in (1, 2, 3)],
+                                     row["area_code"])
 own = control(q.indicator_series(ind_id, [row["area_code"]], row["period_type"]))
 own = own.assign(line_name=own["area_name"])
 bench_lines = bm.benchmark_series(ind_id, row["area_type"], row["period_type"], bench_keep)

@@ -366,6 +366,19 @@ def test_report_table_equals_the_profile_rows_for_oxford(wh):
     # every charted figure's trend has the area first and at least one benchmark line
     assert inp.trends and all(lines[0].benchmark is False for lines in inp.trends.values())
     assert any(len(lines) > 1 for lines in inp.trends.values())
+    # an upper-tier figure compared with England and its region draws both, as the profile page does,
+    # at the values the warehouse holds for them (read here with SQL)
+    con = duckdb.connect(str(wh), read_only=True)
+    want = {(a, p): v for a, p, v in con.execute(
+        "SELECT area_code, period_label, value FROM observations WHERE indicator_id = 'dfe_cin_gangs_rate' "
+        "AND area_code IN ('E92000001', 'E12000008') AND source_id NOT LIKE '%#%'").fetchall()}
+    con.close()
+    (gangs,) = [i for i in inp.trends if inp.rows.loc[i, "indicator_id"] == "dfe_cin_gangs_rate"]
+    lines = {ln.name: {p.label: p.value for p in ln.points} for ln in inp.trends[gangs][1:]}
+    assert set(lines) == {"England", "South East"}
+    for name, code in (("England", "E92000001"), ("South East", "E12000008")):
+        got = {k: v for k, v in lines[name].items() if v is not None}
+        assert got and got == pytest.approx({p: v for (a, p), v in want.items() if a == code and p in got})
 
 
 @pytest.mark.parametrize("chromium", [True, False])
