@@ -295,6 +295,11 @@ def ranked_bars(
     ticks = [f"<b>{n}</b><br>{w}" for n, w in
              [*zip(empty_names, empty_words, strict=True), *zip(names, verdicts, strict=True)]]
     upper = valued["upper_ci"].where(valued["upper_ci"].notna(), valued["value"])
+    # figures also compared with their own region (app.benchmarks.region_comparisons) say so in the
+    # hover too: the same words as the table and CSV, so the chart never shows one verdict of two
+    regional = ("region_phrase" in valued) and valued["region_phrase"].map(lambda v: isinstance(v, str)).any()
+    region_words = (_texts(valued["region_phrase"].map(lambda v: f"vs region: {v}" if isinstance(v, str) else ""))
+                    if regional else [""] * len(valued))
     fig = go.Figure(go.Bar(
         y=names, x=valued["value"], orientation="h",
         marker={"color": [s.colour for s in styles], "line": {"color": "#333333", "width": 1}},
@@ -304,9 +309,10 @@ def ranked_bars(
         customdata=np.column_stack([valued["lower_ci"].map(lambda v: number(v, reg)),
                                     valued["upper_ci"].map(lambda v: number(v, reg)),
                                     _texts(valued.get("quality", pd.Series([""] * len(valued))).astype(str)),
-                                    verdicts]) if len(valued) else None,
+                                    verdicts, region_words]) if len(valued) else None,
         hovertemplate="%{y}: <b>%{x:" + d3_format(reg) + "}</b> " + _t(unit)
                       + "<br>95% interval %{customdata[0]} to %{customdata[1]}<br>%{customdata[3]}"
+                      + ("<br>%{customdata[4]}" if regional else "")
                       + "<br>quality %{customdata[2]}<extra></extra>",
         name="areas", showlegend=False,
     ))

@@ -127,9 +127,19 @@ compared = trends.with_trends(compared, ind_id, str(periods["period_type"].iloc[
 st.subheader("Ranked, with 95% intervals")
 fig = fg.ranked_bars(compared, title=f"{titles[ind_id]}, {period}", unit=unit, benchmark_value=rank_bench_value,
                      benchmark_name=rank_bench_name, polarity=polarity)
-ui.chart(fig, "; ".join(f"{r.area_name}: {number(r.value, info)} ({r.comparison_phrase})"
-                        for r in compared.sort_values("value", ascending=False).itertuples() if r.value == r.value)
-         or "No values to rank.", key="compare_bars", data=compared)
+has_region = "region_phrase" in compared  # upper-tier figures: England and the council's own region
+
+
+def _ranked_words(r: pd.Series) -> str:
+    region = f"; vs region: {r['region_phrase']}" if has_region and isinstance(r["region_phrase"], str) else ""
+    return f"{r['area_name']}: {number(r['value'], info)} ({r['comparison_phrase']}{region})"
+
+
+ui.chart(fig, "; ".join(_ranked_words(r) for _, r in compared.sort_values("value", ascending=False).iterrows()
+                        if r["value"] == r["value"]) or "No values to rank.", key="compare_bars", data=compared)
+if has_region and not similar_to:
+    st.caption(f"The line and the colours compare each area with {md(rank_bench_name)}; each council's "
+               "comparison with its own region is in its hover text and in the table below.")
 
 st.subheader("Funnel plot: every area at this level")
 per = funnel_per(info)
@@ -157,7 +167,8 @@ else:
              + (f"; {int(grey.sum())} modelled or synthetic, not classified" if grey.any() else "")
              + ". Areas outside the 99.8% limits: " + (", ".join(outside) or "none") + ". " + fres.note(),
              key="compare_funnel", data=funnel_data)
-    st.caption(fres.note())
+    st.caption(fres.note() + (f" The funnel sets every area against {md(bench_name)}, one benchmark for all; each "
+                              "council's comparison with its own region is in the table below." if has_region else ""))
 
 st.subheader("Over time")
 ts = control(q.indicator_series(ind_id, chosen, periods["period_type"].iloc[0]))

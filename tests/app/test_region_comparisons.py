@@ -158,3 +158,13 @@ def test_compare_page_shows_each_council_against_its_region(wh):
     assert "Compared with their region" in text
     assert "Kent: significantly lower than South East" in text
     assert "Benchmark: England (" in text
+    # the ranked chart carries the region verdict too (hover), the table's words; the funnel and the
+    # chart's line say they are England only
+    from tests.app.test_pages_apptest import figures
+
+    bars = figures(at)[0]["data"][0]
+    hover = {y: c[4] for y, c in zip(bars["y"], bars["customdata"], strict=True)}
+    assert hover["Kent"].startswith("vs region: significantly lower than South East")
+    assert "%{customdata[4]}" in bars["hovertemplate"]
+    assert "each council's comparison with its own region is in its hover text" in text
+    assert "The funnel sets every area against England" in text
