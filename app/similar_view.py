@@ -29,6 +29,17 @@ def compared_on(codes: object, labels: dict[str, str]) -> str:
     return "; ".join(labels.get(c, c) for c in parts)
 
 
+def source_words(ids: object, sources: pd.DataFrame) -> str:
+    """'ons_mye_2021,police_uk_street' -> 'Office for National Statistics: Estimates of the
+    population ...; Home Office / data.police.uk: Police recorded crime ...', from the warehouse's
+    `sources` table (`app.queries.sources`): what a reader can look up, not the warehouse's ids. An
+    id the table does not hold stays as it is."""
+    known = {} if sources.empty else {str(r["source_id"]): f"{r['publisher']}: {r['title']}"
+                                      for r in sources.to_dict("records")}
+    parts = dict.fromkeys(p.strip() for p in str(ids or "").split(",") if p.strip())
+    return "; ".join(known.get(p, p) for p in parts)
+
+
 def similar_table(group: pd.DataFrame, chars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the table shown, the table downloaded) for a CSP's group (`app.queries.similar_partnerships`):
     both with `compared_on` in words; the download also keeps `characteristics_used` (the codes)."""

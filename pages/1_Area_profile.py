@@ -329,8 +329,10 @@ if group.empty:
                if geo["split_note"] else "none in this warehouse (rebuild it with the refresh)."))
 else:
     st.markdown(md(similar_method_note()))
+    all_sources = q.sources()
+    built_from = ",".join(sorted({s for v in group["sources"] for s in str(v).split(",")}))
     st.caption(f"Method {md(group['method_version'].iloc[0])}; built at refresh from: "
-               f"{md(', '.join(sorted({s for v in group['sources'] for s in str(v).split(',')})))}.")
+               f"{md(similar_view.source_words(built_from, all_sources))}.")
     chars = q.similar_characteristics([a["area_code"], *group["neighbour_code"]])
     shown_group, group_csv = similar_view.similar_table(group, chars)  # characteristics by name, codes in the CSV
     ui.dataframe(shown_group, hide_index=True)
@@ -343,6 +345,7 @@ else:
         mine = chars[chars["area_code"] == a["area_code"]].set_index("characteristic")
         others = chars[chars["area_code"] != a["area_code"]].groupby("characteristic")["value"].median()
         how = mine[["label", "value", "period", "source_id"]].assign(group_median=others).reset_index(drop=True)
+        how["source"] = [similar_view.source_words(v, all_sources) for v in how["source_id"]]
         st.markdown("**How the group was chosen**: this partnership's characteristics and the group's median")
-        ui.dataframe(how[["label", "value", "group_median", "period", "source_id"]], hide_index=True)
+        ui.dataframe(how[["label", "value", "group_median", "period", "source"]], hide_index=True)
 ui.page_ready()

@@ -116,6 +116,29 @@ def test_similar_partnerships_csv_keeps_the_codes(wh, sql):
         "compared_on"].iloc[0] == "Population (all ages); new_thing"
 
 
+def test_how_the_group_was_chosen_names_its_sources_not_their_ids(profile, sql):
+    """The characteristics table and the 'built at refresh from' line name each source by its
+    publisher and title, as the warehouse's sources table holds them (read here with SQL)."""
+    table = next(d for d in profile.dataframe if "group_median" in d.value.columns).value
+    assert "source_id" not in table.columns
+    named = {sid: f"{pub}: {title}" for sid, pub, title in sql("SELECT source_id, publisher, title FROM sources")}
+    ids = {i for (v,) in sql("SELECT DISTINCT source_id FROM similar_area_characteristics WHERE area_code = ?", OXFORD)
+           for i in v.split(",")}
+    assert ids and all(named[i] in " ".join(table["source"]) for i in ids)
+    assert not any(i in " ".join(table["source"]) for i in ids)
+    built = next(c.value for c in profile.caption if "built at refresh from" in c.value)
+    (used,) = sql("SELECT sources FROM similar_areas WHERE area_code = ? AND rank = 1", OXFORD)[0]
+    assert all(as_shown(named[i]) in as_shown(built) for i in used.split(","))
+
+
+def test_source_words_keeps_an_unknown_id_and_says_each_source_once():
+    from app.similar_view import source_words
+
+    sources = pd.DataFrame([{"source_id": "a", "publisher": "ONS", "title": "Mid-year estimates"}])
+    assert source_words("a, b,a", sources) == "ONS: Mid-year estimates; b"
+    assert source_words(None, sources) == ""
+
+
 # ---------------------------------------------------------------- 5 and 6. not compared, said once, punctuation
 def test_count_rows_say_not_compared_like_their_profile_line(wh):
     from app import profile as pr
