@@ -20,7 +20,14 @@ every area of the table: each force's, region's and country's trend stops at it,
 the same period, all counted alike, are still compared. A break recorded for one area stays that
 area's, with its `affects`.
 
-`[note N]` markers and line breaks are stripped from headers and names; suppression markers
+`[note N]` markers and line breaks are stripped from headers and names, but not lost: ONS puts
+its caveats there (a force that could not supply data, a change of recording system), so the
+notes on a force's row (its name or code) and on a period's column are carried into each figure's
+`note` as "ONS note N: <text>", the text read from the workbook's `Notes` sheet (header row
+starting `Note number`; the note's text is the next non-empty cell). A marker whose note the
+sheet does not hold is carried as "ONS note N (text not in the workbook's Notes sheet)", never
+dropped. Markers on the title or the name column's header describe the whole table, not a
+figure, and are not repeated on every row. Suppression markers
 become a missing count plus a reason (etl.suppression). Rows whose code is not a force area,
 region, country or England & Wales code (e.g. a non-territorial force) are kept out of the
 observations and listed in the `ons_knife_unmatched_rows` table instead.
@@ -59,6 +66,47 @@ def clean(text: object) -> str:
         text = int(text)
     out = re.sub(r"\[\s*note\s*[\w ,]*\]", " ", str(text), flags=re.IGNORECASE)
     return " ".join(out.split())
+
+
+NOTE_MARKER = re.compile(r"\[\s*notes?\s*([\w ,]*)\]", re.IGNORECASE)
+
+
+def note_numbers(text: object) -> list[str]:
+    """The note numbers a cell refers to, in order: 'Thames Valley [note 5] [note 2, 7]' ->
+    ['5', '2', '7']."""
+    if not isinstance(text, str):
+        return []
+    found = [n for inside in NOTE_MARKER.findall(text) for n in re.findall(r"\d+", inside)]
+    return list(dict.fromkeys(found))
+
+
+def read_notes(wb: CalamineWorkbook) -> dict[str, str]:
+    """Note number -> text from the workbook's `Notes` sheet (empty when it has none): rows below
+    the header whose first cell is 'Note number'; the number is the digits of the first cell
+    ('1' or 'Note 1'), the text the next non-empty cell."""
+    names = [n for n in wb.sheet_names if n.strip().lower() == "notes"]
+    if not names:
+        return {}
+    notes: dict[str, str] = {}
+    in_table = False
+    for row in wb.get_sheet_by_name(names[0]).iter_rows():
+        cells = [_cell_text(c) for c in row]
+        first = cells[0] if cells else ""
+        if not in_table:
+            in_table = first.lower().startswith("note number")
+            continue
+        number = re.findall(r"\d+", first)
+        text = next((c for c in cells[1:] if c), "")
+        if number and text:
+            notes.setdefault(number[0], " ".join(text.split()))
+    return notes
+
+
+def notes_text(numbers: list[str], notes: dict[str, str]) -> str | None:
+    """'ONS note 5: <text>; ONS note 3: <text>' for the numbers given, or None."""
+    parts = [f"ONS note {n}: {notes[n]}" if n in notes else f"ONS note {n} (text not in the workbook's Notes sheet)"
+             for n in dict.fromkeys(numbers)]
+    return "; ".join(parts) or None
 
 
 def _cell_text(value: object) -> str:
@@ -121,6 +169,7 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
     for n, row in enumerate(rows, start=1):
         if row and clean(row[0]).lower() == "area code":
             header, header_row = [clean(c) for c in row], n
+            column_notes = [note_numbers(c) for c in row]
             break
     if header is None:
         raise err("header row not found: no row whose first cell is 'Area Code'")
@@ -143,9 +192,12 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
         raise err(f"no period columns (like 'Apr 2010 to Mar 2011') in header {header}",
                   header_row)
 
+    notes = read_notes(wb)
     records, unmatched = [], []
     for n, row in enumerate(rows, start=header_row + 1):
         cells = [_cell_text(c) for c in row]
+        row_notes = note_numbers(cells[0] if cells else "") + note_numbers(
+            cells[name_col] if len(cells) > name_col else "")
         code = clean(cells[0]) if cells else ""
         name = clean(cells[name_col]) if len(cells) > name_col else ""
         if not code and not name:
@@ -160,7 +212,8 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
                             "column": header[i], "raw": cells[i] if i < len(cells) else "",
                             "period_start": pd.Timestamp(p.start),
                             "period_end": pd.Timestamp(p.end), "period_label": p.label,
-                            "period_type": p.kind, "mid_year": mid_year_for(p)})
+                            "period_type": p.kind, "mid_year": mid_year_for(p),
+                            "ons_notes": notes_text(row_notes + column_notes[i], notes)})
     if not records:
         raise err("no data rows with a force area, region, country or England & Wales code",
                   header_row + 1)
@@ -223,7 +276,9 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_tabl
         denominators.append(pop)
         notes.append(note)
     long["denominator"] = denominators
-    long["note"] = notes
+    # ONS's own footnotes first, then what the rate's population needed saying
+    long["note"] = ["; ".join(x for x in (ons_note, pop_note) if isinstance(x, str) and x) or None
+                    for ons_note, pop_note in zip(long["ons_notes"], notes, strict=True)]
     long = add_rates(long)
     no_pop = long["count"].notna() & long["denominator"].isna()
     long.loc[no_pop, "suppressed_reason"] = "no population for rate"

@@ -32,6 +32,13 @@ ROWS = [
 ]
 
 
+# The Notes sheet: number (as ONS writes it, 'Note 3', or a bare number) -> text
+NOTES = {"Note 1": "Police recorded crime data are not designated as accredited official statistics.",
+         "Note 2": "Area names as at 2023.",
+         3: "Figures for this year exclude Greater Manchester Police, which could not supply data\nfor this period.",
+         "Note 5": "Thames Valley Police changed its recording system in 2014."}
+
+
 def geo() -> GeoContext:
     return make_geo([("E23000029", "Thames Valley", "pfa"), ("E23000005", "Greater Manchester", "pfa"),
                      ("W15000002", "Gwent", "pfa")], [],
@@ -39,7 +46,7 @@ def geo() -> GeoContext:
 
 
 def make_workbook(path: Path, header: list | None = None, rows: list | None = None,
-                  sheet: str = "Table P6 ", title: str | None = None) -> Path:
+                  sheet: str = "Table P6 ", title: str | None = None, notes: dict | None = None) -> Path:
     wb = openpyxl.Workbook()
     wb.active.title = "Cover sheet"
     wb.active["A1"] = "Crime in England and Wales: Police Force Area data tables"
@@ -54,7 +61,12 @@ def make_workbook(path: Path, header: list | None = None, rows: list | None = No
     ws.append(header or HEADER)
     for r in rows if rows is not None else ROWS:
         ws.append(r)
-    wb.create_sheet("Notes").append(["Note number", "Note text"])
+    ns = wb.create_sheet("Notes")
+    ns.append(["Notes"])
+    ns.append(["This worksheet contains one table."])
+    ns.append(["Note number", "Note text"])
+    for number, text in (notes if notes is not None else NOTES).items():
+        ns.append([number, text])
     out = path / "pfa_tables.xlsx"
     wb.save(out)
     return out
@@ -85,6 +97,36 @@ def test_counts_only_notes_stripped_and_rates(tmp_path):
     assert ew["suppressed_reason"] == "no population for rate"
     assert s.indicators.iloc[0]["indicator_id"] == ons.INDICATOR_ID
     assert s.files[0]["sheet"] == "Table P6"
+
+
+def test_ons_footnotes_on_a_row_or_period_column_are_carried_into_the_note(tmp_path):
+    o = ons.parse_file(make_workbook(tmp_path), geo()).observations
+    note3 = ("ONS note 3: Figures for this year exclude Greater Manchester Police, which could not supply data "
+             "for this period.")
+    note5 = "ONS note 5: Thames Valley Police changed its recording system in 2014."
+    # Thames Valley's row note, then the column's; then the population note, after ONS's own
+    tv10, tv11 = by(o, "E23000029", "Apr 2010 to Mar 2011"), by(o, "E23000029", "Apr 2011 to Mar 2012")
+    assert tv10["note"].startswith(f"{note5}; {note3}")
+    assert tv11["note"].startswith(note5) and "note 3" not in tv11["note"] and "nearest available" in tv11["note"]
+    # a column note reaches every area's figure for that period, and only that period
+    assert by(o, "W15000002", "Apr 2010 to Mar 2011")["note"].startswith(note3)
+    assert "ONS note" not in str(by(o, "W15000002", "Apr 2011 to Mar 2012")["note"])
+    # the table's title note and the name column's note are not put on every figure
+    assert not o["note"].fillna("").str.contains("ONS note [12]:").any()
+
+
+def test_a_note_the_notes_sheet_lacks_is_said_not_dropped(tmp_path):
+    o = ons.parse_file(make_workbook(tmp_path, notes={"Note 3": "GMP excluded."}), geo()).observations
+    assert by(o, "E23000029", "Apr 2011 to Mar 2012")["note"].startswith(
+        "ONS note 5 (text not in the workbook's Notes sheet)")
+    assert by(o, "E23000029", "Apr 2010 to Mar 2011")["note"].startswith(
+        "ONS note 5 (text not in the workbook's Notes sheet); ONS note 3: GMP excluded.")
+
+
+def test_note_numbers():
+    assert ons.note_numbers("Thames Valley [note 5] [Note 2, 7]") == ["5", "2", "7"]
+    assert ons.note_numbers("Gwent [notes 3 and 4]") == ["3", "4"]
+    assert ons.note_numbers("Gwent") == [] and ons.note_numbers(None) == []
 
 
 def test_marker_is_missing_with_reason_never_zero(tmp_path):
