@@ -338,32 +338,30 @@ def area_search(text: str, area_types: tuple[str, ...] = LOCAL_LEVELS, limit: in
     return df
 
 
-def _links(child_codes: list[str], parent_type: str) -> pd.DataFrame:
-    if not child_codes:
-        return pd.DataFrame(columns=["child_code", "area_code", "area_name", "area_type"])
+def _linked(codes: list[str], end: str, other_type: str) -> pd.DataFrame:
+    """Current areas of `other_type` linked to `codes`, which sit at the `end` ('child' or
+    'parent') of the link: one query for both directions, so parents and children of an area
+    are read by the same rule (current links only, ordered by name)."""
+    other = {"child": "parent", "parent": "child"}[end]
+    if not codes:
+        return pd.DataFrame(columns=[f"{end}_code", "area_code", "area_name", "area_type"])
     return _frame(
         f"""
-        SELECT l.child_code, a.area_code, a.area_name, a.area_type
-        FROM area_links l JOIN areas a ON a.area_code = l.parent_code
-        WHERE l.child_code IN ({_placeholders(child_codes)}) AND l.parent_type = ? AND l.valid_to IS NULL
+        SELECT l.{end}_code, a.area_code, a.area_name, a.area_type
+        FROM area_links l JOIN areas a ON a.area_code = l.{other}_code
+        WHERE l.{end}_code IN ({_placeholders(codes)}) AND l.{other}_type = ? AND l.valid_to IS NULL
         ORDER BY a.area_name
         """,
-        (*child_codes, parent_type),
+        (*codes, other_type),
     )
+
+
+def _links(child_codes: list[str], parent_type: str) -> pd.DataFrame:
+    return _linked(child_codes, "child", parent_type)
 
 
 def _children(parent_codes: list[str], child_type: str) -> pd.DataFrame:
-    if not parent_codes:
-        return pd.DataFrame(columns=["parent_code", "area_code", "area_name", "area_type"])
-    return _frame(
-        f"""
-        SELECT l.parent_code, a.area_code, a.area_name, a.area_type
-        FROM area_links l JOIN areas a ON a.area_code = l.child_code
-        WHERE l.parent_code IN ({_placeholders(parent_codes)}) AND l.child_type = ? AND l.valid_to IS NULL
-        ORDER BY a.area_name
-        """,
-        (*parent_codes, child_type),
-    )
+    return _linked(parent_codes, "parent", child_type)
 
 
 def area_geography(code: str) -> dict[str, Any] | None:

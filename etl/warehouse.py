@@ -113,7 +113,7 @@ def _settle(live: Path, protect: list[Path]) -> list[Path]:
     """After a swap (which cannot be undone by an error here): make the rename durable and apply
     retention. Failures only warn: the swap itself has happened."""
     try:
-        _fsync_dir(live.parent)
+        _fsync(live.parent)
     except OSError as exc:
         _warn(f"could not flush the folder {printable(live.parent)}: {exc.strerror or exc}")
     try:
@@ -151,7 +151,7 @@ def keep_snapshot(live: Path) -> Path:
             # no hard links here (another filesystem, or one without links): a full copy
             partial.unlink(missing_ok=True)
             shutil.copyfile(live, partial)
-            _fsync_file(partial)
+            _fsync(partial)
         if final.exists():
             raise FileExistsError(f"{final} appeared while the snapshot was being made")
         os.rename(partial, final)
@@ -170,16 +170,10 @@ def _clear_stale_partials(snaps: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file's bytes, or a folder's entries (a rename is durable only once its folder
+    is flushed), to disk: the same open-read-only-and-fsync for both."""
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -352,7 +346,7 @@ def _restore_locked(live: Path, source: Path) -> Restored:
     try:
         try:
             shutil.copyfile(source, staged)
-            _fsync_file(staged)
+            _fsync(staged)
         except OSError as exc:
             raise RefreshError(f"cannot copy snapshot {printable(source)} beside {printable(live)}: "
                                f"{exc.strerror or exc}") from None

@@ -109,10 +109,8 @@ def crude_rate(
     the lower limit 0, and the upper limit comes from the exact interval.
     """
     _check_level(level)
-    if _is_missing(count):
-        return RateResult(None, None, None, "", NO_COUNT)
-    if _is_missing(population) or float(population) <= 0:  # type: ignore[arg-type]
-        return RateResult(None, None, None, "", NO_DENOMINATOR)
+    if why := _no_figure(count, population):
+        return RateResult(None, None, None, "", why)
     o = float(count)  # type: ignore[arg-type]
     if o < 0:
         return RateResult(None, None, None, "", INVALID_COUNT)
@@ -140,23 +138,47 @@ def crude_rate_frame(
     names are replaced; the input frame is not modified.
     """
     _check_level(level)
-    out = df.copy()
-    o = pd.to_numeric(out[count_col], errors="coerce").astype(float).to_numpy()
-    n = pd.to_numeric(out[pop_col], errors="coerce").astype(float).to_numpy()
-    no_count = ~np.isfinite(o)
-    no_denom = ~no_count & ~(np.isfinite(n) & (n > 0))
+    o, n, no_count, no_denom = _frame_inputs(df, count_col, pop_col)
     invalid = ~no_count & ~no_denom & (o < 0)
     ok = ~(no_count | no_denom | invalid)
     lower, upper, byar = poisson_count_limits(np.where(ok, o, np.nan), level)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(ok, per / np.where(ok, n, 1.0), np.nan)
-    out["value"] = np.where(ok, o * scale, np.nan)
-    out["lower_ci"] = np.where(ok, lower * scale, np.nan)
-    out["upper_ci"] = np.where(ok, upper * scale, np.nan)
-    out["ci_method"] = pd.Series(
-        np.where(ok, np.where(byar, BYAR, EXACT), None), index=out.index, dtype=object
-    )
-    out["rate_note"] = _row_notes(no_count, no_denom, invalid, out.index)
+    return _with_figure_columns(df, ok, o * scale, lower * scale, upper * scale,
+                                np.where(byar, BYAR, EXACT), (no_count, no_denom, invalid))
+
+
+def _no_figure(count: object, denominator: object) -> str | None:
+    """Why one count over one denominator gives no figure (no count, no denominator), else None:
+    the same rule for a rate and a proportion."""
+    if _is_missing(count):
+        return NO_COUNT
+    if _is_missing(denominator) or float(denominator) <= 0:  # type: ignore[arg-type]
+        return NO_DENOMINATOR
+    return None
+
+
+def _frame_inputs(df: pd.DataFrame, count_col: str, denominator_col: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(counts, denominators, no count, no denominator) of a frame, by `_no_figure`'s rule per row."""
+    o = pd.to_numeric(df[count_col], errors="coerce").astype(float).to_numpy()
+    n = pd.to_numeric(df[denominator_col], errors="coerce").astype(float).to_numpy()
+    no_count = ~np.isfinite(o)
+    no_denom = ~no_count & ~(np.isfinite(n) & (n > 0))
+    return o, n, no_count, no_denom
+
+
+def _with_figure_columns(df: pd.DataFrame, ok: np.ndarray, value: np.ndarray, lower: np.ndarray,
+                         upper: np.ndarray, method: np.ndarray,
+                         why: tuple[np.ndarray, np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """A copy of `df` with value, lower_ci, upper_ci, ci_method and rate_note added (NaN, None
+    and the reason where a row is not `ok`), the columns both frame helpers return."""
+    out = df.copy()
+    out["value"] = np.where(ok, value, np.nan)
+    out["lower_ci"] = np.where(ok, lower, np.nan)
+    out["upper_ci"] = np.where(ok, upper, np.nan)
+    out["ci_method"] = pd.Series(np.where(ok, method, None), index=out.index, dtype=object)
+    out["rate_note"] = _row_notes(*why, out.index)
     return out
 
 
@@ -203,10 +225,8 @@ def proportion(
 ) -> RateResult:
     """Proportion (per 100 = percentage by default) with a Wilson score interval."""
     _check_level(level)
-    if _is_missing(numerator):
-        return RateResult(None, None, None, "", NO_COUNT)
-    if _is_missing(denominator) or float(denominator) <= 0:  # type: ignore[arg-type]
-        return RateResult(None, None, None, "", NO_DENOMINATOR)
+    if why := _no_figure(numerator, denominator):
+        return RateResult(None, None, None, "", why)
     x, n = float(numerator), float(denominator)  # type: ignore[arg-type]
     if x < 0 or x > n:
         return RateResult(None, None, None, "", INVALID_COUNT)
@@ -224,21 +244,14 @@ def proportion_frame(
     """Vectorised `proportion`: same added columns as `crude_rate_frame` (value, lower_ci,
     upper_ci, ci_method, rate_note)."""
     _check_level(level)
-    out = df.copy()
-    x = pd.to_numeric(out[numerator_col], errors="coerce").astype(float).to_numpy()
-    n = pd.to_numeric(out[denominator_col], errors="coerce").astype(float).to_numpy()
-    no_count = ~np.isfinite(x)
-    no_denom = ~no_count & ~(np.isfinite(n) & (n > 0))
+    x, n, no_count, no_denom = _frame_inputs(df, numerator_col, denominator_col)
     invalid = ~no_count & ~no_denom & ((x < 0) | (x > n))
     ok = ~(no_count | no_denom | invalid)
     lower, upper = wilson_limits(np.where(ok, x, np.nan), np.where(ok, n, np.nan), level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["value"] = np.where(ok, x / np.where(ok, n, 1.0) * per, np.nan)
-    out["lower_ci"] = lower * per
-    out["upper_ci"] = upper * per
-    out["ci_method"] = pd.Series(np.where(ok, WILSON, None), index=out.index, dtype=object)
-    out["rate_note"] = _row_notes(no_count, no_denom, invalid, out.index)
-    return out
+        value = x / np.where(ok, n, 1.0) * per
+    return _with_figure_columns(df, ok, value, lower * per, upper * per,
+                                np.full(len(df), WILSON, dtype=object), (no_count, no_denom, invalid))
 
 
 def directly_standardised_rate(

@@ -271,49 +271,30 @@ def test_missing_sheet_is_named(tmp_path, kind, sheet):
     assert e.file == "wb.xlsx"
 
 
-def test_renamed_region_column_names_sheet_row_and_column(book):
-    e = error_of(edit(book, "GOR-Data-Totals", "M5", "South-East England"))
-    assert (e.file, e.row, e.column) == ("UK_Knife_Crime_Workbook.xlsx (sheet 'GOR-Data-Totals')", 5, "M")
-    assert "South-East England" in e.message
-
-
-def test_renamed_measure_column_names_sheet_row_and_column(book):
-    e = error_of(edit(book, "GOR-Data-Age-Group", "H4", "Admissions"))
-    assert (e.file, e.row, e.column) == ("UK_Knife_Crime_Workbook.xlsx (sheet 'GOR-Data-Age-Group')", 4, "H")
-
-
-def test_changed_header_row_names_sheet_row_and_column(book):
-    e = error_of(edit(book, "GOR-Data-Totals", "B6", "Period"))
-    assert (e.file, e.row, e.column) == ("UK_Knife_Crime_Workbook.xlsx (sheet 'GOR-Data-Totals')", 6, "B")
-    assert "Month" in e.message
-
-
-def test_suppressed_marker_in_england_totals_column_is_an_error(book):
+@pytest.mark.parametrize("sheet, cell, value, at, words", [
+    ("GOR-Data-Totals", "M5", "South-East England", (5, "M"), ("South-East England",)),   # region renamed
+    ("GOR-Data-Age-Group", "H4", "Admissions", (4, "H"), ()),                           # measure renamed
+    ("GOR-Data-Totals", "B6", "Period", (6, "B"), ("Month",)),                          # header row moved
     # Row 10 = July 2019; AC = England FAEs. England's totals are exact: '*' there is not the footnote's.
-    e = error_of(edit(book, "GOR-Data-Totals", "AC10", "*"))
-    assert (e.row, e.column) == (10, "AC (England FAEs)")
-    assert e.file.endswith("(sheet 'GOR-Data-Totals')")
-
-
-@pytest.mark.parametrize("value,words", [("<5", "not a count"), (12, "not rounded to 5"), (-5, "non-negative")])
-def test_unexpected_cell_in_a_region_column_is_an_error(book, value, words):
-    e = error_of(edit(book, "GOR-Data-Totals", "G9", value))  # London FAEs, June 2019
-    assert (e.row, e.column) == (9, "G (London FAEs)") and words in e.message
-
-
-def test_england_months_not_adding_up_stops_the_parse(book):
-    e = error_of(edit(book, "GOR-Data-Totals", "AC7", england(0, 2019, "fae") + 1))
-    assert e.row == 19 and e.column == "England FAEs" and "add up to" in e.message
-
-
-def test_duplicate_month_is_an_error(book):
-    e = error_of(edit(book, "GOR-Data-Totals", "B8", "April"))
-    assert (e.row, e.column) == (8, "B (Month)") and "twice" in e.message
-
-
-def test_sex_row_with_unknown_label_is_an_error(book):
-    e = error_of(edit(book, "GOR-Data-Gender", "C4", "Unknown sex"))
-    assert (e.row, e.column) == (4, "C")
+    ("GOR-Data-Totals", "AC10", "*", (10, "AC (England FAEs)"), ()),
+    # G9 = London FAEs, June 2019
+    ("GOR-Data-Totals", "G9", "<5", (9, "G (London FAEs)"), ("not a count",)),
+    ("GOR-Data-Totals", "G9", 12, (9, "G (London FAEs)"), ("not rounded to 5",)),
+    ("GOR-Data-Totals", "G9", -5, (9, "G (London FAEs)"), ("non-negative",)),
+    # AC7 = England FAEs, April 2019, one more than made: England's months no longer add up to
+    # its published year total, and the error points at that total's row (19)
+    ("GOR-Data-Totals", "AC7", england(0, 2019, "fae") + 1, (19, "England FAEs"), ("add up to",)),
+    ("GOR-Data-Totals", "B8", "April", (8, "B (Month)"), ("twice",)),                  # month repeated
+    ("GOR-Data-Gender", "C4", "Unknown sex", (4, "C"), ()),
+], ids=["renamed_region", "renamed_measure", "changed_header_row", "suppressed_england_total",
+        "marker_in_region", "unrounded_region", "negative_region", "england_not_adding_up",
+        "duplicate_month", "unknown_sex_label"])
+def test_bad_cell_names_sheet_row_and_column(book, sheet, cell, value, at, words):
+    e = error_of(edit(book, sheet, cell, value))
+    assert e.file == f"UK_Knife_Crime_Workbook.xlsx (sheet '{sheet}')"
+    assert (e.row, e.column) == at
+    for w in words:
+        assert w in e.message
 
 
 # ---------------------------------------------------------------- the real workbook

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -109,39 +110,51 @@ def test_changed_earlier_month_is_reloaded_and_reported(fixture_work):
     assert revised and revised[0]["old_count"] == 5 and revised[0]["new_count"] == 9
 
 
+KENT_2018_10 = "police_uk/2018-10/2018-10-kent-street.csv.gz"
+
+
+def _edit(src: Path, name: str, edit: Callable[[str], str]) -> None:
+    """Rewrite one file of the mirror copy through `edit` (text in, text out; a .gz file is
+    unpacked and packed again), so each damage below says only what it changes."""
+    p = src / name
+    if p.suffix == ".gz":
+        p.write_bytes(gzip.compress(edit(gzip.decompress(p.read_bytes()).decode()).encode()))
+    else:
+        p.write_text(edit(p.read_text(encoding="utf-8-sig")), encoding="utf-8")
+
+
 def _truncate_gz(src: Path) -> str:
-    p = src / "police_uk/2018-10/2018-10-kent-street.csv.gz"
+    p = src / KENT_2018_10
     p.write_bytes(p.read_bytes()[:-30])
     return "2018-10-kent-street.csv.gz"
 
 
 def _rename_column(src: Path) -> str:
-    p = src / "police_uk/2018-10/2018-10-kent-street.csv.gz"
-    text = gzip.decompress(p.read_bytes()).decode().replace("LSOA code", "LSOA_code", 1)
-    p.write_bytes(gzip.compress(text.encode()))
+    _edit(src, KENT_2018_10, lambda text: text.replace("LSOA code", "LSOA_code", 1))
     return "column 'LSOA code'"
 
 
 def _wrong_area_code(src: Path) -> str:
-    p = src / "geography/lad_to_csp.csv"
-    p.write_text(p.read_text(encoding="utf-8-sig").replace("E22000186", "E2200018X", 1), encoding="utf-8")
+    _edit(src, "geography/lad_to_csp.csv", lambda text: text.replace("E22000186", "E2200018X", 1))
     return "row 2, column 'csp-code'"
 
 
 def _duplicated_rows(src: Path) -> str:
-    p = src / "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv"
-    lines = p.read_text(encoding="utf-8-sig").splitlines()
-    p.write_text("\n".join(lines[:3] + [lines[2]] + lines[3:]) + "\n", encoding="utf-8")
+    def repeat_second_data_row(text: str) -> str:
+        lines = text.splitlines()
+        return "\n".join(lines[:3] + [lines[2]] + lines[3:]) + "\n"
+    _edit(src, "geography/LAD17_CSP17_PFA17_EW_LU_ONS.csv", repeat_second_data_row)
     return "duplicate row"
 
 
 def _non_numeric_count(src: Path) -> str:
-    p = src / "knife_crime/knifecrime_pfa_quarterly.csv"
-    lines = p.read_text().splitlines()
-    cells = lines[5].split(",")
-    cells[6] = "lots"
-    lines[5] = ",".join(cells)
-    p.write_text("\n".join(lines) + "\n")
+    def spoil_a_count(text: str) -> str:
+        lines = text.splitlines()
+        cells = lines[5].split(",")
+        cells[6] = "lots"
+        lines[5] = ",".join(cells)
+        return "\n".join(lines) + "\n"
+    _edit(src, "knife_crime/knifecrime_pfa_quarterly.csv", spoil_a_count)
     return "knifecrime_pfa_quarterly.csv"
 
 
@@ -162,13 +175,12 @@ def _not_what_its_name_says(src: Path) -> str:
 
 
 def _police_html(src: Path) -> str:
-    p = src / "police_uk/2018-10/2018-10-kent-street.csv.gz"
-    p.write_bytes(gzip.compress(b"<html>Not found</html>\n"))
+    (src / KENT_2018_10).write_bytes(gzip.compress(b"<html>Not found</html>\n"))
     return "expected column 'Crime ID'"
 
 
 def _truncated_plain_csv(src: Path) -> str:
-    p = src / "police_uk/2018-10/2018-10-kent-street.csv.gz"
+    p = src / KENT_2018_10
     text = gzip.decompress(p.read_bytes()).decode()
     p.unlink()
     plain = p.with_suffix("")  # .csv, as data.police.uk publishes it
@@ -177,9 +189,7 @@ def _truncated_plain_csv(src: Path) -> str:
 
 
 def _bad_lsoa_code(src: Path) -> str:
-    p = src / "police_uk/2018-10/2018-10-kent-street.csv.gz"
-    text = gzip.decompress(p.read_bytes()).decode().replace("E01022222", "X01022222", 1)
-    p.write_bytes(gzip.compress(text.encode()))
+    _edit(src, KENT_2018_10, lambda text: text.replace("E01022222", "X01022222", 1))
     return "row 2, column 'LSOA code'"
 
 
