@@ -51,15 +51,25 @@ TITLE_WIDTH = 64  # characters of a title's first line before it is broken at a 
 
 
 def _title_lines(title: str) -> str:
-    """The escaped title, broken after its last ": " within TITLE_WIDTH characters when it is
-    longer ("Gangs and child criminal exploitation:<br>Children aged 10-17 ..."): plotly never
-    wraps and cuts a long title at the chart's edge. Titles are joined from parts with ": ", so
-    the break falls between parts; one without a ": " stays on one line."""
-    text = _t(title)
-    if len(title) <= TITLE_WIDTH:
-        return text
-    cut = text.rfind(": ", 0, TITLE_WIDTH + 1)
-    return text if cut <= 0 else f"{text[:cut + 1]}<br>{text[cut + 2:]}"
+    """The escaped title in at most three lines of TITLE_WIDTH characters when it is longer
+    ("Gangs and child criminal exploitation:<br>Children aged 10-17 ..."): plotly never wraps
+    and cuts a long title at the chart's edge. Titles are joined from parts with ": ", so a
+    break falls after the last ": " that fits; a part too long for a line breaks at its last
+    space that fits. Lines are split on the plain text and escaped after, so a break never
+    falls inside an escaped character."""
+    lines, rest = [], title
+    while len(rest) > TITLE_WIDTH and len(lines) < 2:
+        cut = rest.rfind(": ", 0, TITLE_WIDTH + 1)
+        if cut > 0:
+            lines.append(rest[:cut + 1])
+            rest = rest[cut + 2:]
+            continue
+        space = rest.rfind(" ", 0, TITLE_WIDTH + 1)
+        if space <= 0:
+            break
+        lines.append(rest[:space])
+        rest = rest[space + 1:]
+    return "<br>".join(_t(x) for x in [*lines, rest])
 
 
 def titled(title: str, qualities: Iterable[object]) -> str:

@@ -175,10 +175,14 @@ def chart(fig: go.Figure, alt: str, *, key: str | None = None, data: pd.DataFram
     line, and it is the CSV, disclosure-controlled and formula-neutralised like every download);
     without it the CSV is the points the figure draws. PNG: the modebar's camera button (named
     after the chart, lineage drawn in); SVG: a download button, rendered on the server on click.
-    `lineage`: the source/period/quality line, for a chart whose frame does not carry them."""
-    add_lineage(fig, lineage or lineage_text(data))
+    `lineage`: the source/period/quality line, for a chart whose frame does not carry them. The
+    line is also written under the chart as text, which wraps on a phone where the drawn one is cut."""
+    line = lineage or lineage_text(data)
+    add_lineage(fig, line)
     event = st.plotly_chart(fig, key=key, alt=alt, config=image_config(fig, key), **kwargs)
-    st.caption(f"Text alternative: {md(alt)}")
+    # the lineage drawn in the chart is cut where a phone's screen is narrower than the chart's
+    # lines; as text under it, it wraps at any width
+    st.caption(f"{md(line)}  \nText alternative: {md(alt)}")
     stem = file_stem(fig, key)
     table = data if data is not None else figure_table(fig)
     csv_col, svg_col = st.columns(2)

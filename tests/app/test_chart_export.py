@@ -3,6 +3,7 @@ table behind a chart, and on a real page one CSV and one SVG download per chart.
 strings are written out by hand."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import figures as fg
 from app.chart_export import LINEAGE_NAME, add_lineage, figure_table, file_stem, image_config, lineage_text
+from app.safe_text import as_shown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,6 +101,9 @@ def test_every_chart_has_its_lineage_and_downloads(real_warehouse, monkeypatch, 
         notes = [a for a in spec["layout"].get("annotations", []) if a.get("name") == LINEAGE_NAME]
         assert len(notes) == 1 and "Source:" in notes[0]["text"] and "Quality:" in notes[0]["text"], (
             spec["layout"]["title"], notes)
+        # and the same line as text under the chart, which wraps on a phone where the drawn one is cut
+        drawn = html.unescape(notes[0]["text"].replace("<br>", " "))
+        assert any(drawn in as_shown(c.value).replace("\n", " ") for c in at.caption), drawn
     configs = [json.loads(el.proto.config) for el in at.get("plotly_chart")]
     assert all(c["toImageButtonOptions"]["format"] == "png" for c in configs)
     labels = [b.proto.label for b in at.get("download_button")]

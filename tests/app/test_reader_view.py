@@ -258,6 +258,17 @@ def test_a_long_title_is_broken_between_its_parts_and_keeps_its_file_name():
     assert fg.titled("Robbery: Oxford", []) == "Robbery: Oxford"  # a short title stays on one line
 
 
+def test_a_long_title_without_parts_breaks_between_words_and_escapes_each_line():
+    title = "Violence & sexual offences recorded by the police in <Oxford> Community Safety Partnership over time"
+    lines = fg.titled(title, []).split("<br>")
+    assert 1 < len(lines) <= 3 and all(len(x.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+                                       <= fg.TITLE_WIDTH for x in lines)
+    assert " ".join(lines).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">") == title
+    assert "<Oxford>" not in fg.titled(title, [])  # file text stays text
+    # one unbroken word longer than a line is left whole, not cut
+    assert fg.titled("x" * 100, []) == "x" * 100
+
+
 def test_a_table_of_one_indicator_writes_values_with_its_decimals():
     """Compare's table had '6.76' (3 significant figures) beside '12.7': one indicator, one rule."""
     df = pd.DataFrame({"value": [12.7, 8.1], "lower_ci": [6.7642, np.nan], "upper_ci": [21.93, 12.0],
