@@ -33,7 +33,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -169,15 +169,17 @@ def trend_lines(row: Mapping[str, Any], geo: Mapping[str, Any]) -> list[Line]:
     return lines
 
 
-def report_inputs(code: str, month: str | None) -> ReportInputs | None:
-    """Read everything the report shows for one area and month (None for an unknown area)."""
+def report_inputs(code: str, month: str | None, today: date | None = None) -> ReportInputs | None:
+    """Read everything the report shows for one area and month (None for an unknown area).
+
+    `today` dates the Duty outcomes' "how current" words (default: the server's date)."""
     geo, rows = pr.csp_profile(code, month)
     if geo is None or rows.empty:
         return None
     trends = {int(i): trend_lines(r, geo) for i, r in rows.iterrows() if chartable(r)}
     return ReportInputs(geo=geo, rows=rows, month=month, trends=trends, sources=q.sources(),
                         coverage=q.source_coverage(), built_at=q.meta().get("built_at"),
-                        outcomes=oc.duty_outcomes(dict(geo)))
+                        outcomes=oc.duty_outcomes(dict(geo), today))
 
 
 # ---------------------------------------------------------------- the document
@@ -631,28 +633,30 @@ def report_file_name(code: str, month: str | None, ext: str) -> str:
     return f"serious_violence_profile_{safe}.{ext}"
 
 
+# The cache key holds the warehouse version and the day: the report says how many months old each
+# Duty outcome figure is "before today", so a report built yesterday must not be served today.
 @lru_cache(maxsize=16)
-def _cached_html(code: str, month: str | None, version: str | None) -> str | None:
-    inp = report_inputs(code, month)
+def _cached_html(code: str, month: str | None, version: str | None, today: date) -> str | None:
+    inp = report_inputs(code, month, today)
     return None if inp is None else report_html(inp)
 
 
 @lru_cache(maxsize=8)
-def _cached_pdf(code: str, month: str | None, version: str | None) -> bytes:
-    document = _cached_html(code, month, version)
+def _cached_pdf(code: str, month: str | None, version: str | None, today: date) -> bytes:
+    document = _cached_html(code, month, version, today)
     if document is None:
         raise PdfUnavailable(f"no area with code {code}")
     return html_to_pdf(document)
 
 
-def profile_report_html(code: str, month: str | None) -> str:
-    """The report for an area and month, cached per warehouse version (inode + mtime + size)."""
-    document = _cached_html(code, month, q.warehouse_version())
+def profile_report_html(code: str, month: str | None, today: date | None = None) -> str:
+    """The report for an area and month, cached per warehouse version (inode + mtime + size) and day."""
+    document = _cached_html(code, month, q.warehouse_version(), today or date.today())
     if document is None:
         raise KeyError(f"no area with code {code}")
     return document
 
 
-def profile_report_pdf(code: str, month: str | None) -> bytes:
+def profile_report_pdf(code: str, month: str | None, today: date | None = None) -> bytes:
     """The report printed to A4 PDF, cached like the HTML. Raises PdfUnavailable."""
-    return _cached_pdf(code, month, q.warehouse_version())
+    return _cached_pdf(code, month, q.warehouse_version(), today or date.today())

@@ -408,3 +408,15 @@ def test_a_synthetic_chart_says_so_inside_the_drawing():
         [Line("Oxford", pts)], unit="u", label="l")
     real = [Point(date(2024, 3, 1), date(2024, 3, 31), "2024-03", 6.9, 3.4, 12.3, "official")]
     assert "SYNTHETIC" not in trend_svg([Line("Oxford", real)], unit="u", label="l")
+
+
+def test_cached_report_is_dated_by_the_day_it_is_served(wh):
+    """The Duty outcomes say how many months before today each figure ends: a report cached
+    yesterday must not be served today (the cache is keyed on the day as well as the warehouse)."""
+    day1, day2 = date(2026, 12, 31), date(2027, 1, 1)
+    first = rp.profile_report_html("E22000308", "2024-03", today=day1)
+    assert rp.profile_report_html("E22000308", "2024-03", today=day1) is first  # cached
+    second = rp.profile_report_html("E22000308", "2024-03", today=day2)
+    ages = [re.findall(r"(\d+) months? before today", doc) for doc in (first, second)]
+    assert ages[0] and len(ages[0]) == len(ages[1])
+    assert [int(b) - int(a) for a, b in zip(*ages)] == [1] * len(ages[0])
