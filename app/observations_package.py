@@ -43,7 +43,8 @@ Files (UTF-8 CSV, one header row, lines ending CRLF):
   multiplier (a rate is per this many of the denominator), decimals, comparators.
 - sources.csv: one row per source: publisher, title, official URL, licence, attribution,
   the file read, its SHA-256, when it was retrieved, and the quality of its figures.
-- source_files.csv: every file read for each source, with its SHA-256 and row count.
+- source_files.csv: every file read for each source, with its SHA-256, row count and any notes
+  its publisher put on the whole table.
 
 Warehouse: refresh {refresh_id}, built {built_at}.
 Published data are Crown copyright or the publisher's, under the Open Government Licence v3.0

@@ -294,14 +294,17 @@ def parse_source(src: Source, loc: Located, geo: GeoContext, dependencies: dict,
                   _file_rows(src.id, st, loc))
 
 
+SOURCE_FILE_COLUMNS = ["source_id", "file_name", "sha256", "rows", "period", "reused", "publisher_notes"]
+
+
 def _file_row(source_id: str, path: Path, loc: Located) -> dict:
     return {"source_id": source_id, "file_name": path.name, "sha256": loc.digest(path),
-            "rows": None, "period": None, "reused": False}
+            "rows": None, "period": None, "reused": False, "publisher_notes": None}
 
 
 def _file_rows(source_id: str, st: Staged, loc: Located) -> list[dict]:
-    """One lineage row per file read: what the parser reported (rows, period, reuse), else the
-    located file itself."""
+    """One lineage row per file read: what the parser reported (rows, period, reuse, the
+    publisher's notes on the whole file or table), else the located file itself."""
     if not st.files:
         return [_file_row(source_id, p, loc) for p in loc.paths]
     by_name = {p.name: p for p in loc.paths}
@@ -310,7 +313,8 @@ def _file_rows(source_id: str, st: Staged, loc: Located) -> list[dict]:
         name = f.get("file_name") or f.get("name")
         digest = f.get("sha256") or (loc.digest(by_name[name]) if name in by_name else None)
         rows.append({"source_id": source_id, "file_name": name, "sha256": digest, "rows": f.get("rows"),
-                     "period": f.get("period"), "reused": bool(f.get("reused", False))})
+                     "period": f.get("period"), "reused": bool(f.get("reused", False)),
+                     "publisher_notes": f.get("publisher_notes")})
     return rows
 
 
@@ -335,7 +339,8 @@ def stage_tables(ctx: Context, parsed: list[Parsed], progress: Progress) -> dict
         "population": population[["area_code", "year", "age_band", "sex", "persons", "source_id"]],
         "indicators": indicators, "observations": observations,
         "sources": pd.DataFrame([p.source_row for p in parsed if p.source_row is not None]),
-        "source_files": pd.DataFrame([r for p in parsed for r in p.file_rows]),
+        "source_files": pd.DataFrame([r for p in parsed for r in p.file_rows],
+                                     columns=SOURCE_FILE_COLUMNS).astype({"publisher_notes": "string"}),
         "area_names_cy": welsh_area_names(geog.areas, geog.links),
         "sources_not_loaded": pd.DataFrame([p.not_loaded for p in parsed if p.not_loaded is not None],
                                            columns=["source_id", "family", "publisher", "title", "url",

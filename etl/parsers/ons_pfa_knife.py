@@ -26,8 +26,9 @@ notes on a force's row (its name or code) and on a period's column are carried i
 `note` as "ONS note N: <text>", the text read from the workbook's `Notes` sheet (header row
 starting `Note number`; the note's text is the next non-empty cell). A marker whose note the
 sheet does not hold is carried as "ONS note N (text not in the workbook's Notes sheet)", never
-dropped. Markers on the title or the name column's header describe the whole table, not a
-figure, and are not repeated on every row. Suppression markers
+dropped. Markers on the title rows or on the code or name column's header describe the whole
+table, not a figure: they are not repeated on every row but kept once, on the file's lineage row
+(`source_files.publisher_notes`, shown on Data & sources and in the download). Suppression markers
 become a missing count plus a reason (etl.suppression). Rows whose code is not a force area,
 region, country or England & Wales code (e.g. a non-territorial force) are kept out of the
 observations and listed in the `ons_knife_unmatched_rows` table instead.
@@ -150,8 +151,9 @@ def _period_of(header: str) -> Period | None:
 
 
 def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
-               ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(long counts, unmatched rows, sheet name) from the workbook's knife table."""
+               ) -> tuple[pd.DataFrame, pd.DataFrame, str, str | None]:
+    """(long counts, unmatched rows, sheet name, the whole table's notes) from the workbook's
+    knife table."""
     file = path.name
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -166,11 +168,13 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
     rows = wb.get_sheet_by_name(sheet).iter_rows()
     header: list[str] | None = None
     header_row = 0
+    table_notes: list[str] = []  # markers on the title rows, then on the code and name headers
     for n, row in enumerate(rows, start=1):
         if row and clean(row[0]).lower() == "area code":
             header, header_row = [clean(c) for c in row], n
             column_notes = [note_numbers(c) for c in row]
             break
+        table_notes += [m for c in row for m in note_numbers(_cell_text(c))]
     if header is None:
         raise err("header row not found: no row whose first cell is 'Area Code'")
     lower = [h.lower() for h in header]
@@ -178,6 +182,7 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
         raise err(f"expected column 'Area Name' not found in header {header}", header_row,
                   "Area Name")
     name_col = lower.index("area name")
+    table_notes += column_notes[0] + column_notes[name_col]
     periods: dict[int, Period] = {}
     for i, h in enumerate(header):
         p = _period_of(h)
@@ -193,6 +198,7 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
                   header_row)
 
     notes = read_notes(wb)
+    whole_table = notes_text(table_notes, notes)
     records, unmatched = [], []
     for n, row in enumerate(rows, start=header_row + 1):
         cells = [_cell_text(c) for c in row]
@@ -234,7 +240,7 @@ def read_table(path: Path, source_id: str = "ons_pfa_knife_table"
         raise err(f"area {r['area_code']} appears twice", int(r["row"]), "Area Code")
     unmatched_df = pd.DataFrame(unmatched,
                                 columns=["file", "sheet", "row", "area_code", "area_name"])
-    return long, unmatched_df, sheet
+    return long, unmatched_df, sheet, whole_table
 
 
 BREAK_COLUMNS = ["indicator_id", "area_code", "break_date", "description", "affects"]
@@ -268,7 +274,7 @@ def indicators(source_id: str) -> pd.DataFrame:
 def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_table",
                quality: str = "official") -> Staged:
     path = Path(path)
-    long, unmatched, sheet = read_table(path, source_id)
+    long, unmatched, sheet, table_notes = read_table(path, source_id)
     pops = PopulationLookup(geo)
     denominators, notes = [], []
     for code, year, count in zip(long["area_code"], long["mid_year"], long["count"]):
@@ -291,7 +297,7 @@ def parse_file(path: Path, geo: GeoContext, source_id: str = "ons_pfa_knife_tabl
         tables={"ons_knife_unmatched_rows": unmatched,
                 "series_breaks": series_breaks(list(observations["area_code"]))},
         files=[{"name": path.name, "sha256": sha256_file(path),
-                "rows": int(long["row"].nunique()), "sheet": sheet.strip(),
+                "rows": int(long["row"].nunique()), "sheet": sheet.strip(), "publisher_notes": table_notes,
                 "period": f"{long['period_label'].iloc[0]} to {long['period_label'].iloc[-1]}"}],
     )
 

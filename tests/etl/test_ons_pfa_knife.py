@@ -234,3 +234,44 @@ def test_no_trend_is_joined_across_the_ndqis_break_but_comparisons_stand(tmp_pat
     assert marker.words == "No trend marker" and "series break" in marker.detail
     latest = tv.iloc[-1]
     assert recording_problem(b, "E23000029", latest["period_start"], latest["period_end"]) is None
+
+
+def test_notes_on_the_whole_table_are_kept_once_on_the_files_lineage(tmp_path):
+    """The title's note 1 and the name column's note 2 describe the whole table: kept on the
+    file's lineage row, in the order met, with a note the sheet lacks said, not dropped."""
+    staged = ons.parse_file(make_workbook(tmp_path, title="Table P6: knife offences [note 1] [note 9]"), geo())
+    (record,) = staged.files
+    assert record["publisher_notes"] == (
+        f"ONS note 1: {NOTES['Note 1']}; ONS note 9 (text not in the workbook's Notes sheet); "
+        f"ONS note 2: {NOTES['Note 2']}")
+    assert not staged.observations["note"].fillna("").str.contains("ONS note [129]\\b").any()
+
+
+def test_a_table_without_whole_table_notes_has_none(tmp_path):
+    header = ["Area Code", "Area Name"] + HEADER[2:]
+    path = make_workbook(tmp_path, header=header, title="Table P6: knife offences")
+    wb = openpyxl.load_workbook(path)
+    wb["Table P6 "]["A2"] = "This worksheet contains one table. Some cells refer to notes."
+    wb.save(path)
+    staged = ons.parse_file(path, geo())
+    assert staged.files[0]["publisher_notes"] is None
+    # the period column's note 3 still reaches its figures
+    assert by(staged.observations, "W15000002", "Apr 2010 to Mar 2011")["note"].startswith("ONS note 3:")
+
+
+def test_the_whole_table_notes_reach_the_lineage_row_and_the_warehouse_column(tmp_path, real_warehouse):
+    import duckdb
+
+    from etl import refresh
+    from etl.locate import Located
+
+    path = make_workbook(tmp_path)
+    staged = ons.parse_file(path, geo())
+    loc = Located(source=None, paths=[path], origin="mirror", quality="official")
+    (row,) = refresh._file_rows("ons_pfa_knife_table", staged, loc)
+    assert row["publisher_notes"] == f"ONS note 1: {NOTES['Note 1']}; ONS note 2: {NOTES['Note 2']}"
+    # a file whose parser reports no notes (every real source here) gives a text column, not NULL-typed
+    with duckdb.connect(str(real_warehouse), read_only=True) as con:
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 'source_files'").fetchall())
+    assert types["publisher_notes"] == "VARCHAR"
