@@ -150,7 +150,11 @@ def read_lookup_2021(path: Path, source_id: str) -> pd.DataFrame:
     return df.set_axis(["lad_code", "lad_name", "csp_code", "csp_name", "pfa_code", "pfa_name"], axis=1)
 
 
-def read_boundaries(path: Path, source_id: str, lad_codes: set[str]) -> gpd.GeoDataFrame:
+def read_boundaries(path: Path, source_id: str, lad_codes: set[str], *,
+                    lookup: tuple[pd.DataFrame, str, str] | None = None) -> gpd.GeoDataFrame:
+    """The LAD shapes of `lad_codes`. `lookup` (frame with `lad_code` in file order, its file
+    name, its source id): a LAD with no shape is then reported on the lookup's row, where a
+    retired or mistyped code is, naming the boundary file it is missing from."""
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
@@ -165,6 +169,13 @@ def read_boundaries(path: Path, source_id: str, lad_codes: set[str]) -> gpd.GeoD
         gdf = gdf.to_crs(4326)
     gdf = gdf[gdf["lad_code"].isin(lad_codes)][["lad_code", "geometry"]]
     missing = lad_codes - set(gdf["lad_code"])
+    if missing and lookup is not None:
+        frame, lookup_file, lookup_source = lookup
+        pos = int(np.flatnonzero(frame["lad_code"].isin(missing).to_numpy())[0])
+        code = frame["lad_code"].iloc[pos]
+        raise SourceError(f"LAD code {code!r} has no boundary in {path.name} ({len(missing)} such code(s) "
+                          f"in all): a retired, mistyped or newer code than the boundary file's",
+                          source_id=lookup_source, file=lookup_file, row=pos + 2, column="lad-code")
     if missing:
         raise SourceError(f"{len(missing)} LAD(s) of the lookup have no boundary, e.g. "
                           f"{sorted(missing)[:3]}", source_id=source_id, file=path.name,
@@ -177,7 +188,8 @@ def build_geography(lookup17: tuple[Path, str], lookup21: tuple[Path, str],
     """Areas, links and boundaries from the two lookups, the LAD shapes and LAD -> region."""
     l17 = read_lookup_2017(*lookup17)
     l21 = read_lookup_2021(*lookup21)
-    shapes = read_boundaries(boundaries[0], boundaries[1], set(l21["lad_code"]))
+    shapes = read_boundaries(boundaries[0], boundaries[1], set(l21["lad_code"]),
+                             lookup=(l21, lookup21[0].name, lookup21[1]))
 
     # --- areas -----------------------------------------------------------------------------
     lad21 = l21[["lad_code", "lad_name"]].drop_duplicates("lad_code")

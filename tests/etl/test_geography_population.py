@@ -92,3 +92,24 @@ def test_lookup_with_wrong_code_names_row_and_column(tmp_path, mirror):
     with pytest.raises(SourceError) as err:
         read_lookup_2021(bad, "lad21_csp_pfa_lookup")
     assert "row 5" in str(err.value) and "PFA21CD" in str(err.value)
+
+
+def test_a_lookup_code_without_a_boundary_is_reported_on_the_lookup_row(tmp_path):
+    # A retired or mistyped code in a new lookup vintage: the error must point at the lookup's
+    # row and column (where the officer must look), not only at the boundary file.
+    from etl.parsers.geography import read_boundaries
+    lookup = tmp_path / "lad_to_csp.csv"
+    lookup.write_text("lad-code;lad-name;csp-code;csp-name;PFA21CD;PFA21NM\n"
+                      "E06000001;Hartlepool;E22000001;Hartlepool;E23000013;Cleveland\n"
+                      "E06000999;Nowhere;E22000999;Nowhere;E23000013;Cleveland\n", encoding="utf-8")
+    square = {"type": "Polygon", "coordinates": [[[-1.3, 54.6], [-1.2, 54.6], [-1.2, 54.7], [-1.3, 54.6]]]}
+    shapes = tmp_path / "lad.geojson"
+    shapes.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"LAD22CD": "E06000001"}, "geometry": square}]}))
+    l21 = read_lookup_2021(lookup, "lad21_csp_pfa_lookup")
+    with pytest.raises(SourceError) as err:
+        read_boundaries(shapes, "ons_lad_boundaries_2022", set(l21["lad_code"]),
+                        lookup=(l21, lookup.name, "lad21_csp_pfa_lookup"))
+    e = err.value
+    assert (e.file, e.row, e.column, e.source_id) == ("lad_to_csp.csv", 3, "lad-code", "lad21_csp_pfa_lookup")
+    assert "'E06000999'" in e.message and "lad.geojson" in e.message

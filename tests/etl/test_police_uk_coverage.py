@@ -90,3 +90,16 @@ def test_police_activity_offences_carry_no_better_or_worse_judgement():
     assert pol == {"police_uk_possession_of_weapons": "none", "police_uk_drugs": "none",
                    "police_uk_violence_and_sexual_offences": "higher_is_worse",
                    "police_uk_robbery": "higher_is_worse"}
+
+
+def test_a_run_of_four_short_months_stays_short_when_a_new_month_is_as_short():
+    # Dyfed-Powys's records per file (zcat ...dyfed-powys-street.csv.gz | wc -l, minus the
+    # header): 2018-10..2019-02 then 2024-01..03, plus a new month 2024-04 as short as 2024-03.
+    # Each 2024 month's near neighbours were all short, so the whole run became 'present'.
+    series = {"2018-10": 3415, "2018-11": 3137, "2018-12": 3163, "2019-01": 3276, "2019-02": 3129,
+              "2024-01": 1187, "2024-02": 300, "2024-03": 164, "2024-04": 164}
+    got = short_months({"all records": series})
+    assert set(got) == {"2024-01", "2024-02", "2024-03", "2024-04"}
+    # 2024-03 first: other months per day 110.16, 104.57, 102.03, 105.68, 111.75, 38.29, 10.34,
+    # 5.47; median (102.03 + 104.57) / 2 = 103.30 x 31 days = 3,202; 164 / 3,202 = 5%.
+    assert "164 against 3,202 expected from the force's other months (5%)" in got["2024-03"]

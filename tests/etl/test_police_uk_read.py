@@ -70,3 +70,41 @@ def test_records_of_types_not_kept_still_count_in_every_total(tmp_path):
     assert t.loc["2024-01/kent", "bad_lsoa"] is None or pd.isna(t.loc["2024-01/kent", "bad_lsoa"])
     assert sorted(counts[["file_key", "lsoa_code", "lsoa_name", "crime_type", "n"]].itertuples(index=False, name=None)) == [
         ("2024-01/essex", "E01022222", "Canterbury 001A", R, 1), ("2024-01/kent", "E01022222", "Canterbury 001A", V, 2)]
+
+
+def _validated(folder):
+    from etl.parsers.police_uk.read import _validate_totals
+    files = [(f, f.path) for f in discover(sorted(folder.rglob("*-street.csv.gz")))]
+    _counts, totals = aggregate_files(files, duckdb.connect())
+    _validate_totals(totals, files, "police_uk_street")
+
+
+def test_a_file_repeated_onto_itself_is_refused_at_its_first_repeated_row(tmp_path):
+    # Every record written twice (an extract concatenated onto itself) would double every
+    # count; no other check sees it (2x is not 'implausible'). Rows 2-11 are the 10 records,
+    # row 12 is the first repeat.
+    import gzip
+
+    import pytest
+
+    from etl.errors import SourceError
+    path = write_street(tmp_path, "kent", "Kent Police", "2024-01", [(*LSOA, W, 6), (*LSOA, V, 4)])
+    text = gzip.decompress(path.read_bytes())
+    header, body = text.split(b"\n", 1)
+    path.write_bytes(gzip.compress(header + b"\n" + body + body))
+    with pytest.raises(SourceError) as err:
+        _validated(tmp_path)
+    assert err.value.row == 12 and err.value.column == "Crime ID"
+    assert err.value.file == "2024-01-kent-street.csv.gz"
+    assert "10 of the 20 records" in str(err.value)
+
+
+def test_a_few_repeated_records_as_police_uk_publishes_them_still_load(tmp_path):
+    # Real police.uk files repeat up to ~5% of their records (Humberside 2024-03): 1 repeat in 20 loads.
+    import gzip
+    path = write_street(tmp_path, "kent", "Kent Police", "2024-01", [(*LSOA, W, 20)])
+    text = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(text + text.split(b"\n")[1] + b"\n"))
+    _validated(tmp_path)
+    rows, by_type = _totals(tmp_path)
+    assert rows == {"2024-01/kent": 21} and by_type == {("2024-01/kent", W): 21}

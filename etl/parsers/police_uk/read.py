@@ -240,7 +240,8 @@ def _aggregate_batch(files: list[tuple[StreetFile, Path]], con: duckdb.DuckDBPyC
                    CASE WHEN "Crime type" IN ({selected}) OR NOT regexp_full_match("LSOA code", {LSOA_RE})
                         THEN "LSOA code" END AS lsoa_code,
                    CASE WHEN "Crime type" IN ({selected}) THEN "LSOA name" END AS lsoa_name,
-                   "LSOA code" IS NULL AS no_lsoa, "Crime type" AS crime_type, count(*) AS n
+                   "LSOA code" IS NULL AS no_lsoa, "Crime type" AS crime_type, count(*) AS n,
+                   count("Crime ID") AS with_id, count("Crime ID") - count(DISTINCT "Crime ID") AS dup_ids
             FROM read_csv($files, columns=$cols, header=true, delim=',', quote='"', escape='"', strict_mode=true,
                           auto_detect=false)
             GROUP BY ALL""", {"files": paths, "cols": cols})
@@ -272,6 +273,7 @@ def _totals(con: duckdb.DuckDBPyConnection, selected: str, known: str) -> pd.Dat
         SELECT k, sum(n)::BIGINT AS rows,
                coalesce(sum(n) FILTER (WHERE crime_type IN ({selected})), 0)::BIGINT AS rows_selected,
                coalesce(sum(n) FILTER (WHERE no_lsoa), 0)::BIGINT AS rows_no_lsoa,
+               sum(with_id)::BIGINT AS with_id, sum(dup_ids)::BIGINT AS dup_ids,
                list_distinct(list(month)) AS months,
                any_value(crime_type) FILTER (WHERE crime_type IS NULL OR crime_type NOT IN ({known})) AS bad_type,
                any_value(lsoa_code) FILTER (WHERE lsoa_code IS NOT NULL
@@ -306,6 +308,28 @@ def _previous_aggregates(previous, shas: set[str]) -> tuple[dict[str, pd.DataFra
             {sha: g.drop(columns="sha256") for sha, g in totals.groupby("sha256")})
 
 
+# A record repeating an earlier record of its file (same Crime ID, LSOA and crime type): police.uk
+# files carry some (at most 5.0% of records with a Crime ID in any file of the mirror, Humberside
+# 2024-03); a share this high is a file repeated or concatenated onto itself, which would count
+# every crime twice without any other check noticing (a doubled month is not 5x the usual).
+MAX_REPEATED_SHARE = 0.2
+
+
+def _first_repeated_id(local: Path) -> int | None:
+    """Row number of the first record whose Crime ID an earlier record of the file already had."""
+    idx = HEADER.index("Crime ID")
+    seen: set[str] = set()
+    with _open_text(local) as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row_no, rec in enumerate(reader, start=2):
+            if len(rec) > idx and rec[idx]:
+                if rec[idx] in seen:
+                    return row_no
+                seen.add(rec[idx])
+    return None
+
+
 def _validate_totals(totals: pd.DataFrame, files: list[tuple[StreetFile, Path]], source_id: str) -> None:
     by_key = {f"{f.month}/{f.force}": (f, local) for f, local in files}
     seen = set(totals["file_key"]) if len(totals) else set()
@@ -319,6 +343,12 @@ def _validate_totals(totals: pd.DataFrame, files: list[tuple[StreetFile, Path]],
             row = _locate_value(f, local, "Month", months[0]) if months[0] is not None else None
             raise SourceError(f"Month {months[0]!r} in a file for {f.month}", source_id=source_id,
                               file=f.name, row=row, column="Month")
+        if r.with_id and r.dup_ids / r.with_id > MAX_REPEATED_SHARE:
+            raise SourceError(f"{r.dup_ids:,} of the {r.with_id:,} records with a Crime ID repeat an earlier "
+                              f"record's Crime ID, LSOA and crime type ({r.dup_ids / r.with_id:.0%}; police.uk "
+                              f"files repeat at most a few per cent): the file looks repeated or concatenated "
+                              f"onto itself, and every crime would be counted twice", source_id=source_id,
+                              file=f.name, row=_first_repeated_id(local), column="Crime ID")
         if r.bad_type is not None and not pd.isna(r.bad_type):
             raise SourceError(f"unknown crime type {r.bad_type!r}", source_id=source_id, file=f.name,
                               row=_locate_value(f, local, "Crime type", r.bad_type), column="Crime type")
