@@ -41,6 +41,18 @@ def period_words(label: object, period_type: object) -> str:
     return s
 
 
+def title_mid_sentence(title: object) -> str:
+    """A registry title placed after other words ("National figure for context: 3,775 hospital
+    consultant episodes ... (HES ...)"): only a capitalised first word is lowered, never the
+    rest, so acronyms and names inside the title (HES, FCE, NDTMS, England) keep their case; a
+    first word that is itself an acronym ("HES", "ISTV") stays as written."""
+    text = str(title or "")
+    first = text.split(" ", 1)[0]
+    if not first or not first[0].isupper() or any(c.isupper() for c in first[1:]):
+        return text
+    return first[0].lower() + text[1:]
+
+
 def _geo_label(area_type: str, name: str, relation: str | None) -> str:
     kind = q.AREA_TYPE_NAMES.get(area_type, area_type)
     return f"{kind}: {name}" + (f", {relation}" if relation else "")

@@ -204,7 +204,7 @@ for fam in q.FAMILIES:
     if fam_rows["quality"].isin(["synthetic", "modelled"]).any():
         nat = national[national["family"] == fam]
         for n in nat.itertuples():
-            st.markdown(f"National figure for context: **{number(n.value, n._asdict())}** {md(n.title.lower())} "
+            st.markdown(f"National figure for context: **{number(n.value, n._asdict())}** {md(pr.title_mid_sentence(n.title))} "
                         f"({md(n.area_name)}, {md(n.period_label)}). {cite(n._asdict())} "
                         f"{ui.quality_badge(n.quality)}")
 

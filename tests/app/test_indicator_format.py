@@ -60,3 +60,22 @@ def test_value_with_its_unit_words_from_the_row():
     assert f.with_unit_words(12345.0, {**EPISODES, "unit": "assessment episodes"}) == "12,345 assessment episodes"
     assert f.with_unit_words(38.24, ROBBERY, unit="offences per 100,000 population") == \
         "38.2 offences per 100,000 population"
+
+
+def test_every_rate_unit_says_per_what_right_after_the_number():
+    """A rate written with its registry unit must read as a rate at once: "31.9 offences in the
+    month; rate per 100,000 residents" (the police.uk unit before the fix) reads as 31.9 offences,
+    which a partnership lead copies into a board paper as a count. Each rate indicator's unit, up
+    to any ';', must carry its 'per <multiplier>' (or be a percentage)."""
+    import pathlib
+
+    reg = pd.read_csv(pathlib.Path(__file__).parents[2] / "data" / "indicators.csv")
+    bad = []
+    for _, row in reg[reg["multiplier"] > 1].iterrows():
+        first_clause = f.with_unit_words(31.9, row).split(";")[0]
+        per = f"per {int(row['multiplier']):,}"
+        if not (per in first_clause or "%" in first_clause or "percent" in first_clause):
+            bad.append((row["indicator_id"], first_clause))
+    assert bad == []
+    police = reg[reg["indicator_id"] == "police_uk_robbery"].iloc[0]
+    assert f.with_unit_words(6.9, police) == "6.9 offences per 100,000 residents in the month"

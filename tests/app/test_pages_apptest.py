@@ -98,6 +98,13 @@ def test_profile_deep_link_shows_labelled_geographies_and_comparisons(wh, sql):
     profile_table = next(d.value for d in at.dataframe if "bench1_label" in d.value.columns)
     assert "Not compared: synthetic data" in " ".join(profile_table["bench1_label"].dropna())
     assert "National figure for context" in text
+    # Its title keeps its acronyms mid-sentence ("(HES finished consultant episodes (FCE) ...)",
+    # "(NDTMS adults ...)"): only the first letter is lowered, never "(hes ... (fce)" or "ndtms".
+    context = [ln for ln in text.split("\n") if ln.startswith("National figure for context")]
+    titles = [t for (t,) in sql("SELECT title FROM indicators") if any(c.isupper() for c in t[1:])]
+    kept = [t for t in titles if any(t[1:].replace("(", "\\(").replace(")", "\\)") in ln
+                                     or t[1:] in ln for ln in context)]
+    assert kept, f"no context line keeps a title with capitals inside it: {context}"
     # Summary sentence from methods.summary.
     assert "similar to England & Wales" in text or "significantly" in text
 
